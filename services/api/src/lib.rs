@@ -1,0 +1,1 @@
+//! idp-api (skeleton; being filled in).

@@ -1,0 +1,1 @@
+//! idp-app (skeleton; being filled in).

@@ -1,0 +1,1 @@
+//! idp-crypto (skeleton; being filled in).

@@ -1,0 +1,1 @@
+//! idp-domain (skeleton; being filled in).

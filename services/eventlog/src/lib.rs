@@ -1,0 +1,1 @@
+//! idp-eventlog (skeleton; being filled in).

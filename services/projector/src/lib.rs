@@ -1,0 +1,1 @@
+//! idp-projector (skeleton; being filled in).

@@ -1,0 +1,1 @@
+//! idp-store (skeleton; being filled in).

@@ -1,0 +1,1 @@
+//! idp-tokens (skeleton; being filled in).
