@@ -1,1 +1,36 @@
-//! idp-store (skeleton; being filled in).
+//! idp-store: the projection store, where the read models built from the event log live.
+//!
+//! What lives where:
+//! - [`types`](crate::Table) (`src/types.rs`): [`Table`], [`Write`], [`Row`], the export
+//!   [`Entry`] and the key/value limits [`MAX_KEY_LEN`] / [`MAX_VALUE_LEN`].
+//! - `src/error.rs`: [`StoreError`].
+//! - `src/store.rs`: the [`ProjectionStore`] trait. It is shaped for Scylla: rows addressed by
+//!   (table, partition key, clustering key), point reads, scans within one partition only, and
+//!   one atomic operation, [`ProjectionStore::commit`] (a projector batch plus its log offset).
+//! - `src/fingerprint.rs`: [`Fingerprinter`], the one SHA-256 framing of an export that every
+//!   implementation's `fingerprint` must match.
+//! - `src/redb_store/`: [`RedbStore`], the embedded implementation on one redb file
+//!   (`keys.rs`: key encoding and the canonical-order export merge).
+//! - `src/memory.rs`: [`MemoryStore`], a `BTreeMap` implementation (reference model for the
+//!   suite, and a fast store for other crates' tests).
+//! - `src/conformance/` (feature `conformance`): the one test suite every implementation must
+//!   pass; see [`conformance::run_all`](crate::conformance).
+//!
+//! Why redb: docs/adr/0002-embedded-projection-store.md.
+
+mod error;
+mod fingerprint;
+mod memory;
+mod redb_store;
+mod store;
+mod types;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use fingerprint::Fingerprinter;
+pub use memory::MemoryStore;
+pub use redb_store::{RedbStore, OFFSETS_TABLE};
+pub use store::ProjectionStore;
+pub use types::{Entry, OwnedEntry, Row, Table, Visitor, Write, MAX_KEY_LEN, MAX_VALUE_LEN};

@@ -1,0 +1,378 @@
+//! [`RedbStore`]: the embedded [`ProjectionStore`] on one redb file.
+//!
+//! One redb table per [`Table`] (named `Table::name()`), keys encoded as in [`keys`], plus the
+//! `_log_offsets` table (u32 log partition → u64 next offset). Every redb transaction runs on
+//! `tokio::task::spawn_blocking`. redb admits one write transaction at a time (`begin_write`
+//! blocks until the previous one ends), which is what serializes concurrent commits.
+
+mod keys;
+
+use std::fmt;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError,
+    WriteTransaction,
+};
+
+use crate::{
+    Entry, Fingerprinter, OwnedEntry, ProjectionStore, Row, StoreError, Table, Visitor, Write,
+};
+use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
+
+/// Name of the redb table holding the log offsets; starts with `_` so no `Table::name()` can
+/// collide with it.
+pub const OFFSETS_TABLE: &str = "_log_offsets";
+const OFFSETS: TableDefinition<u32, u64> = TableDefinition::new(OFFSETS_TABLE);
+
+/// Rows per chunk handed from the blocking export task to the async visitor.
+const EXPORT_CHUNK_ROWS: usize = 512;
+/// Bytes per chunk handed from the blocking export task to the async visitor.
+const EXPORT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+fn row_table(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+    TableDefinition::new(table.name())
+}
+
+/// Maps any redb error to a [`StoreError`] (keeps redb's types out of the public API).
+pub(crate) fn rerr(err: impl Into<redb::Error>) -> StoreError {
+    match err.into() {
+        redb::Error::Io(e) => StoreError::Io(e),
+        redb::Error::Corrupted(msg) => StoreError::Corrupt(msg),
+        redb::Error::ValueTooLarge(n) => {
+            StoreError::InvalidWrite(format!("value of {n} bytes is too large for redb"))
+        }
+        e @ (redb::Error::DatabaseAlreadyOpen
+        | redb::Error::DatabaseClosed
+        | redb::Error::PreviousIo) => StoreError::Unavailable(e.to_string()),
+        redb::Error::UpgradeRequired(v) => {
+            StoreError::Unavailable(format!("redb file format {v} must be upgraded before use"))
+        }
+        e => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn join_err(err: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("blocking store task failed: {err}"))
+}
+
+/// The redb-backed projection store. Cheap to share: hand out the `Arc`.
+pub struct RedbStore {
+    db: Arc<Database>,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens the store file at `path`, creating it (not its directory) if missing.
+    ///
+    /// Blocking: after an unclean shutdown redb repairs the file here, which walks all of it.
+    /// Fails with [`StoreError::Unavailable`] if another handle or process has it open.
+    pub fn open(path: &Path) -> Result<Arc<RedbStore>, StoreError> {
+        let db = Database::create(path).map_err(rerr)?;
+        tracing::debug!(path = %path.display(), "opened redb projection store");
+        Self::init(db, Some(path.to_path_buf()))
+    }
+
+    /// A store on redb's in-memory backend: same code paths as the file store, nothing durable.
+    pub fn in_memory() -> Result<Arc<RedbStore>, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(rerr)?;
+        Self::init(db, None)
+    }
+
+    /// The file backing the store (None for `in_memory`).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn init(db: Database, path: Option<PathBuf>) -> Result<Arc<RedbStore>, StoreError> {
+        // Create every table up front so readers never meet a missing one.
+        let txn = begin_durable_write(&db)?;
+        create_tables(&txn)?;
+        txn.commit().map_err(rerr)?;
+        Ok(Arc::new(RedbStore {
+            db: Arc::new(db),
+            path,
+        }))
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(join_err)?
+    }
+
+    /// Blocking export (see [`ProjectionStore::export`]) from one read snapshot. Do not call it
+    /// on an async worker thread; the async `export` runs this on the blocking pool.
+    pub fn export_blocking(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
+        export_db(&self.db, visit)
+    }
+}
+
+fn begin_durable_write(db: &Database) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(rerr)?;
+    // fsync before commit() returns: a projector advances its offset only past durable writes.
+    txn.set_durability(Durability::Immediate).map_err(rerr)?;
+    Ok(txn)
+}
+
+fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    for &table in Table::ALL {
+        txn.open_table(row_table(table)).map_err(rerr)?;
+    }
+    txn.open_table(OFFSETS).map_err(rerr)?;
+    Ok(())
+}
+
+/// Opens a row table of a read transaction; a table that does not exist reads as empty.
+fn open_rows(txn: &redb::ReadTransaction, table: Table) -> Result<Option<RowTable>, StoreError> {
+    match txn.open_table(row_table(table)) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(rerr(e)),
+    }
+}
+
+/// Applies a batch inside `txn`. Each write is validated as it is applied, so a bad write late
+/// in the batch leaves earlier ones in the (then aborted) transaction: the abort is what keeps
+/// the batch atomic, and the conformance suite checks it.
+fn apply_batch(
+    txn: &WriteTransaction,
+    log_partition: u32,
+    offset: u64,
+    writes: &[Write],
+) -> Result<(), StoreError> {
+    let mut open: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> =
+        Table::ALL.iter().map(|_| None).collect();
+    for write in writes {
+        write.validate()?;
+        let table = write.table();
+        let slot = open
+            .get_mut(table.index())
+            .ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
+        if slot.is_none() {
+            *slot = Some(txn.open_table(row_table(table)).map_err(rerr)?);
+        }
+        let Some(rows) = slot.as_mut() else {
+            return Err(StoreError::Backend(format!(
+                "table {} did not open",
+                table.name()
+            )));
+        };
+        match write {
+            Write::Put { pk, ck, value, .. } => {
+                rows.insert(row_key(pk, ck)?.as_slice(), value.as_slice())
+                    .map_err(rerr)?;
+            }
+            Write::Delete { pk, ck, .. } => {
+                rows.remove(row_key(pk, ck)?.as_slice()).map_err(rerr)?;
+            }
+        }
+    }
+    txn.open_table(OFFSETS)
+        .map_err(rerr)?
+        .insert(log_partition, offset)
+        .map_err(rerr)?;
+    Ok(())
+}
+
+fn export_db(db: &Database, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
+    let txn = db.begin_read().map_err(rerr)?;
+    for &table in Table::ALL {
+        if let Some(rows) = open_rows(&txn, table)? {
+            export_rows(table, &rows, visit)?;
+        }
+    }
+    let offsets = match txn.open_table(OFFSETS) {
+        Ok(t) => t,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(rerr(e)),
+    };
+    for item in offsets.iter().map_err(rerr)? {
+        let (partition, offset) = item.map_err(rerr)?;
+        visit(Entry::Offset {
+            log_partition: partition.value(),
+            offset: offset.value(),
+        })?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ProjectionStore for RedbStore {
+    async fn get(&self, table: Table, pk: &[u8], ck: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = row_key(pk, ck)?;
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(rerr)?;
+            let Some(rows) = open_rows(&txn, table)? else {
+                return Ok(None);
+            };
+            let value = rows.get(key.as_slice()).map_err(rerr)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
+    async fn scan(
+        &self,
+        table: Table,
+        pk: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let prefix = partition_prefix(pk)?;
+        let start = scan_start(&prefix, after);
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(rerr)?;
+            let Some(rows) = open_rows(&txn, table)? else {
+                return Ok(Vec::new());
+            };
+            let bounds = (start.as_ref().map(Vec::as_slice), Bound::<&[u8]>::Unbounded);
+            let mut out = Vec::new();
+            for item in rows.range::<&[u8]>(bounds).map_err(rerr)? {
+                let (key, value) = item.map_err(rerr)?;
+                let Some(ck) = key.value().strip_prefix(prefix.as_slice()) else {
+                    break;
+                };
+                out.push(Row {
+                    ck: ck.to_vec(),
+                    value: value.value().to_vec(),
+                });
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn commit(
+        &self,
+        log_partition: u32,
+        offset: u64,
+        writes: Vec<Write>,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = begin_durable_write(db)?;
+            match apply_batch(&txn, log_partition, offset, &writes) {
+                Ok(()) => txn.commit().map_err(rerr),
+                Err(e) => {
+                    txn.abort().map_err(rerr)?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(rerr)?;
+            let offsets = match txn.open_table(OFFSETS) {
+                Ok(t) => t,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(rerr(e)),
+            };
+            Ok(offsets.get(log_partition).map_err(rerr)?.map(|v| v.value()))
+        })
+        .await
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.blocking(|db| {
+            let txn = begin_durable_write(db)?;
+            for &table in Table::ALL {
+                txn.delete_table(row_table(table)).map_err(rerr)?;
+            }
+            txn.delete_table(OFFSETS).map_err(rerr)?;
+            create_tables(&txn)?;
+            txn.commit().map_err(rerr)
+        })
+        .await
+    }
+
+    async fn export(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
+        // The snapshot is read on the blocking pool and handed over in chunks through a small
+        // bounded channel, so a slow visitor applies back-pressure instead of buffering the store.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<OwnedEntry>, StoreError>>(2);
+        let db = Arc::clone(&self.db);
+        let producer = tokio::task::spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(EXPORT_CHUNK_ROWS);
+            let mut bytes = 0usize;
+            let result = export_db(&db, &mut |e: Entry<'_>| {
+                if let Entry::Row { pk, ck, value, .. } = e {
+                    bytes += pk.len() + ck.len() + value.len();
+                }
+                chunk.push(e.to_owned_entry());
+                if chunk.len() >= EXPORT_CHUNK_ROWS || bytes >= EXPORT_CHUNK_BYTES {
+                    bytes = 0;
+                    tx.blocking_send(Ok(std::mem::take(&mut chunk)))
+                        .map_err(|_| StoreError::Backend("export consumer went away".into()))?;
+                }
+                Ok(())
+            });
+            // A send fails only when the consumer stopped early, and then nobody needs the tail.
+            let _ = match result {
+                Ok(()) if chunk.is_empty() => Ok(()),
+                Ok(()) => tx.blocking_send(Ok(chunk)),
+                Err(e) => tx.blocking_send(Err(e)),
+            };
+        });
+        while let Some(chunk) = rx.recv().await {
+            for entry in chunk? {
+                visit(entry.as_entry())?;
+            }
+        }
+        producer.await.map_err(join_err)
+    }
+
+    async fn fingerprint(&self) -> Result<[u8; 32], StoreError> {
+        // Same framing as the default, hashed on the blocking thread without the channel hop.
+        self.blocking(|db| {
+            let mut fp = Fingerprinter::new();
+            export_db(db, &mut |e: Entry<'_>| {
+                fp.entry(e);
+                Ok(())
+            })?;
+            Ok(fp.finish())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::split_key;
+    use super::*;
+
+    #[test]
+    fn offsets_table_name_cannot_collide_with_a_row_table() {
+        assert!(Table::ALL.iter().all(|t| t.name() != OFFSETS_TABLE));
+    }
+
+    #[test]
+    fn split_key_is_the_inverse_of_row_key() {
+        let key = row_key(&[0, 0, 0], &[0xff]).unwrap();
+        assert_eq!(split_key(&key).unwrap(), (&[0u8, 0, 0][..], &[0xffu8][..]));
+    }
+}

@@ -1,0 +1,265 @@
+//! The data model shared by every implementation: tables, writes, rows, export entries and limits.
+
+use crate::StoreError;
+
+/// Longest partition key or clustering key accepted, in bytes.
+///
+/// Matches Scylla/Cassandra, whose key components are u16-length-prefixed, so a batch that one
+/// implementation accepts is accepted by every other.
+pub const MAX_KEY_LEN: usize = 65_535;
+
+/// Largest value accepted, in bytes (8 MiB).
+///
+/// Scylla rejects a mutation larger than half its commit log segment (32 MiB by default) and a
+/// logged batch is one mutation per partition, so values well below that keep `commit` portable.
+pub const MAX_VALUE_LEN: usize = 8 * 1024 * 1024;
+
+/// The read-model tables. Adding a table = adding a variant (keep `ALL` and `name()` in sync).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Pools,
+    PoolIndex,
+    Clients,
+    ClientIndex,
+    Users,
+    UsersBySub,
+    Revocations,
+    Requests,
+    Meta,
+}
+
+impl Table {
+    /// Every table, in declaration order. This is also the canonical table order used by
+    /// `export` and `fingerprint`.
+    pub const ALL: &'static [Table] = &[
+        Table::Pools,
+        Table::PoolIndex,
+        Table::Clients,
+        Table::ClientIndex,
+        Table::Users,
+        Table::UsersBySub,
+        Table::Revocations,
+        Table::Requests,
+        Table::Meta,
+    ];
+
+    /// Stable storage name (redb table name, future Scylla table name). Never rename one:
+    /// existing stores would silently lose the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Pools => "pools",
+            Table::PoolIndex => "pool_index",
+            Table::Clients => "clients",
+            Table::ClientIndex => "client_index",
+            Table::Users => "users",
+            Table::UsersBySub => "users_by_sub",
+            Table::Revocations => "revocations",
+            Table::Requests => "requests",
+            Table::Meta => "meta",
+        }
+    }
+
+    /// Position of the table in [`Table::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One mutation of a projector batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    Put {
+        table: Table,
+        pk: Vec<u8>,
+        ck: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        table: Table,
+        pk: Vec<u8>,
+        ck: Vec<u8>,
+    },
+}
+
+impl Write {
+    /// Checks the write against [`MAX_KEY_LEN`] and [`MAX_VALUE_LEN`].
+    pub fn validate(&self) -> Result<(), StoreError> {
+        let (pk, ck, value_len) = match self {
+            Write::Put { pk, ck, value, .. } => (pk, ck, value.len()),
+            Write::Delete { pk, ck, .. } => (pk, ck, 0),
+        };
+        if pk.len() > MAX_KEY_LEN {
+            return Err(StoreError::InvalidWrite(format!(
+                "partition key is {} bytes, the limit is {MAX_KEY_LEN}",
+                pk.len()
+            )));
+        }
+        if ck.len() > MAX_KEY_LEN {
+            return Err(StoreError::InvalidWrite(format!(
+                "clustering key is {} bytes, the limit is {MAX_KEY_LEN}",
+                ck.len()
+            )));
+        }
+        if value_len > MAX_VALUE_LEN {
+            return Err(StoreError::InvalidWrite(format!(
+                "value is {value_len} bytes, the limit is {MAX_VALUE_LEN}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The table the write goes to.
+    pub fn table(&self) -> Table {
+        match self {
+            Write::Put { table, .. } | Write::Delete { table, .. } => *table,
+        }
+    }
+}
+
+/// One row of a partition, as returned by `scan`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub ck: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// One item of an export, borrowed for the duration of the visitor call.
+///
+/// Canonical order: every row, by table (in [`Table::ALL`] order), then partition key, then
+/// clustering key, both compared bytewise; then every offset, by ascending log partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry<'a> {
+    Row {
+        table: Table,
+        pk: &'a [u8],
+        ck: &'a [u8],
+        value: &'a [u8],
+    },
+    Offset {
+        log_partition: u32,
+        offset: u64,
+    },
+}
+
+impl Entry<'_> {
+    /// An owned copy, handy for tests that collect an export.
+    pub fn to_owned_entry(&self) -> OwnedEntry {
+        match *self {
+            Entry::Row {
+                table,
+                pk,
+                ck,
+                value,
+            } => OwnedEntry::Row {
+                table,
+                pk: pk.to_vec(),
+                ck: ck.to_vec(),
+                value: value.to_vec(),
+            },
+            Entry::Offset {
+                log_partition,
+                offset,
+            } => OwnedEntry::Offset {
+                log_partition,
+                offset,
+            },
+        }
+    }
+}
+
+/// Owned form of [`Entry`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedEntry {
+    Row {
+        table: Table,
+        pk: Vec<u8>,
+        ck: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Offset {
+        log_partition: u32,
+        offset: u64,
+    },
+}
+
+impl OwnedEntry {
+    /// Borrowed view.
+    pub fn as_entry(&self) -> Entry<'_> {
+        match self {
+            OwnedEntry::Row {
+                table,
+                pk,
+                ck,
+                value,
+            } => Entry::Row {
+                table: *table,
+                pk,
+                ck,
+                value,
+            },
+            OwnedEntry::Offset {
+                log_partition,
+                offset,
+            } => Entry::Offset {
+                log_partition: *log_partition,
+                offset: *offset,
+            },
+        }
+    }
+}
+
+/// The callback `export` feeds; returning an error stops the export and is returned by it.
+pub type Visitor<'v> = dyn for<'a> FnMut(Entry<'a>) -> Result<(), StoreError> + Send + 'v;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn all_lists_every_table_in_declaration_order_with_unique_names() {
+        for (i, t) in Table::ALL.iter().enumerate() {
+            assert_eq!(t.index(), i, "{t:?} is out of place in Table::ALL");
+        }
+        // The last variant's index + 1 is the number of variants; ALL must have them all.
+        assert_eq!(Table::ALL.len(), Table::Meta.index() + 1);
+        let names: HashSet<_> = Table::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(names.len(), Table::ALL.len(), "duplicate table name");
+    }
+
+    #[test]
+    fn validate_enforces_limits() {
+        let ok = Write::Put {
+            table: Table::Users,
+            pk: vec![0; MAX_KEY_LEN],
+            ck: vec![0; MAX_KEY_LEN],
+            value: vec![0; MAX_VALUE_LEN],
+        };
+        assert!(ok.validate().is_ok());
+        let long_pk = Write::Delete {
+            table: Table::Users,
+            pk: vec![0; MAX_KEY_LEN + 1],
+            ck: vec![],
+        };
+        assert!(matches!(
+            long_pk.validate(),
+            Err(StoreError::InvalidWrite(_))
+        ));
+        let long_ck = Write::Delete {
+            table: Table::Users,
+            pk: vec![],
+            ck: vec![0; MAX_KEY_LEN + 1],
+        };
+        assert!(matches!(
+            long_ck.validate(),
+            Err(StoreError::InvalidWrite(_))
+        ));
+        let big = Write::Put {
+            table: Table::Users,
+            pk: vec![],
+            ck: vec![],
+            value: vec![0; MAX_VALUE_LEN + 1],
+        };
+        assert!(matches!(big.validate(), Err(StoreError::InvalidWrite(_))));
+    }
+}
