@@ -1,1 +1,35 @@
-//! idp-domain (skeleton; being filled in).
+//! The pure domain of the identity service: every business rule, and nothing else.
+//!
+//! - [`pb`]: the events and aggregate states, generated from `proto/idp/events/v1/events.proto`.
+//! - [`decide`]: `decide(state, command, ctx) -> Result<Vec<Event>, Rejected>` for pools
+//!   ([`pool`]), app clients ([`client`]) and users ([`user`]). All rules live there.
+//! - [`evolve`]: `evolve(state, envelope) -> state`: mechanical application of accepted events,
+//!   no rules, no clock, no randomness.
+//! - [`ctx`]: the [`Ctx`] trait through which clock, randomness and hashing come in, so that
+//!   `decide` is deterministic given its context and testable with a fake one.
+//! - [`validate`]: attribute, username and password-policy checks used by `decide`.
+//! - [`keys`]: aggregate keys and username normalisation.
+//! - [`error`]: [`DomainError`], whose `name()` is the stable (Cognito) exception name.
+//!
+//! This crate does no I/O and depends on nothing but prost and thiserror.
+
+pub mod pb {
+    //! Generated protobuf types (package `idp.events.v1`).
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/idp.events.v1.rs"));
+}
+
+pub mod client;
+pub mod ctx;
+pub mod decide;
+pub mod error;
+pub mod evolve;
+pub mod keys;
+pub mod pool;
+pub mod user;
+pub mod validate;
+
+pub use ctx::{Ctx, NewCode};
+pub use decide::Rejected;
+pub use error::DomainError;
+pub use evolve::{evolve, AggregateState};

@@ -1,0 +1,12 @@
+//! Compiles `proto/idp/events/v1/events.proto` with protox (pure Rust; no `protoc` needed).
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let file = root.join("idp/events/v1/events.proto");
+    println!("cargo:rerun-if-changed={}", file.display());
+    let fds = protox::compile([&file], [&root])?;
+    let mut config = prost_build::Config::new();
+    // BTreeMap: map fields encode in key order, so a state encodes to the same bytes every time.
+    config.btree_map(["."]);
+    config.compile_fds(fds)?;
+    Ok(())
+}

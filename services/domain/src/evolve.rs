@@ -1,0 +1,148 @@
+//! `evolve`: applies an accepted envelope to an aggregate's state. Mechanical only: every value
+//! comes from the events (which recorded the clock, ids and hashes); no rule is checked here.
+
+use crate::pb::{event::Kind, ClientState, Envelope, PendingCode, PoolState, UserState};
+use crate::user::status;
+
+/// The state of any aggregate, as the projector stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggregateState {
+    Pool(PoolState),
+    Client(ClientState),
+    User(UserState),
+}
+
+impl AggregateState {
+    pub fn version(&self) -> u64 {
+        match self {
+            AggregateState::Pool(s) => s.version,
+            AggregateState::Client(s) => s.version,
+            AggregateState::User(s) => s.version,
+        }
+    }
+    fn set_version(&mut self, v: u64) {
+        match self {
+            AggregateState::Pool(s) => s.version = v,
+            AggregateState::Client(s) => s.version = v,
+            AggregateState::User(s) => s.version = v,
+        }
+    }
+}
+
+/// Applies every event of an accepted envelope, in order, and bumps the version by one.
+/// `None` in or out means the aggregate does not exist (never created, or deleted).
+pub fn evolve(state: Option<AggregateState>, envelope: &Envelope) -> Option<AggregateState> {
+    let version = state.as_ref().map(AggregateState::version).unwrap_or(0) + 1;
+    let at = envelope.recorded_at_ms;
+    let mut state = state;
+    for event in &envelope.events {
+        let Some(kind) = &event.kind else { continue };
+        state = apply(state, kind, at, &envelope.event_id);
+    }
+    state.map(|mut s| {
+        s.set_version(version);
+        s
+    })
+}
+
+fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) -> Option<AggregateState> {
+    use AggregateState as S;
+    match (state, kind) {
+        (_, Kind::PoolCreated(e)) => Some(S::Pool(PoolState {
+            version: 0,
+            pool_id: e.pool_id.clone(),
+            settings: e.settings.clone(),
+            created_at_ms: e.created_at_ms,
+            updated_at_ms: e.created_at_ms,
+        })),
+        (Some(S::Pool(mut p)), Kind::PoolUpdated(e)) => {
+            p.settings = e.settings.clone();
+            p.updated_at_ms = at;
+            Some(S::Pool(p))
+        }
+        (Some(S::Pool(_)), Kind::PoolDeleted(_)) => None,
+        (_, Kind::ClientCreated(e)) => Some(S::Client(ClientState {
+            version: 0,
+            client_id: e.client_id.clone(),
+            pool_id: e.pool_id.clone(),
+            settings: e.settings.clone(),
+            created_at_ms: e.created_at_ms,
+        })),
+        (Some(S::Client(_)), Kind::ClientDeleted(_)) => None,
+        (_, Kind::UserSignedUp(e)) => Some(S::User(UserState {
+            version: 0,
+            pool_id: e.pool_id.clone(),
+            sub: e.sub.clone(),
+            username: e.username.clone(),
+            attributes: e.attributes.iter().map(|a| (a.name.clone(), a.value.clone())).collect(),
+            status: status::UNCONFIRMED.into(),
+            enabled: true,
+            password: e.password.clone(),
+            codes: vec![],
+            tokens_revoked_before_ms: 0,
+            created_at_ms: e.created_at_ms,
+            updated_at_ms: e.created_at_ms,
+        })),
+        (Some(S::User(mut u)), kind) => {
+            u.updated_at_ms = at;
+            match kind {
+                Kind::CodeIssued(e) => {
+                    u.codes.retain(|c| !(c.purpose == e.purpose && c.attribute == e.attribute));
+                    u.codes.push(PendingCode {
+                        purpose: e.purpose.clone(),
+                        attribute: e.attribute.clone(),
+                        channel: e.channel.clone(),
+                        destination: e.destination.clone(),
+                        salt: e.salt.clone(),
+                        hash: e.hash.clone(),
+                        expires_at_ms: e.expires_at_ms,
+                        failed_attempts: 0,
+                        event_id: event_id.to_string(),
+                    });
+                }
+                Kind::CodeAttemptFailed(e) => {
+                    for c in u.codes.iter_mut().filter(|c| c.purpose == e.purpose && c.attribute == e.attribute) {
+                        c.failed_attempts += 1;
+                    }
+                }
+                Kind::UserConfirmed(e) => {
+                    u.status = status::CONFIRMED.into();
+                    u.codes.retain(|c| c.purpose != crate::decide::purpose::SIGN_UP);
+                    for a in &e.verified_attributes {
+                        u.attributes.insert(format!("{a}_verified"), "true".into());
+                    }
+                }
+                Kind::AttributesUpdated(e) => {
+                    for a in &e.set {
+                        u.attributes.insert(a.name.clone(), a.value.clone());
+                    }
+                    for name in &e.deleted {
+                        u.attributes.remove(name);
+                    }
+                    for name in &e.unverified {
+                        u.attributes.insert(format!("{name}_verified"), "false".into());
+                    }
+                }
+                Kind::AttributeVerified(e) => {
+                    u.attributes.insert(format!("{}_verified", e.name), "true".into());
+                    u.codes.retain(|c| !(c.purpose == crate::decide::purpose::VERIFY_ATTRIBUTE && c.attribute == e.name));
+                }
+                Kind::PasswordChanged(e) => {
+                    u.password = e.password.clone();
+                    if e.reason == "RESET" {
+                        u.codes.retain(|c| c.purpose != crate::decide::purpose::FORGOT_PASSWORD);
+                        if u.status == status::RESET_REQUIRED {
+                            u.status = status::CONFIRMED.into();
+                        }
+                    }
+                }
+                Kind::SignedOutEverywhere(e) => u.tokens_revoked_before_ms = e.revoked_before_ms,
+                Kind::RefreshTokenRevoked(_) => {}
+                Kind::UserDeleted(_) => return None,
+                _ => {}
+            }
+            Some(S::User(u))
+        }
+        (state, _) => state,
+    }
+}

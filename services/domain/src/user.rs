@@ -1,0 +1,272 @@
+//! User aggregate: sign-up, confirmation, sign-in checks, attributes, passwords, sign-out.
+
+use crate::ctx::Ctx;
+use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
+use crate::keys::pool_name;
+use crate::pb::{
+    event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, Event, PasswordChanged, PoolSettings,
+    PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserConfirmed, UserDeleted, UserSignedUp, UserState,
+};
+use crate::validate::{self, Writer};
+use crate::DomainError;
+
+pub mod status {
+    pub const UNCONFIRMED: &str = "UNCONFIRMED";
+    pub const CONFIRMED: &str = "CONFIRMED";
+    pub const RESET_REQUIRED: &str = "RESET_REQUIRED";
+    pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
+}
+
+pub enum UserCommand {
+    SignUp { username: String, password: String, attributes: Vec<(String, String)>, client_id: String },
+    ConfirmSignUp { code: String },
+    ResendConfirmationCode { client_id: String },
+    /// Password sign-in check. Produces no events: a successful sign-in changes no state.
+    Authenticate { password: String },
+    UpdateAttributes { attributes: Vec<(String, String)>, client_id: String },
+    GetVerificationCode { attribute: String, client_id: String },
+    VerifyAttribute { attribute: String, code: String },
+    ChangePassword { previous: String, proposed: String },
+    ForgotPassword { client_id: String },
+    ConfirmForgotPassword { code: String, password: String },
+    GlobalSignOut,
+    RevokeRefreshToken { origin_jti: String, expires_at_ms: i64 },
+    Delete,
+}
+
+fn settings(pool: &PoolState) -> PoolSettings {
+    pool.settings.clone().unwrap_or_default()
+}
+
+fn existing(user: Option<&UserState>) -> Result<&UserState, DomainError> {
+    user.ok_or(DomainError::UserNotFound)
+}
+
+/// Decides a user command. `pool` is the user's pool as the front read it.
+pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx: &mut dyn Ctx) -> Result<Vec<Event>, Rejected> {
+    let s = settings(pool);
+    let max_attempts = s.code_max_attempts;
+    match cmd {
+        UserCommand::SignUp { username, password, attributes, client_id } => {
+            validate::username(&username)?;
+            validate::attributes(&s, &attributes, Writer::SignUp)?;
+            let missing = validate::missing_required(&s, &attributes);
+            if !missing.is_empty() {
+                return Err(DomainError::invalid(format!(
+                    "Attributes did not conform to the schema: {}: The attribute is required",
+                    missing.join(", ")
+                ))
+                .into());
+            }
+            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
+            if user.is_some() {
+                return Err(DomainError::UsernameExists.into());
+            }
+            let now = ctx.now_ms();
+            let record = ctx.hash_password(pool_name(&pool.pool_id), &username, &password);
+            let sub = ctx.new_uuid();
+            let mut events = vec![ev(Kind::UserSignedUp(UserSignedUp {
+                sub,
+                username,
+                attributes: attributes.iter().map(|(n, v)| Attribute { name: n.clone(), value: v.clone() }).collect(),
+                password: Some(record),
+                client_id: client_id.clone(),
+                created_at_ms: now,
+                pool_id: pool.pool_id.clone(),
+            }))];
+            let lookup = |name: &str| attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            if let Some(code) = signup_code(&s, lookup, &client_id, ctx) {
+                events.push(code);
+            }
+            Ok(events)
+        }
+        UserCommand::ConfirmSignUp { code } => {
+            let u = existing(user)?;
+            if u.status != status::UNCONFIRMED {
+                return Err(DomainError::NotAuthorized(format!("User cannot be confirmed. Current status is {}", u.status)).into());
+            }
+            let attribute = pending_attribute(u, purpose::SIGN_UP);
+            check_code(u, purpose::SIGN_UP, &attribute, &code, max_attempts, ctx)?;
+            let verified = if attribute.is_empty() { vec![] } else { vec![attribute] };
+            Ok(vec![ev(Kind::UserConfirmed(UserConfirmed { verified_attributes: verified }))])
+        }
+        UserCommand::ResendConfirmationCode { client_id } => {
+            let u = existing(user)?;
+            if u.status != status::UNCONFIRMED {
+                return Err(DomainError::invalid("User is already confirmed.").into());
+            }
+            let lookup = |name: &str| u.attributes.get(name).cloned();
+            match signup_code(&s, lookup, &client_id, ctx) {
+                Some(code) => Ok(vec![code]),
+                None => Err(DomainError::invalid("No verified delivery medium: the pool auto-verifies neither email nor phone_number, or the user has neither.").into()),
+            }
+        }
+        UserCommand::Authenticate { password } => {
+            let matches = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
+            let u = existing(user)?;
+            if !u.enabled {
+                return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
+            }
+            if !matches {
+                return Err(DomainError::incorrect_credentials().into());
+            }
+            if u.status == status::UNCONFIRMED {
+                return Err(DomainError::UserNotConfirmed.into());
+            }
+            if u.status == status::RESET_REQUIRED {
+                return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
+            }
+            Ok(vec![])
+        }
+        UserCommand::UpdateAttributes { attributes, client_id } => {
+            let u = active(user)?;
+            validate::attributes(&s, &attributes, Writer::UserUpdate)?;
+            let mut set = Vec::new();
+            let mut unverified = Vec::new();
+            let mut events = Vec::new();
+            for (name, value) in &attributes {
+                let changed = u.attributes.get(name) != Some(value);
+                if !changed {
+                    continue;
+                }
+                set.push(Attribute { name: name.clone(), value: value.clone() });
+                if name == "email" || name == "phone_number" {
+                    unverified.push(name.clone());
+                    if s.auto_verified_attributes.contains(name) {
+                        events.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, ctx));
+                    }
+                }
+            }
+            if set.is_empty() {
+                return Ok(vec![]);
+            }
+            events.insert(0, ev(Kind::AttributesUpdated(AttributesUpdated { set, deleted: vec![], unverified })));
+            Ok(events)
+        }
+        UserCommand::GetVerificationCode { attribute, client_id } => {
+            let u = active(user)?;
+            if attribute != "email" && attribute != "phone_number" {
+                return Err(DomainError::invalid(format!("Attribute {attribute} cannot be verified.")).into());
+            }
+            let Some(value) = u.attributes.get(&attribute) else {
+                return Err(DomainError::invalid(format!("User has no attribute {attribute}.")).into());
+            };
+            Ok(vec![code_event(purpose::VERIFY_ATTRIBUTE, &attribute, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, ctx)])
+        }
+        UserCommand::VerifyAttribute { attribute, code } => {
+            let u = active(user)?;
+            check_code(u, purpose::VERIFY_ATTRIBUTE, &attribute, &code, max_attempts, ctx)?;
+            Ok(vec![ev(Kind::AttributeVerified(AttributeVerified { name: attribute }))])
+        }
+        UserCommand::ChangePassword { previous, proposed } => {
+            let u = active(user)?;
+            if !ctx.password_matches(u.password.as_ref(), &previous) {
+                return Err(DomainError::incorrect_credentials().into());
+            }
+            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &proposed)?;
+            let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &proposed);
+            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "CHANGE".into() }))])
+        }
+        UserCommand::ForgotPassword { client_id } => {
+            let u = existing(user)?;
+            if !u.enabled {
+                return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
+            }
+            let verified = |attr: &str| u.attributes.get(&format!("{attr}_verified")).map(|v| v == "true").unwrap_or(false);
+            let target = ["email", "phone_number"]
+                .into_iter()
+                .find(|a| verified(a) && u.attributes.contains_key(*a));
+            let Some(attr) = target else {
+                return Err(DomainError::invalid(
+                    "Cannot reset password for the user as there is no registered/verified email or phone_number",
+                )
+                .into());
+            };
+            let value = u.attributes.get(attr).cloned().unwrap_or_default();
+            Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, ctx)])
+        }
+        UserCommand::ConfirmForgotPassword { code, password } => {
+            let u = existing(user)?;
+            let attribute = pending_attribute(u, purpose::FORGOT_PASSWORD);
+            check_code(u, purpose::FORGOT_PASSWORD, &attribute, &code, max_attempts, ctx)?;
+            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
+            let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &password);
+            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "RESET".into() }))])
+        }
+        UserCommand::GlobalSignOut => {
+            existing(user)?;
+            Ok(vec![ev(Kind::SignedOutEverywhere(SignedOutEverywhere { revoked_before_ms: ctx.now_ms() }))])
+        }
+        UserCommand::RevokeRefreshToken { origin_jti, expires_at_ms } => {
+            existing(user)?;
+            if origin_jti.is_empty() {
+                return Err(DomainError::invalid("Token has no origin id.").into());
+            }
+            Ok(vec![ev(Kind::RefreshTokenRevoked(RefreshTokenRevoked { origin_jti, expires_at_ms }))])
+        }
+        UserCommand::Delete => {
+            existing(user)?;
+            Ok(vec![ev(Kind::UserDeleted(UserDeleted {}))])
+        }
+    }
+}
+
+/// A user that exists and is enabled (token-authenticated calls).
+fn active(user: Option<&UserState>) -> Result<&UserState, DomainError> {
+    let u = existing(user)?;
+    if !u.enabled {
+        return Err(DomainError::NotAuthorized("User is disabled.".into()));
+    }
+    Ok(u)
+}
+
+fn pending_attribute(u: &UserState, purpose: &str) -> String {
+    u.codes.iter().find(|c| c.purpose == purpose).map(|c| c.attribute.clone()).unwrap_or_default()
+}
+
+/// The sign-up code, sent to the first auto-verified attribute the user has (SMS first, as
+/// Cognito does), or none when the pool auto-verifies nothing the user has.
+fn signup_code(s: &PoolSettings, lookup: impl Fn(&str) -> Option<String>, client_id: &str, ctx: &mut dyn Ctx) -> Option<Event> {
+    ["phone_number", "email"]
+        .into_iter()
+        .filter(|a| s.auto_verified_attributes.iter().any(|x| x == a))
+        .find_map(|a| lookup(a).map(|v| (a, v)))
+        .map(|(attr, value)| code_event(purpose::SIGN_UP, attr, &value, client_id, SIGN_UP_CODE_TTL_MS, ctx))
+}
+
+fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
+    let code = ctx.issue_code();
+    let channel = if attribute == "phone_number" { "SMS" } else { "EMAIL" };
+    ev(Kind::CodeIssued(CodeIssued {
+        purpose: purpose.to_string(),
+        attribute: attribute.to_string(),
+        channel: channel.to_string(),
+        destination: destination.to_string(),
+        salt: code.salt,
+        hash: code.hash,
+        sealed: code.sealed,
+        expires_at_ms: ctx.now_ms() + ttl_ms,
+        client_id: client_id.to_string(),
+    }))
+}
+
+/// Cognito-style masked destination for CodeDeliveryDetails (`a***@e***`, `+*******1234`).
+pub fn mask_destination(channel: &str, destination: &str) -> String {
+    if channel == "SMS" {
+        let n = destination.chars().count();
+        let keep: String = destination.chars().skip(n.saturating_sub(4)).collect();
+        format!("+{}{}", "*".repeat(n.saturating_sub(5)), keep)
+    } else {
+        match destination.split_once('@') {
+            Some((local, domain)) => {
+                let first = |s: &str| s.chars().next().map(|c| c.to_string()).unwrap_or_default();
+                format!("{}***@{}***", first(local), first(domain))
+            }
+            None => "***".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "user_tests.rs"]
+mod tests;

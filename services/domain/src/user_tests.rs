@@ -1,0 +1,397 @@
+//! Given/when/then tests of the user rules: given accepted envelopes, when a command is decided,
+//! then these events (or this error) come out.
+
+use super::*;
+use crate::ctx::NewCode;
+use crate::decide::purpose;
+use crate::evolve::{evolve, AggregateState};
+use crate::pb::{Envelope, PasswordRecord};
+use crate::pool::{default_settings, PoolCommand};
+
+/// Deterministic context: codes are "123456", hashes are "hash(<password>)".
+struct FakeCtx {
+    now: i64,
+    ids: u32,
+}
+
+impl Ctx for FakeCtx {
+    fn now_ms(&self) -> i64 {
+        self.now
+    }
+    fn new_uuid(&mut self) -> String {
+        self.ids += 1;
+        format!("00000000-0000-4000-8000-{:012}", self.ids)
+    }
+    fn issue_code(&mut self) -> NewCode {
+        NewCode { salt: vec![1], hash: b"123456".to_vec(), sealed: b"sealed:123456".to_vec() }
+    }
+    fn code_matches(&self, _salt: &[u8], hash: &[u8], presented: &str) -> bool {
+        hash == presented.as_bytes()
+    }
+    fn hash_password(&mut self, pool: &str, user: &str, password: &str) -> PasswordRecord {
+        PasswordRecord {
+            argon2_phc: format!("hash({password})"),
+            srp_salt_hex: "00".into(),
+            srp_verifier_hex: format!("v({pool},{user})"),
+            set_at_ms: self.now,
+        }
+    }
+    fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
+        record.map(|r| r.argon2_phc == format!("hash({password})")).unwrap_or(false)
+    }
+}
+
+const PW: &str = "Corr3ct-Horse";
+
+struct World {
+    ctx: FakeCtx,
+    pool: PoolState,
+    user: Option<UserState>,
+}
+
+fn world_with(auto_verify: &[&str]) -> World {
+    let mut ctx = FakeCtx { now: 1_000_000, ids: 0 };
+    let mut settings = default_settings("test");
+    settings.auto_verified_attributes = auto_verify.iter().map(|s| s.to_string()).collect();
+    let events = crate::pool::decide(None, PoolCommand::Create { pool_id: "us-east-1_Test1".into(), settings }, &mut ctx)
+        .expect("create pool");
+    let Some(AggregateState::Pool(pool)) = evolve(None, &envelope(events, ctx.now)) else { panic!("no pool") };
+    World { ctx, pool, user: None }
+}
+
+fn world() -> World {
+    world_with(&["email"])
+}
+
+fn envelope(events: Vec<Event>, at: i64) -> Envelope {
+    Envelope { event_id: "e".into(), recorded_at_ms: at, events, ..Default::default() }
+}
+
+impl World {
+    /// when: decide; on success the events are applied (given for the next step).
+    fn when(&mut self, cmd: UserCommand) -> Result<Vec<Event>, Rejected> {
+        let result = decide(&self.pool, self.user.as_ref(), cmd, &mut self.ctx);
+        let recorded = match &result {
+            Ok(events) => events.clone(),
+            Err(r) => r.record.clone(),
+        };
+        if !recorded.is_empty() {
+            let state = self.user.clone().map(AggregateState::User);
+            self.user = match evolve(state, &envelope(recorded, self.ctx.now)) {
+                Some(AggregateState::User(u)) => Some(u),
+                _ => None,
+            };
+        }
+        result
+    }
+    fn sign_up(&mut self, name: &str) -> Result<Vec<Event>, Rejected> {
+        self.when(UserCommand::SignUp {
+            username: name.into(),
+            password: PW.into(),
+            attributes: vec![("email".into(), "a@example.com".into())],
+            client_id: "c1".into(),
+        })
+    }
+    fn confirmed(&mut self, name: &str) {
+        self.sign_up(name).expect("sign up");
+        self.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    }
+    fn user(&self) -> &UserState {
+        self.user.as_ref().expect("user exists")
+    }
+}
+
+fn error(r: Result<Vec<Event>, Rejected>) -> DomainError {
+    match r {
+        Err(r) => r.error,
+        Ok(e) => panic!("expected an error, got {e:?}"),
+    }
+}
+
+fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match &e.kind {
+            Some(Kind::UserSignedUp(_)) => "UserSignedUp",
+            Some(Kind::CodeIssued(_)) => "CodeIssued",
+            Some(Kind::CodeAttemptFailed(_)) => "CodeAttemptFailed",
+            Some(Kind::UserConfirmed(_)) => "UserConfirmed",
+            Some(Kind::AttributesUpdated(_)) => "AttributesUpdated",
+            Some(Kind::AttributeVerified(_)) => "AttributeVerified",
+            Some(Kind::PasswordChanged(_)) => "PasswordChanged",
+            Some(Kind::SignedOutEverywhere(_)) => "SignedOutEverywhere",
+            Some(Kind::RefreshTokenRevoked(_)) => "RefreshTokenRevoked",
+            Some(Kind::UserDeleted(_)) => "UserDeleted",
+            _ => "other",
+        })
+        .collect()
+}
+
+#[test]
+fn sign_up_records_hashes_and_sends_a_code_to_the_auto_verified_email() {
+    let mut w = world();
+    let events = w.sign_up("Alice").expect("sign up");
+    assert_eq!(kinds(&events), ["UserSignedUp", "CodeIssued"]);
+    let Some(Kind::UserSignedUp(e)) = &events[0].kind else { panic!() };
+    assert_eq!(e.password.as_ref().map(|p| p.argon2_phc.as_str()), Some("hash(Corr3ct-Horse)"));
+    assert_eq!(e.password.as_ref().map(|p| p.srp_verifier_hex.as_str()), Some("v(Test1,Alice)"));
+    let Some(Kind::CodeIssued(c)) = &events[1].kind else { panic!() };
+    assert_eq!((c.purpose.as_str(), c.channel.as_str(), c.destination.as_str()), ("SIGN_UP", "EMAIL", "a@example.com"));
+    assert_eq!(c.expires_at_ms, 1_000_000 + 24 * 3600 * 1000);
+    assert_eq!(w.user().status, "UNCONFIRMED");
+}
+
+#[test]
+fn plaintext_password_never_appears_in_events() {
+    let mut w = world();
+    let events = w.sign_up("alice").expect("sign up");
+    let text = format!("{events:?}");
+    assert!(!text.contains(&format!("\"{PW}\"")), "{text}");
+}
+
+#[test]
+fn sign_up_prefers_sms_when_both_are_auto_verified() {
+    let mut w = world_with(&["email", "phone_number"]);
+    let events = w
+        .when(UserCommand::SignUp {
+            username: "bob".into(),
+            password: PW.into(),
+            attributes: vec![("email".into(), "b@example.com".into()), ("phone_number".into(), "+12065551234".into())],
+            client_id: "c1".into(),
+        })
+        .expect("sign up");
+    let Some(Kind::CodeIssued(c)) = &events[1].kind else { panic!() };
+    assert_eq!((c.channel.as_str(), c.attribute.as_str()), ("SMS", "phone_number"));
+}
+
+#[test]
+fn sign_up_without_auto_verification_sends_nothing() {
+    let mut w = world_with(&[]);
+    assert_eq!(kinds(&w.sign_up("carol").expect("sign up")), ["UserSignedUp"]);
+}
+
+#[test]
+fn taken_username_is_refused() {
+    let mut w = world();
+    w.sign_up("alice").expect("first");
+    assert_eq!(error(w.sign_up("alice")), DomainError::UsernameExists);
+}
+
+#[test]
+fn bad_sign_up_input_is_refused_and_records_nothing() {
+    let mut w = world();
+    let cases: Vec<(UserCommand, &str)> = vec![
+        (UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into() }, "InvalidPasswordException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("shoe_size".into(), "9".into())], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email".into(), "not-an-email".into())], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("name".into(), "n".repeat(2049))], client_id: "c".into() }, "InvalidParameterException"),
+    ];
+    for (cmd, name) in cases {
+        let r = decide(&w.pool, None, cmd, &mut w.ctx);
+        match r {
+            Err(rej) => {
+                assert_eq!(rej.error.name(), name);
+                assert!(rej.record.is_empty());
+            }
+            Ok(e) => panic!("accepted: {e:?}"),
+        }
+    }
+    assert!(w.user.is_none());
+}
+
+#[test]
+fn required_attributes_must_be_given() {
+    let mut w = world();
+    let mut s = w.pool.settings.clone().unwrap_or_default();
+    for a in s.schema.iter_mut().filter(|a| a.name == "email") {
+        a.required = true;
+    }
+    w.pool.settings = Some(s);
+    let e = error(w.when(UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }));
+    assert!(matches!(&e, DomainError::InvalidParameter(m) if m.contains("email")), "{e:?}");
+}
+
+#[test]
+fn confirmation_with_the_right_code_confirms_and_verifies_the_email() {
+    let mut w = world();
+    w.confirmed("alice");
+    assert_eq!(w.user().status, "CONFIRMED");
+    assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("true"));
+    assert!(w.user().codes.is_empty());
+}
+
+#[test]
+fn wrong_codes_are_counted_and_then_the_code_is_burned() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    for _ in 0..5 {
+        let r = w.when(UserCommand::ConfirmSignUp { code: "000000".into() });
+        let Err(rej) = r else { panic!("accepted") };
+        assert_eq!(rej.error, DomainError::CodeMismatch);
+        assert_eq!(kinds(&rej.record), ["CodeAttemptFailed"]);
+    }
+    assert_eq!(w.user().status, "UNCONFIRMED");
+    let e = error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() }));
+    assert_eq!(e.name(), "LimitExceededException");
+}
+
+#[test]
+fn non_numeric_codes_are_mismatches_without_counting() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    let Err(rej) = w.when(UserCommand::ConfirmSignUp { code: "abc".into() }) else { panic!() };
+    assert_eq!(rej.error, DomainError::CodeMismatch);
+    assert!(rej.record.is_empty());
+}
+
+#[test]
+fn expired_codes_are_refused() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    w.ctx.now += 24 * 3600 * 1000 + 1;
+    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() })), DomainError::ExpiredCode);
+}
+
+#[test]
+fn confirming_twice_is_not_authorized() {
+    let mut w = world();
+    w.confirmed("alice");
+    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() })).name(), "NotAuthorizedException");
+}
+
+#[test]
+fn resend_replaces_the_pending_code() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    w.when(UserCommand::ConfirmSignUp { code: "999999".into() }).ok();
+    assert_eq!(w.user().codes[0].failed_attempts, 1);
+    assert_eq!(kinds(&w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into() }).expect("resend")), ["CodeIssued"]);
+    assert_eq!(w.user().codes.len(), 1);
+    assert_eq!(w.user().codes[0].failed_attempts, 0);
+}
+
+#[test]
+fn sign_in_rules() {
+    let mut w = world();
+    assert_eq!(error(w.when(UserCommand::Authenticate { password: PW.into() })), DomainError::UserNotFound);
+    w.sign_up("alice").expect("sign up");
+    assert_eq!(error(w.when(UserCommand::Authenticate { password: "wrong".into() })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(UserCommand::Authenticate { password: PW.into() })), DomainError::UserNotConfirmed);
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    assert_eq!(w.when(UserCommand::Authenticate { password: PW.into() }).expect("sign in"), vec![]);
+    if let Some(u) = w.user.as_mut() {
+        u.enabled = false;
+    }
+    assert_eq!(error(w.when(UserCommand::Authenticate { password: PW.into() })), DomainError::NotAuthorized("User is disabled.".into()));
+}
+
+#[test]
+fn prevent_user_existence_errors_hides_unknown_and_disabled_users() {
+    for e in [DomainError::UserNotFound, DomainError::NotAuthorized("User is disabled.".into())] {
+        assert_eq!(e.clone().hide_existence(true), DomainError::incorrect_credentials());
+        assert_eq!(e.clone().hide_existence(false), e);
+    }
+    assert_eq!(DomainError::UserNotConfirmed.hide_existence(true), DomainError::UserNotConfirmed);
+}
+
+#[test]
+fn changing_email_unverifies_it_and_sends_a_code() {
+    let mut w = world();
+    w.confirmed("alice");
+    let events = w
+        .when(UserCommand::UpdateAttributes {
+            attributes: vec![("email".into(), "new@example.com".into()), ("name".into(), "Alice".into())],
+            client_id: "c1".into(),
+        })
+        .expect("update");
+    assert_eq!(kinds(&events), ["AttributesUpdated", "CodeIssued"]);
+    assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("false"));
+    assert_eq!(w.user().attributes.get("name").map(String::as_str), Some("Alice"));
+    assert_eq!(error(w.when(UserCommand::VerifyAttribute { attribute: "email".into(), code: "1".into() })), DomainError::CodeMismatch);
+    w.when(UserCommand::VerifyAttribute { attribute: "email".into(), code: "123456".into() }).expect("verify");
+    assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("true"));
+}
+
+#[test]
+fn unchanged_attributes_record_nothing() {
+    let mut w = world();
+    w.confirmed("alice");
+    let events = w
+        .when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "a@example.com".into())], client_id: "c".into() })
+        .expect("update");
+    assert!(events.is_empty());
+}
+
+#[test]
+fn users_cannot_write_system_attributes() {
+    let mut w = world();
+    w.confirmed("alice");
+    let e = error(w.when(UserCommand::UpdateAttributes { attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into() }));
+    assert_eq!(e.name(), "InvalidParameterException");
+}
+
+#[test]
+fn change_password_needs_the_old_one_and_the_policy() {
+    let mut w = world();
+    w.confirmed("alice");
+    assert_eq!(error(w.when(UserCommand::ChangePassword { previous: "nope".into(), proposed: "N3w-Password".into() })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(UserCommand::ChangePassword { previous: PW.into(), proposed: "weak".into() })).name(), "InvalidPasswordException");
+    w.when(UserCommand::ChangePassword { previous: PW.into(), proposed: "N3w-Password".into() }).expect("change");
+    assert!(w.when(UserCommand::Authenticate { password: "N3w-Password".into() }).is_ok());
+    assert!(w.when(UserCommand::Authenticate { password: PW.into() }).is_err());
+}
+
+#[test]
+fn forgot_password_goes_to_a_verified_destination_only() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    assert_eq!(error(w.when(UserCommand::ForgotPassword { client_id: "c".into() })).name(), "InvalidParameterException");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    let events = w.when(UserCommand::ForgotPassword { client_id: "c".into() }).expect("forgot");
+    let Some(Kind::CodeIssued(c)) = &events[0].kind else { panic!() };
+    assert_eq!((c.purpose.as_str(), c.expires_at_ms), (purpose::FORGOT_PASSWORD, 1_000_000 + 3600 * 1000));
+    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into() })).name(), "InvalidPasswordException");
+    w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into() }).expect("reset");
+    assert!(w.when(UserCommand::Authenticate { password: "Re5et-Password".into() }).is_ok());
+    // The code is consumed.
+    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into() })), DomainError::ExpiredCode);
+}
+
+#[test]
+fn global_sign_out_records_the_instant_and_revocation_records_the_token() {
+    let mut w = world();
+    w.confirmed("alice");
+    w.ctx.now = 5_000_000;
+    w.when(UserCommand::GlobalSignOut).expect("sign out");
+    assert_eq!(w.user().tokens_revoked_before_ms, 5_000_000);
+    let events = w.when(UserCommand::RevokeRefreshToken { origin_jti: "j1".into(), expires_at_ms: 9 }).expect("revoke");
+    assert_eq!(kinds(&events), ["RefreshTokenRevoked"]);
+}
+
+#[test]
+fn deleted_users_are_gone() {
+    let mut w = world();
+    w.confirmed("alice");
+    w.when(UserCommand::Delete).expect("delete");
+    assert!(w.user.is_none());
+    assert_eq!(error(w.when(UserCommand::Delete)), DomainError::UserNotFound);
+    w.sign_up("alice").expect("name is free again");
+}
+
+#[test]
+fn evolve_counts_versions_per_envelope() {
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    assert_eq!(w.user().version, 1);
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    assert_eq!(w.user().version, 2);
+}
+
+#[test]
+fn masks_destinations_like_cognito() {
+    assert_eq!(mask_destination("EMAIL", "alice@example.com"), "a***@e***");
+    assert_eq!(mask_destination("SMS", "+12065551234"), "+*******1234");
+}
