@@ -26,6 +26,7 @@ pub enum Table {
     Revocations,
     Requests,
     Meta,
+    Outbox,
 }
 
 impl Table {
@@ -41,6 +42,7 @@ impl Table {
         Table::Revocations,
         Table::Requests,
         Table::Meta,
+        Table::Outbox,
     ];
 
     /// Stable storage name (redb table name, future Scylla table name). Never rename one:
@@ -56,6 +58,7 @@ impl Table {
             Table::Revocations => "revocations",
             Table::Requests => "requests",
             Table::Meta => "meta",
+            Table::Outbox => "outbox",
         }
     }
 
