@@ -1,0 +1,251 @@
+//! [`KafkaLog`]: the [`EventLog`] implementation over one Kafka topic.
+//!
+//! - `append` → idempotent producer, `acks=all`, explicit partition; resolves with the offset from
+//!   the delivery report, or [`LogError::Unavailable`] after at most `message_timeout`.
+//! - `end_offset` → high watermark (ListOffsets via `fetch_watermarks`).
+//! - `subscribe` → a group-less consumer with manual assignment ([`crate::KafkaSubscription`]).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use idp_eventlog::{EventLog, LogError, Offset, Partition, Record, Subscription};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use rdkafka::TopicPartitionList;
+
+use crate::config::KafkaConfig;
+use crate::convert::{kafka_offset, kafka_partition, log_error, to_kafka_headers};
+use crate::subscription::KafkaSubscription;
+use crate::topic::ensure_topic;
+
+/// An [`EventLog`] backed by one Kafka topic with one Kafka partition per log partition.
+pub struct KafkaLog {
+    cfg: KafkaConfig,
+    /// Replaced wholesale if librdkafka reports a fatal (idempotence) error, after which the old
+    /// instance refuses every record.
+    producer: RwLock<FutureProducer>,
+    /// Per partition: 1 + the highest offset this instance got acknowledged. `end_offset` never
+    /// reports less (read-your-writes even where a broker's ListOffsets lags; see the ADR).
+    acked_end: Vec<AtomicU64>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("brokers", &self.cfg.brokers)
+            .field("topic", &self.cfg.topic)
+            .field("partitions", &self.cfg.partitions)
+            .finish()
+    }
+}
+
+impl KafkaLog {
+    /// Connects to the cluster and makes sure the topic exists with `cfg.partitions` partitions
+    /// (creating it when `cfg.create_topic`), all within `cfg.connect_timeout`.
+    ///
+    /// Errors: [`LogError::Unavailable`] when the brokers cannot be reached in time,
+    /// [`LogError::InvalidConfig`] for a bad configuration, a missing topic with
+    /// `create_topic == false`, or a topic with another partition count.
+    pub async fn connect(cfg: KafkaConfig) -> Result<Arc<KafkaLog>, LogError> {
+        cfg.validate()?;
+        ensure_topic(&cfg).await?;
+        let producer = new_producer(&cfg)?;
+        Ok(Arc::new(KafkaLog {
+            acked_end: (0..cfg.partitions).map(|_| AtomicU64::new(0)).collect(),
+            cfg,
+            producer: RwLock::new(producer),
+        }))
+    }
+
+    /// The configuration this log was connected with.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.cfg
+    }
+
+    /// Waits until every append handed to the producer so far is acknowledged or failed.
+    pub async fn flush(&self) -> Result<(), LogError> {
+        let producer = self.producer();
+        let timeout = self.cfg.message_timeout;
+        tokio::task::spawn_blocking(move || producer.flush(timeout))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("flush task failed: {e}")))?
+            .map_err(|e| log_error("flush", &self.cfg.brokers, &e))
+    }
+
+    fn producer(&self) -> FutureProducer {
+        match self.producer.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// After a fatal producer error (e.g. the idempotence state can no longer be trusted), start
+    /// a fresh producer so later appends can succeed; the failed append still reports its error.
+    fn replace_producer_if_fatal(&self, failed: &FutureProducer) {
+        let Some((code, reason)) = failed.client().fatal_error() else {
+            return;
+        };
+        let mut guard = match self.producer.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Another task may have replaced it already.
+        if guard.client().native_ptr() != failed.client().native_ptr() {
+            return;
+        }
+        match new_producer(&self.cfg) {
+            Ok(p) => {
+                tracing::warn!(%code, %reason, "fatal Kafka producer error; producer replaced");
+                *guard = p;
+            }
+            Err(e) => tracing::error!(%e, "cannot replace failed Kafka producer"),
+        }
+    }
+
+    fn map_append_error(&self, err: &KafkaError, size: usize) -> LogError {
+        match err.rdkafka_error_code() {
+            // The broker's limit for the topic is below ours (topic created elsewhere).
+            Some(RDKafkaErrorCode::MessageSizeTooLarge) => LogError::RecordTooLarge {
+                size,
+                max: self.cfg.max_record_bytes,
+            },
+            _ => log_error(
+                &format!("append to {}", self.cfg.topic),
+                &self.cfg.brokers,
+                err,
+            ),
+        }
+    }
+}
+
+fn new_producer(cfg: &KafkaConfig) -> Result<FutureProducer, LogError> {
+    cfg.producer_config()
+        .create()
+        .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka producer: {e}")))
+}
+
+#[async_trait]
+impl EventLog for KafkaLog {
+    fn partition_count(&self) -> u32 {
+        self.cfg.partitions
+    }
+
+    async fn append(&self, partition: Partition, record: Record) -> Result<Offset, LogError> {
+        let p = kafka_partition(partition, self.cfg.partitions)?;
+        let size = record.key.len()
+            + record.value.len()
+            + record
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        if size > self.cfg.max_record_bytes {
+            return Err(LogError::RecordTooLarge {
+                size,
+                max: self.cfg.max_record_bytes,
+            });
+        }
+        let producer = self.producer();
+        let kafka_record = FutureRecord::to(&self.cfg.topic)
+            .partition(p)
+            .key(record.key.as_slice())
+            .payload(record.value.as_slice())
+            .headers(to_kafka_headers(&record.headers));
+        // The queue timeout only matters when librdkafka's local queue is full; the delivery
+        // itself is bounded by message.timeout.ms.
+        let queue_timeout = Timeout::After(self.cfg.message_timeout);
+        match producer.send(kafka_record, queue_timeout).await {
+            Ok(delivery) => {
+                let offset = Offset::try_from(delivery.offset).map_err(|_| {
+                    LogError::Unavailable(format!(
+                        "Kafka acknowledged the append without an offset ({})",
+                        delivery.offset
+                    ))
+                })?;
+                if let Some(end) = self.acked_end.get(partition as usize) {
+                    end.fetch_max(offset + 1, Ordering::AcqRel);
+                }
+                Ok(offset)
+            }
+            Err((err, _message)) => {
+                self.replace_producer_if_fatal(&producer);
+                Err(self.map_append_error(&err, size))
+            }
+        }
+    }
+
+    async fn end_offset(&self, partition: Partition) -> Result<Offset, LogError> {
+        let p = kafka_partition(partition, self.cfg.partitions)?;
+        let producer = self.producer();
+        let topic = self.cfg.topic.clone();
+        let timeout = self.cfg.request_timeout;
+        let (_low, high) = tokio::task::spawn_blocking(move || {
+            producer.client().fetch_watermarks(&topic, p, timeout)
+        })
+        .await
+        .map_err(|e| LogError::Unavailable(format!("watermark task failed: {e}")))?
+        .map_err(|e| {
+            log_error(
+                &format!("reading the end offset of partition {partition}"),
+                &self.cfg.brokers,
+                &e,
+            )
+        })?;
+        let high = Offset::try_from(high).map_err(|_| {
+            LogError::Unavailable(format!(
+                "Kafka returned an invalid high watermark {high} for partition {partition}"
+            ))
+        })?;
+        // On Kafka the high watermark already covers every acks=all acknowledgement; tansu
+        // reports (base offset of the last batch + 1), which is too low after a batch of
+        // several records.
+        let acked = self
+            .acked_end
+            .get(partition as usize)
+            .map_or(0, |a| a.load(Ordering::Acquire));
+        Ok(high.max(acked))
+    }
+
+    async fn subscribe(
+        &self,
+        start: &[(Partition, Offset)],
+    ) -> Result<Box<dyn Subscription>, LogError> {
+        let mut seen = HashSet::new();
+        let mut tpl = TopicPartitionList::with_capacity(start.len());
+        for &(partition, offset) in start {
+            let p = kafka_partition(partition, self.cfg.partitions)?;
+            if !seen.insert(partition) {
+                return Err(LogError::InvalidArgument(format!(
+                    "partition {partition} appears twice in the subscription"
+                )));
+            }
+            let end = self.end_offset(partition).await?;
+            if offset > end {
+                return Err(LogError::OffsetOutOfRange {
+                    partition,
+                    offset,
+                    end,
+                });
+            }
+            tpl.add_partition_offset(
+                &self.cfg.topic,
+                p,
+                rdkafka::Offset::Offset(kafka_offset(partition, offset)?),
+            )
+            .map_err(|e| LogError::InvalidArgument(format!("bad start position: {e}")))?;
+        }
+        let consumer: StreamConsumer = self
+            .cfg
+            .reader_config()
+            .create()
+            .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| log_error("assigning partitions", &self.cfg.brokers, &e))?;
+        Ok(Box::new(KafkaSubscription::new(consumer, start)))
+    }
+}
