@@ -3,7 +3,7 @@
 //! RS256, `iss`, `token_use`, `exp` against a caller-supplied clock with a configurable leeway).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -26,8 +26,22 @@ pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Claim names of the ID token that the extra `attributes` map may not override.
 const RESERVED_ID_CLAIMS: &[&str] = &[
-    "sub", "aud", "iss", "token_use", "cognito:username", "cognito:groups", "auth_time", "iat",
-    "exp", "nbf", "jti", "origin_jti", "event_id", "email", "email_verified", "phone_number",
+    "sub",
+    "aud",
+    "iss",
+    "token_use",
+    "cognito:username",
+    "cognito:groups",
+    "auth_time",
+    "iat",
+    "exp",
+    "nbf",
+    "jti",
+    "origin_jti",
+    "event_id",
+    "email",
+    "email_verified",
+    "phone_number",
     "phone_number_verified",
 ];
 
@@ -47,7 +61,11 @@ pub struct IdClaims {
     #[serde(rename = "cognito:username")]
     pub username: String,
     /// Group names; omitted from the token when empty.
-    #[serde(rename = "cognito:groups", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "cognito:groups",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
     /// Unix seconds of the authentication that started this session.
     pub auth_time: i64,
@@ -119,7 +137,11 @@ pub struct AccessClaims {
     /// The username.
     pub username: String,
     /// Group names; omitted from the token when empty.
-    #[serde(rename = "cognito:groups", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "cognito:groups",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
     /// Unix seconds of the authentication that started this session.
     pub auth_time: i64,
@@ -165,6 +187,8 @@ pub fn new_jti() -> String {
 /// swapped (after a rotation or a reload) without stopping issuance.
 pub struct TokenIssuer {
     keys: RwLock<Arc<KeyRing>>,
+    /// Serialises `update_keyring` so concurrent updates do not overwrite each other.
+    update: Mutex<()>,
     issuer_base: String,
     leeway_secs: i64,
 }
@@ -187,7 +211,12 @@ impl TokenIssuer {
         while base.ends_with('/') {
             base.pop();
         }
-        TokenIssuer { keys: RwLock::new(Arc::new(keyring)), issuer_base: base, leeway_secs: 0 }
+        TokenIssuer {
+            keys: RwLock::new(Arc::new(keyring)),
+            update: Mutex::new(()),
+            issuer_base: base,
+            leeway_secs: 0,
+        }
     }
 
     /// Accept tokens up to `secs` seconds after their `exp` (clock skew between processes).
@@ -217,11 +246,17 @@ impl TokenIssuer {
     }
 
     /// Applies `f` (e.g. `|k| k.rotate(now, max)`, `|k| k.prune(now)`, `KeyRing::reload`) to a
-    /// copy of the ring and installs the copy if `f` succeeds.
+    /// copy of the ring and installs the copy if `f` succeeds. Issuing and verifying go on
+    /// with the old ring meanwhile; concurrent updates run one after the other.
+    ///
+    /// Another process's rotation shows up here only after a reload: call
+    /// `update_keyring(KeyRing::reload)` periodically, or when verification reports
+    /// [`TokenError::UnknownKey`].
     pub fn update_keyring<T>(
         &self,
         f: impl FnOnce(&mut KeyRing) -> Result<T, TokenError>,
     ) -> Result<T, TokenError> {
+        let _serial = self.update.lock().unwrap_or_else(|p| p.into_inner());
         let mut ring = (*self.keyring()).clone();
         let out = f(&mut ring)?;
         self.replace_keyring(ring);
@@ -236,16 +271,34 @@ impl TokenIssuer {
     /// Signs an ID token. Checks `token_use` is "id", `iss` is `<base>/<pool>`, `exp > iat`,
     /// and that `attributes` does not shadow a named claim.
     pub fn issue_id(&self, claims: &IdClaims) -> Result<String, TokenError> {
-        self.check_common(&claims.iss, &claims.token_use, TOKEN_USE_ID, claims.iat, claims.exp)?;
-        if let Some(name) = claims.attributes.keys().find(|k| RESERVED_ID_CLAIMS.contains(&k.as_str())) {
-            return Err(TokenError::InvalidClaims(format!("attribute {name} shadows a reserved claim")));
+        self.check_common(
+            &claims.iss,
+            &claims.token_use,
+            TOKEN_USE_ID,
+            claims.iat,
+            claims.exp,
+        )?;
+        if let Some(name) = claims
+            .attributes
+            .keys()
+            .find(|k| RESERVED_ID_CLAIMS.contains(&k.as_str()))
+        {
+            return Err(TokenError::InvalidClaims(format!(
+                "attribute {name} shadows a reserved claim"
+            )));
         }
         self.sign(claims)
     }
 
     /// Signs an access token. Checks `token_use` is "access", `iss` and `exp > iat`.
     pub fn issue_access(&self, claims: &AccessClaims) -> Result<String, TokenError> {
-        self.check_common(&claims.iss, &claims.token_use, TOKEN_USE_ACCESS, claims.iat, claims.exp)?;
+        self.check_common(
+            &claims.iss,
+            &claims.token_use,
+            TOKEN_USE_ACCESS,
+            claims.iat,
+            claims.exp,
+        )?;
         self.sign(claims)
     }
 
@@ -279,14 +332,18 @@ impl TokenIssuer {
         exp: i64,
     ) -> Result<(), TokenError> {
         if token_use != expected_use {
-            return Err(TokenError::InvalidClaims(format!("token_use must be {expected_use}")));
+            return Err(TokenError::InvalidClaims(format!(
+                "token_use must be {expected_use}"
+            )));
         }
         let pool = iss
             .strip_prefix(self.issuer_base.as_str())
             .and_then(|rest| rest.strip_prefix('/'))
             .unwrap_or("");
         if pool.is_empty() || pool.contains('/') {
-            return Err(TokenError::InvalidClaims("iss must be <issuer base>/<poolId>".into()));
+            return Err(TokenError::InvalidClaims(
+                "iss must be <issuer base>/<poolId>".into(),
+            ));
         }
         if exp <= iat {
             return Err(TokenError::InvalidClaims("exp must be after iat".into()));
@@ -337,7 +394,9 @@ impl TokenIssuer {
             return Err(TokenError::WrongIssuer);
         }
         if claims.get("token_use").and_then(|v| v.as_str()) != Some(expected_use) {
-            return Err(TokenError::WrongTokenUse { expected: expected_use });
+            return Err(TokenError::WrongTokenUse {
+                expected: expected_use,
+            });
         }
         let exp = claims
             .get("exp")

@@ -79,7 +79,10 @@ impl std::fmt::Debug for KeyRing {
         // Never print key material: only the public descriptions.
         f.debug_struct("KeyRing")
             .field("dir", &self.dir)
-            .field("keys", &self.keys.iter().map(|k| &k.info).collect::<Vec<_>>())
+            .field(
+                "keys",
+                &self.keys.iter().map(|k| &k.info).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -100,7 +103,9 @@ fn pem_path(dir: &Path, kid: &str) -> PathBuf {
 fn valid_kid(kid: &str) -> bool {
     !kid.is_empty()
         && kid.len() <= 64
-        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Parses a PKCS#8 PEM private key into a usable key; returns it with its computed kid.
@@ -122,10 +127,19 @@ fn loaded_from_private(
     let kid = kid_for(&public)?;
     let info = match info {
         Some(info) if info.kid != kid => {
-            return Err(TokenError::store(path, "key does not match the kid recorded for it"))
+            return Err(TokenError::store(
+                path,
+                "key does not match the kid recorded for it",
+            ))
         }
         Some(info) => info,
-        None => KeyInfo { kid, created_at: 0, retired_at: None, not_after: None, active: true },
+        None => KeyInfo {
+            kid,
+            created_at: 0,
+            retired_at: None,
+            not_after: None,
+            active: true,
+        },
     };
     let pkcs1 = private
         .to_pkcs1_der()
@@ -150,7 +164,10 @@ fn read_pem(path: &Path) -> Result<Zeroizing<String>, TokenError> {
 
 fn sort_keys(keys: &mut [LoadedKey]) {
     keys.sort_by(|a, b| {
-        b.info.active.cmp(&a.info.active).then(b.info.created_at.cmp(&a.info.created_at))
+        b.info
+            .active
+            .cmp(&a.info.active)
+            .then(b.info.created_at.cmp(&a.info.created_at))
     });
 }
 
@@ -170,15 +187,24 @@ fn load_dir(dir: &Path, reuse: &[LoadedKey]) -> Result<Option<Vec<LoadedKey>>, T
         ));
     }
     if manifest.keys.iter().filter(|k| k.active).count() != 1 {
-        return Err(TokenError::store(&manifest_path, "manifest must have exactly one active key"));
+        return Err(TokenError::store(
+            &manifest_path,
+            "manifest must have exactly one active key",
+        ));
     }
     let mut keys: Vec<LoadedKey> = Vec::with_capacity(manifest.keys.len());
     for info in manifest.keys {
         if !valid_kid(&info.kid) {
-            return Err(TokenError::store(&manifest_path, "manifest holds an invalid kid"));
+            return Err(TokenError::store(
+                &manifest_path,
+                "manifest holds an invalid kid",
+            ));
         }
         if keys.iter().any(|k| k.info.kid == info.kid) {
-            return Err(TokenError::store(&manifest_path, "manifest lists a kid twice"));
+            return Err(TokenError::store(
+                &manifest_path,
+                "manifest lists a kid twice",
+            ));
         }
         if let Some(known) = reuse.iter().find(|k| k.info.kid == info.kid) {
             let mut key = known.clone();
@@ -224,14 +250,20 @@ fn adopt_lone_pem(dir: &Path) -> Result<Option<Vec<LoadedKey>>, TokenError> {
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             Ok(Some(vec![key]))
         }
-        _ => Err(TokenError::store(dir, "several PEM files but no keys.json manifest")),
+        _ => Err(TokenError::store(
+            dir,
+            "several PEM files but no keys.json manifest",
+        )),
     }
 }
 
 fn write_manifest(dir: &Path, keys: &[LoadedKey]) -> Result<(), TokenError> {
     let mut infos: Vec<KeyInfo> = keys.iter().map(|k| k.info.clone()).collect();
     infos.sort_by_key(|k| k.created_at);
-    let manifest = Manifest { version: MANIFEST_VERSION, keys: infos };
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        keys: infos,
+    };
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| TokenError::Crypto(format!("serialising manifest: {e}")))?;
     fsutil::write_private_atomic(&dir.join(MANIFEST_FILE), &json)
@@ -262,24 +294,36 @@ impl KeyRing {
     /// holds none. Concurrent first starts of several processes agree on a single key.
     pub fn load_or_create(dir: &Path, now_unix: i64) -> Result<KeyRing, TokenError> {
         if let Some(keys) = load_dir(dir, &[])? {
-            return Ok(KeyRing { dir: dir.to_path_buf(), keys });
+            return Ok(KeyRing {
+                dir: dir.to_path_buf(),
+                keys,
+            });
         }
         fsutil::ensure_private_dir(dir)?;
         let _lock = DirLock::acquire(dir)?;
         // Someone may have created the key while we waited for the lock.
         if let Some(keys) = load_dir(dir, &[])? {
-            return Ok(KeyRing { dir: dir.to_path_buf(), keys });
+            return Ok(KeyRing {
+                dir: dir.to_path_buf(),
+                keys,
+            });
         }
         let keys = vec![generate_key(dir, now_unix)?];
         write_manifest(dir, &keys)?;
-        Ok(KeyRing { dir: dir.to_path_buf(), keys })
+        Ok(KeyRing {
+            dir: dir.to_path_buf(),
+            keys,
+        })
     }
 
     /// Loads the ring from `dir`; never generates a key (for read-only / distributed key
     /// directories). Fails with [`TokenError::KeyStore`] when the directory holds no key.
     pub fn load(dir: &Path) -> Result<KeyRing, TokenError> {
         match load_dir(dir, &[])? {
-            Some(keys) => Ok(KeyRing { dir: dir.to_path_buf(), keys }),
+            Some(keys) => Ok(KeyRing {
+                dir: dir.to_path_buf(),
+                keys,
+            }),
             None => Err(TokenError::store(dir, "no signing key in directory")),
         }
     }
@@ -330,9 +374,13 @@ impl KeyRing {
         let Some(mut keys) = load_dir(&self.dir, &self.keys)? else {
             return Err(TokenError::store(&self.dir, "no signing key in directory"));
         };
-        let expired = |k: &LoadedKey| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix);
-        let removed: Vec<String> =
-            keys.iter().filter(|k| expired(k)).map(|k| k.info.kid.clone()).collect();
+        let expired =
+            |k: &LoadedKey| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix);
+        let removed: Vec<String> = keys
+            .iter()
+            .filter(|k| expired(k))
+            .map(|k| k.info.kid.clone())
+            .collect();
         if !removed.is_empty() {
             keys.retain(|k| !expired(k));
             write_manifest(&self.dir, &keys)?;
@@ -393,6 +441,9 @@ impl KeyRing {
 
     /// The verification key for `kid`, if the ring holds it.
     pub(crate) fn decoding_key(&self, kid: &str) -> Option<&DecodingKey> {
-        self.keys.iter().find(|k| k.info.kid == kid).map(|k| &k.decoding)
+        self.keys
+            .iter()
+            .find(|k| k.info.kid == kid)
+            .map(|k| &k.decoding)
     }
 }

@@ -69,7 +69,9 @@ impl std::fmt::Debug for RefreshKey {
 impl RefreshKey {
     /// A key from 32 bytes (e.g. decoded from shared configuration).
     pub fn from_bytes(bytes: &[u8; REFRESH_KEY_LEN]) -> RefreshKey {
-        RefreshKey { cipher: XChaCha20Poly1305::new(bytes.into()) }
+        RefreshKey {
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+        }
     }
 
     /// A key from a slice, which must be exactly 32 bytes.
@@ -127,7 +129,13 @@ impl RefreshKey {
         rng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: AAD })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: AAD,
+                },
+            )
             .map_err(|_| TokenError::Crypto("sealing refresh token".into()))?;
         let mut raw = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         raw.extend_from_slice(&nonce);
@@ -154,7 +162,13 @@ impl RefreshKey {
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
         let plaintext = Zeroizing::new(
             self.cipher
-                .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: AAD })
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: AAD,
+                    },
+                )
                 .map_err(|_| TokenError::InvalidSignature)?,
         );
         let claims: RefreshClaims = serde_json::from_slice(&plaintext)

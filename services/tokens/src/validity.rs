@@ -120,7 +120,12 @@ pub fn validate(kind: TokenKind, secs: i64) -> Result<i64, TokenError> {
     if (min_secs..=max_secs).contains(&secs) {
         Ok(secs)
     } else {
-        Err(TokenError::InvalidValidity { kind: kind.name(), value_secs: secs, min_secs, max_secs })
+        Err(TokenError::InvalidValidity {
+            kind: kind.name(),
+            value_secs: secs,
+            min_secs,
+            max_secs,
+        })
     }
 }
 
@@ -224,7 +229,12 @@ mod tests {
         let err = validate(TokenKind::Access, 60).unwrap_err();
         assert!(matches!(
             err,
-            TokenError::InvalidValidity { kind: "AccessToken", value_secs: 60, min_secs: 300, max_secs: 86400 }
+            TokenError::InvalidValidity {
+                kind: "AccessToken",
+                value_secs: 60,
+                min_secs: 300,
+                max_secs: 86400
+            }
         ));
         assert_eq!(
             err.to_string(),
@@ -236,8 +246,14 @@ mod tests {
     fn units_and_defaults() {
         assert_eq!(validity_secs(TokenKind::Id, None, None).unwrap(), 3600);
         assert_eq!(validity_secs(TokenKind::Id, Some(2), None).unwrap(), 7200);
-        assert_eq!(validity_secs(TokenKind::Access, Some(5), Some(ValidityUnit::Minutes)).unwrap(), 300);
-        assert_eq!(validity_secs(TokenKind::Refresh, Some(1), None).unwrap(), 86400);
+        assert_eq!(
+            validity_secs(TokenKind::Access, Some(5), Some(ValidityUnit::Minutes)).unwrap(),
+            300
+        );
+        assert_eq!(
+            validity_secs(TokenKind::Refresh, Some(1), None).unwrap(),
+            86400
+        );
         assert!(validity_secs(TokenKind::Refresh, Some(59), Some(ValidityUnit::Minutes)).is_err());
         assert!(validity_secs(TokenKind::Refresh, Some(i64::MAX), None).is_err());
         assert!(validity_secs(TokenKind::Id, Some(-1), None).is_err());
