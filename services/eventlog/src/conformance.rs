@@ -25,7 +25,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::{partition_for_key, partitioner::murmur2, EventLog, LogError, Offset, Partition, Record, StoredRecord, Subscription};
+use crate::{
+    partition_for_key, partitioner::murmur2, EventLog, LogError, Offset, Partition, Record,
+    StoredRecord, Subscription,
+};
 
 /// Upper bound for one check.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -104,18 +107,48 @@ where
             failures.push((name, f));
         }
     };
-    note("partition_for_key_matches_kafka", partition_for_key_matches_kafka());
-    note("offsets_are_dense_per_partition", offsets_are_dense_per_partition(&make).await);
-    note("end_offset_tracks_appends", end_offset_tracks_appends(&make).await);
-    note("concurrent_appenders_preserve_order", concurrent_appenders_preserve_order(&make).await);
-    note("records_round_trip_byte_exact", records_round_trip_byte_exact(&make).await);
+    note(
+        "partition_for_key_matches_kafka",
+        partition_for_key_matches_kafka(),
+    );
+    note(
+        "offsets_are_dense_per_partition",
+        offsets_are_dense_per_partition(&make).await,
+    );
+    note(
+        "end_offset_tracks_appends",
+        end_offset_tracks_appends(&make).await,
+    );
+    note(
+        "concurrent_appenders_preserve_order",
+        concurrent_appenders_preserve_order(&make).await,
+    );
+    note(
+        "records_round_trip_byte_exact",
+        records_round_trip_byte_exact(&make).await,
+    );
     note("subscribe_from_start", subscribe_from_start(&make).await);
     note("subscribe_from_middle", subscribe_from_middle(&make).await);
-    note("subscribe_at_end_is_woken_by_append", subscribe_at_end_is_woken_by_append(&make).await);
-    note("subscription_over_several_partitions", subscription_over_several_partitions(&make).await);
-    note("poll_timeout_returns_empty", poll_timeout_returns_empty(&make).await);
-    note("poll_respects_max_without_skip_or_repeat", poll_respects_max_without_skip_or_repeat(&make).await);
-    note("invalid_partition_is_rejected", invalid_partition_is_rejected(&make).await);
+    note(
+        "subscribe_at_end_is_woken_by_append",
+        subscribe_at_end_is_woken_by_append(&make).await,
+    );
+    note(
+        "subscription_over_several_partitions",
+        subscription_over_several_partitions(&make).await,
+    );
+    note(
+        "poll_timeout_returns_empty",
+        poll_timeout_returns_empty(&make).await,
+    );
+    note(
+        "poll_respects_max_without_skip_or_repeat",
+        poll_respects_max_without_skip_or_repeat(&make).await,
+    );
+    note(
+        "invalid_partition_is_rejected",
+        invalid_partition_is_rejected(&make).await,
+    );
     if failures.is_empty() {
         Ok(())
     } else {
@@ -126,17 +159,26 @@ where
 async fn bounded(check: impl Future<Output = CheckResult>) -> CheckResult {
     match tokio::time::timeout(CHECK_TIMEOUT, check).await {
         Ok(result) => result,
-        Err(_) => Err(CheckFailure::new(format!("check did not finish within {CHECK_TIMEOUT:?}"))),
+        Err(_) => Err(CheckFailure::new(format!(
+            "check did not finish within {CHECK_TIMEOUT:?}"
+        ))),
     }
 }
 
-async fn append(log: &dyn EventLog, partition: Partition, record: Record) -> Result<Offset, CheckFailure> {
+async fn append(
+    log: &dyn EventLog,
+    partition: Partition,
+    record: Record,
+) -> Result<Offset, CheckFailure> {
     log.append(partition, record)
         .await
         .map_err(|e| CheckFailure::new(format!("append to partition {partition} failed: {e}")))
 }
 
-async fn subscribe(log: &dyn EventLog, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, CheckFailure> {
+async fn subscribe(
+    log: &dyn EventLog,
+    start: &[(Partition, Offset)],
+) -> Result<Box<dyn Subscription>, CheckFailure> {
     log.subscribe(start)
         .await
         .map_err(|e| CheckFailure::new(format!("subscribe({start:?}) failed: {e}")))
@@ -147,18 +189,31 @@ fn numbered(i: u64) -> Record {
 }
 
 /// Polls until exactly `n` records arrived (failing after `within`), checking none is extra.
-async fn collect(sub: &mut dyn Subscription, n: usize, within: Duration) -> Result<Vec<StoredRecord>, CheckFailure> {
+async fn collect(
+    sub: &mut dyn Subscription,
+    n: usize,
+    within: Duration,
+) -> Result<Vec<StoredRecord>, CheckFailure> {
     let deadline = Instant::now() + within;
     let mut got = Vec::with_capacity(n);
     while got.len() < n {
         let now = Instant::now();
-        ensure!(now < deadline, "received {} of {n} expected records within {within:?}", got.len());
+        ensure!(
+            now < deadline,
+            "received {} of {n} expected records within {within:?}",
+            got.len()
+        );
         let wait = (deadline - now).min(Duration::from_secs(1));
         let batch = sub
             .poll(n - got.len(), wait)
             .await
             .map_err(|e| CheckFailure::new(format!("poll failed: {e}")))?;
-        ensure!(batch.len() <= n - got.len(), "poll(max = {}) returned {} records", n - got.len(), batch.len());
+        ensure!(
+            batch.len() <= n - got.len(),
+            "poll(max = {}) returned {} records",
+            n - got.len(),
+            batch.len()
+        );
         got.extend(batch);
     }
     Ok(got)
@@ -167,17 +222,37 @@ async fn collect(sub: &mut dyn Subscription, n: usize, within: Duration) -> Resu
 /// Fails if the subscription delivers anything within `wait`.
 async fn expect_quiet(sub: &mut dyn Subscription, wait: Duration) -> CheckResult {
     let extra = sub.poll(100, wait).await?;
-    ensure!(extra.is_empty(), "unexpected extra records: {:?}", extra.iter().map(|r| (r.partition, r.offset)).collect::<Vec<_>>());
+    ensure!(
+        extra.is_empty(),
+        "unexpected extra records: {:?}",
+        extra
+            .iter()
+            .map(|r| (r.partition, r.offset))
+            .collect::<Vec<_>>()
+    );
     Ok(())
 }
 
 /// Checks that `records` are exactly `partition`'s offsets `from..to` with `numbered` contents.
-fn expect_numbered(records: &[StoredRecord], partition: Partition, from: u64, to: u64) -> CheckResult {
+fn expect_numbered(
+    records: &[StoredRecord],
+    partition: Partition,
+    from: u64,
+    to: u64,
+) -> CheckResult {
     let got: Vec<(Partition, Offset)> = records.iter().map(|r| (r.partition, r.offset)).collect();
     let want: Vec<(Partition, Offset)> = (from..to).map(|o| (partition, o)).collect();
-    ensure!(got == want, "expected partition {partition} offsets {from}..{to} in order, got {got:?}");
+    ensure!(
+        got == want,
+        "expected partition {partition} offsets {from}..{to} in order, got {got:?}"
+    );
     for r in records {
-        ensure!(r.record == numbered(r.offset), "record at offset {} has wrong contents: {:?}", r.offset, r.record);
+        ensure!(
+            r.record == numbered(r.offset),
+            "record at offset {} has wrong contents: {:?}",
+            r.offset,
+            r.record
+        );
     }
     Ok(())
 }
@@ -191,7 +266,10 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
         (b"foobar", -790_332_482),
         (b"a-little-bit-long-string", -985_981_536),
         (b"a-little-bit-longer-string", -1_486_304_829),
-        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+        (
+            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+            -58_897_971,
+        ),
         (b"abc", 479_470_107),
         (b"kafka", 0xd067_cf64_u32 as i32),
         (b"giberish123456789", 0x8f55_2b0c_u32 as i32),
@@ -199,12 +277,19 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
         (b"234", 0xe7c0_09ca_u32 as i32),
         (b"34", 0x8739_30da_u32 as i32),
         (b"4", 0x5a4b_5ca1_u32 as i32),
-        (b"PreAmbleWillBeRemoved,ThePrePartThatIs", 0x7842_4f1c_u32 as i32),
+        (
+            b"PreAmbleWillBeRemoved,ThePrePartThatIs",
+            0x7842_4f1c_u32 as i32,
+        ),
         (b"", 0x106e_08d9_u32 as i32),
     ];
     for (key, want) in hashes {
         let got = murmur2(key);
-        ensure!(got == *want, "murmur2({:?}) = {got}, Kafka gives {want}", String::from_utf8_lossy(key));
+        ensure!(
+            got == *want,
+            "murmur2({:?}) = {got}, Kafka gives {want}",
+            String::from_utf8_lossy(key)
+        );
     }
     // (key, partitions, partition) = ((murmur2 & 0x7fffffff) % partitions).
     let partitions: &[(&[u8], u32, Partition)] = &[
@@ -220,12 +305,19 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
     ];
     for (key, n, want) in partitions {
         let got = partition_for_key(key, *n);
-        ensure!(got == *want, "partition_for_key({:?}, {n}) = {got}, Kafka gives {want}", String::from_utf8_lossy(key));
+        ensure!(
+            got == *want,
+            "partition_for_key({:?}, {n}) = {got}, Kafka gives {want}",
+            String::from_utf8_lossy(key)
+        );
     }
     for i in 0..1000u32 {
         let key = format!("user-{i}");
         let p = partition_for_key(key.as_bytes(), 7);
-        ensure!(p < 7 && p == partition_for_key(key.as_bytes(), 7), "partition_for_key is not stable for {key}");
+        ensure!(
+            p < 7 && p == partition_for_key(key.as_bytes(), 7),
+            "partition_for_key is not stable for {key}"
+        );
     }
     Ok(())
 }
@@ -238,7 +330,11 @@ where
 {
     bounded(async {
         let log = make(3).await;
-        ensure!(log.partition_count() == 3, "partition_count() = {}, asked for 3", log.partition_count());
+        ensure!(
+            log.partition_count() == 3,
+            "partition_count() = {}, asked for 3",
+            log.partition_count()
+        );
         for i in 0..10u64 {
             let o = append(&*log, 0, numbered(i)).await?;
             ensure!(o == i, "partition 0: append #{i} got offset {o}");
@@ -247,8 +343,15 @@ where
                 ensure!(o == i, "partition 2: append #{i} got offset {o}");
             }
         }
-        let ends = (log.end_offset(0).await?, log.end_offset(1).await?, log.end_offset(2).await?);
-        ensure!(ends == (10, 0, 5), "end offsets (p0, p1, p2) = {ends:?}, expected (10, 0, 5)");
+        let ends = (
+            log.end_offset(0).await?,
+            log.end_offset(1).await?,
+            log.end_offset(2).await?,
+        );
+        ensure!(
+            ends == (10, 0, 5),
+            "end offsets (p0, p1, p2) = {ends:?}, expected (10, 0, 5)"
+        );
         Ok(())
     })
     .await
@@ -262,14 +365,24 @@ where
 {
     bounded(async {
         let log = make(2).await;
-        ensure!(log.end_offset(0).await? == 0 && log.end_offset(1).await? == 0, "a fresh log must have end offset 0");
+        ensure!(
+            log.end_offset(0).await? == 0 && log.end_offset(1).await? == 0,
+            "a fresh log must have end offset 0"
+        );
         for i in 0..5u64 {
             append(&*log, 1, numbered(i)).await?;
             let end = log.end_offset(1).await?;
-            ensure!(end == i + 1, "after {} appends end_offset(1) = {end}", i + 1);
+            ensure!(
+                end == i + 1,
+                "after {} appends end_offset(1) = {end}",
+                i + 1
+            );
         }
         let end0 = log.end_offset(0).await?;
-        ensure!(end0 == 0, "appends to partition 1 moved end_offset(0) to {end0}");
+        ensure!(
+            end0 == 0,
+            "appends to partition 1 moved end_offset(0) to {end0}"
+        );
         Ok(())
     })
     .await
@@ -362,17 +475,22 @@ where
         let cases = vec![
             Record::default(),
             Record::new(Vec::new(), b"only a value".to_vec()),
-            Record::new(all_bytes.clone(), all_bytes.iter().rev().copied().collect::<Vec<u8>>()),
+            Record::new(
+                all_bytes.clone(),
+                all_bytes.iter().rev().copied().collect::<Vec<u8>>(),
+            ),
             Record::new(b"k".to_vec(), Vec::new())
                 .with_header("dup", b"first".to_vec())
                 .with_header("dup", b"second".to_vec())
                 .with_header("", Vec::new())
                 .with_header("ünïcødé ✓", all_bytes.clone())
                 .with_header("empty-value", Vec::new()),
-            Record::new(pseudo_random(1024, 1), pseudo_random(1024 * 1024, 2)).with_header("size", b"1MiB".to_vec()),
-            (0..100).fold(Record::new(b"many-headers".to_vec(), b"v".to_vec()), |r, i| {
-                r.with_header(format!("h{i}"), pseudo_random(i, i as u64 + 3))
-            }),
+            Record::new(pseudo_random(1024, 1), pseudo_random(1024 * 1024, 2))
+                .with_header("size", b"1MiB".to_vec()),
+            (0..100).fold(
+                Record::new(b"many-headers".to_vec(), b"v".to_vec()),
+                |r, i| r.with_header(format!("h{i}"), pseudo_random(i, i as u64 + 3)),
+            ),
             Record::new(vec![0u8; 3], vec![0u8; 5]),
         ];
         let log = make(1).await;
@@ -383,10 +501,30 @@ where
         let mut sub = subscribe(&*log, &[(0, 0)]).await?;
         let got = collect(&mut *sub, cases.len(), Duration::from_secs(30)).await?;
         for (i, (stored, want)) in got.iter().zip(&cases).enumerate() {
-            ensure!(stored.offset == i as u64 && stored.partition == 0, "record #{i} came back as {}/{}", stored.partition, stored.offset);
-            ensure!(stored.record.key == want.key, "record #{i}: key differs ({} vs {} bytes)", stored.record.key.len(), want.key.len());
-            ensure!(stored.record.headers == want.headers, "record #{i}: headers differ: {:?} vs {:?}", stored.record.headers, want.headers);
-            ensure!(stored.record.value == want.value, "record #{i}: value differs ({} vs {} bytes)", stored.record.value.len(), want.value.len());
+            ensure!(
+                stored.offset == i as u64 && stored.partition == 0,
+                "record #{i} came back as {}/{}",
+                stored.partition,
+                stored.offset
+            );
+            ensure!(
+                stored.record.key == want.key,
+                "record #{i}: key differs ({} vs {} bytes)",
+                stored.record.key.len(),
+                want.key.len()
+            );
+            ensure!(
+                stored.record.headers == want.headers,
+                "record #{i}: headers differ: {:?} vs {:?}",
+                stored.record.headers,
+                want.headers
+            );
+            ensure!(
+                stored.record.value == want.value,
+                "record #{i}: value differs ({} vs {} bytes)",
+                stored.record.value.len(),
+                want.value.len()
+            );
         }
         Ok(())
     })
@@ -460,7 +598,10 @@ where
             (result, Instant::now())
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        ensure!(!waiter.is_finished(), "poll at the end returned before any append and before its 30 s timeout");
+        ensure!(
+            !waiter.is_finished(),
+            "poll at the end returned before any append and before its 30 s timeout"
+        );
         let appended_at = Instant::now();
         append(&*log, 0, numbered(5)).await?;
         let (result, woke_at) = waiter
@@ -468,8 +609,14 @@ where
             .map_err(|e| CheckFailure::new(format!("poll task failed: {e}")))?;
         let got = result?;
         let latency = woke_at.saturating_duration_since(appended_at);
-        ensure!(!got.is_empty(), "poll returned empty after {latency:?} although a record was appended");
-        ensure!(latency <= WAKE_LATENCY_LIMIT, "subscriber saw the new record only after {latency:?} (limit {WAKE_LATENCY_LIMIT:?})");
+        ensure!(
+            !got.is_empty(),
+            "poll returned empty after {latency:?} although a record was appended"
+        );
+        ensure!(
+            latency <= WAKE_LATENCY_LIMIT,
+            "subscriber saw the new record only after {latency:?} (limit {WAKE_LATENCY_LIMIT:?})"
+        );
         expect_numbered(&got, 0, 5, 6)
     })
     .await
@@ -502,7 +649,10 @@ where
         for r in first.into_iter().chain(second) {
             by_partition.entry(r.partition).or_default().push(r);
         }
-        ensure!(!by_partition.contains_key(&1), "received records of partition 1, which is not subscribed");
+        ensure!(
+            !by_partition.contains_key(&1),
+            "received records of partition 1, which is not subscribed"
+        );
         expect_numbered(by_partition.get(&0).map_or(&[][..], Vec::as_slice), 0, 0, 5)?;
         expect_numbered(by_partition.get(&2).map_or(&[][..], Vec::as_slice), 2, 2, 5)?;
         expect_numbered(by_partition.get(&3).map_or(&[][..], Vec::as_slice), 3, 5, 8)
@@ -523,15 +673,29 @@ where
         let started = Instant::now();
         let got = sub.poll(10, timeout).await?;
         let took = started.elapsed();
-        ensure!(got.is_empty(), "poll on an empty partition returned {} records", got.len());
-        ensure!(took >= timeout.mul_f32(0.8), "poll returned empty after {took:?}, before its {timeout:?} timeout");
-        ensure!(took < timeout + Duration::from_secs(5), "poll with a {timeout:?} timeout took {took:?}");
+        ensure!(
+            got.is_empty(),
+            "poll on an empty partition returned {} records",
+            got.len()
+        );
+        ensure!(
+            took >= timeout.mul_f32(0.8),
+            "poll returned empty after {took:?}, before its {timeout:?} timeout"
+        );
+        ensure!(
+            took < timeout + Duration::from_secs(5),
+            "poll with a {timeout:?} timeout took {took:?}"
+        );
 
         append(&*log, 0, numbered(0)).await?;
         let got = collect(&mut *sub, 1, Duration::from_secs(10)).await?;
         expect_numbered(&got, 0, 0, 1)?;
         let got = sub.poll(10, Duration::from_millis(200)).await?;
-        ensure!(got.is_empty(), "poll after reading everything returned {} records", got.len());
+        ensure!(
+            got.is_empty(),
+            "poll after reading everything returned {} records",
+            got.len()
+        );
         Ok(())
     })
     .await
@@ -552,9 +716,17 @@ where
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
         while got.len() < 100 {
-            ensure!(Instant::now() < deadline, "only {} of 100 records read within 30 s", got.len());
+            ensure!(
+                Instant::now() < deadline,
+                "only {} of 100 records read within 30 s",
+                got.len()
+            );
             let batch = sub.poll(7, Duration::from_secs(1)).await?;
-            ensure!(batch.len() <= 7, "poll(max = 7) returned {} records", batch.len());
+            ensure!(
+                batch.len() <= 7,
+                "poll(max = 7) returned {} records",
+                batch.len()
+            );
             got.extend(batch);
         }
         expect_numbered(&got, 0, 0, 100)?;
@@ -573,11 +745,20 @@ where
         let log = make(3).await;
         for bad in [3u32, 4, u32::MAX] {
             let r = log.append(bad, numbered(0)).await;
-            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "append({bad}) returned {r:?}");
+            ensure!(
+                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
+                "append({bad}) returned {r:?}"
+            );
             let r = log.end_offset(bad).await;
-            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "end_offset({bad}) returned {r:?}");
+            ensure!(
+                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
+                "end_offset({bad}) returned {r:?}"
+            );
             let r = log.subscribe(&[(0, 0), (bad, 0)]).await.map(|_| ());
-            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "subscribe with partition {bad} returned {r:?}");
+            ensure!(
+                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
+                "subscribe with partition {bad} returned {r:?}"
+            );
         }
         let end = log.end_offset(0).await?;
         ensure!(end == 0, "rejected appends moved end_offset(0) to {end}");

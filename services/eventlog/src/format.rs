@@ -272,7 +272,10 @@ impl<R: Read> FrameReader<R> {
         }
         let needed = FRAME_HEADER_LEN as u64 + u64::from(len);
         if needed > available {
-            return Err(ReadError::Frame(FrameError::Truncated { needed, available }));
+            return Err(ReadError::Frame(FrameError::Truncated {
+                needed,
+                available,
+            }));
         }
         self.body.resize(len as usize, 0);
         let mut body = std::mem::take(&mut self.body);
@@ -447,17 +450,33 @@ mod tests {
     #[test]
     fn names_and_index_and_checkpoint() {
         assert_eq!(segment_file_name(12), "00000000000000000012.log");
-        assert_eq!(parse_segment_file_name("00000000000000000012.log"), Some(12));
+        assert_eq!(
+            parse_segment_file_name("00000000000000000012.log"),
+            Some(12)
+        );
         assert_eq!(parse_segment_file_name("12.log"), None);
         assert_eq!(parse_partition_dir_name(&partition_dir_name(7)), Some(7));
 
         let entries = [
-            IndexEntry { offset: 10, position: 0 },
-            IndexEntry { offset: 20, position: 500 },
+            IndexEntry {
+                offset: 10,
+                position: 0,
+            },
+            IndexEntry {
+                offset: 20,
+                position: 500,
+            },
         ];
-        let bytes: Vec<u8> = entries.iter().flat_map(|e| encode_index_entry(*e)).collect();
+        let bytes: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| encode_index_entry(*e))
+            .collect();
         assert_eq!(decode_index(&bytes, 10, 1000), Some(entries.to_vec()));
-        assert_eq!(decode_index(&bytes, 10, 500), None, "position past the segment end");
+        assert_eq!(
+            decode_index(&bytes, 10, 500),
+            None,
+            "position past the segment end"
+        );
         assert_eq!(decode_index(&bytes[..20], 10, 1000), None, "torn entry");
         assert_eq!(index_floor(&entries, 15), Some(entries[0]));
         assert_eq!(index_floor(&entries, 20), Some(entries[1]));

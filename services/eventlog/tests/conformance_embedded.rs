@@ -67,7 +67,8 @@ async fn run_all_with_tiny_segments_and_dense_index() -> Result<(), conformance:
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn run_all_on_a_current_thread_runtime_without_fsync() -> Result<(), conformance::ConformanceError> {
+async fn run_all_on_a_current_thread_runtime_without_fsync(
+) -> Result<(), conformance::ConformanceError> {
     conformance::run_all(factory(EmbeddedOptions {
         fsync: false,
         ..EmbeddedOptions::default()

@@ -77,8 +77,12 @@ async fn write_forever(log: Arc<EmbeddedLog>, args: &Args) -> Result<(), String>
                 let partition = ((task + seq) % u64::from(partitions)) as u32;
                 let record = Record::new(format!("task-{task}"), expected_value(run, task, seq))
                     .with_header("seq", seq.to_le_bytes().to_vec());
-                let offset = log.append(partition, record).await.map_err(|e| e.to_string())?;
-                say(&format!("ack {partition} {offset} {task} {seq}")).map_err(|e| e.to_string())?;
+                let offset = log
+                    .append(partition, record)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                say(&format!("ack {partition} {offset} {task} {seq}"))
+                    .map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
         }));
@@ -94,7 +98,11 @@ fn main() -> ExitCode {
         eprintln!("usage: log-crash-writer <dir> <partitions> <write|hold|probe> [run] [tasks] [segment_bytes]");
         return ExitCode::from(2);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start runtime: {e}");

@@ -65,7 +65,9 @@ pub(crate) fn check_or_write_meta(dir: &Path, partitions: u32) -> Result<(), Log
 fn parse_meta(text: &str) -> Result<u32, String> {
     let mut lines = text.lines();
     if lines.next() != Some(META_MAGIC) {
-        return Err(format!("not an event log metadata file (first line is not {META_MAGIC:?})"));
+        return Err(format!(
+            "not an event log metadata file (first line is not {META_MAGIC:?})"
+        ));
     }
     let mut version = None;
     let mut partitions = None;
@@ -106,7 +108,8 @@ fn refuse_orphan_partitions(dir: &Path) -> Result<(), LogError> {
 fn write_meta(dir: &Path, partitions: u32) -> Result<(), LogError> {
     let path = dir.join(META_FILE_NAME);
     let tmp = dir.join(format!("{META_FILE_NAME}.tmp"));
-    let text = format!("{META_MAGIC}\nformat_version={META_FORMAT_VERSION}\npartitions={partitions}\n");
+    let text =
+        format!("{META_MAGIC}\nformat_version={META_FORMAT_VERSION}\npartitions={partitions}\n");
     let write = || -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -123,7 +126,10 @@ mod tests {
 
     #[test]
     fn meta_parsing() {
-        assert_eq!(parse_meta("idp-eventlog\nformat_version=1\npartitions=8\n"), Ok(8));
+        assert_eq!(
+            parse_meta("idp-eventlog\nformat_version=1\npartitions=8\n"),
+            Ok(8)
+        );
         assert!(parse_meta("idp-eventlog\nformat_version=2\npartitions=8\n").is_err());
         assert!(parse_meta("something else\npartitions=8\n").is_err());
         assert!(parse_meta("idp-eventlog\nformat_version=1\n").is_err());

@@ -77,7 +77,8 @@ impl EmbeddedOptions {
         if self.index_interval_bytes == 0 {
             return bad("index_interval_bytes must be > 0");
         }
-        if self.max_record_bytes < format::MIN_BODY_LEN || self.max_record_bytes > format::MAX_BODY_LEN
+        if self.max_record_bytes < format::MIN_BODY_LEN
+            || self.max_record_bytes > format::MAX_BODY_LEN
         {
             return Err(LogError::InvalidConfig(format!(
                 "max_record_bytes must be within {}..={}",
@@ -122,7 +123,8 @@ pub(crate) struct Location {
     pub sealed_end: Option<Offset>,
     /// Committed length if the segment is the active one.
     pub committed_len: Option<u64>,
-    /// Best in-memory index entry (active segment only).
+    /// Best in-memory index entry strictly before the offset (active segment only): starting
+    /// there means at least one frame is read, which verifies that the entry is not stale.
     pub floor: Option<IndexEntry>,
 }
 
@@ -133,11 +135,14 @@ impl PartState {
                 base: self.active_base,
                 sealed_end: None,
                 committed_len: Some(self.active_len),
-                floor: format::index_floor(&self.active_index, offset),
+                floor: format::index_floor(&self.active_index, offset.saturating_sub(1)),
             };
         }
         // Recovery guarantees the first segment starts at 0, so some sealed base is <= offset.
-        let i = self.sealed.partition_point(|b| *b <= offset).saturating_sub(1);
+        let i = self
+            .sealed
+            .partition_point(|b| *b <= offset)
+            .saturating_sub(1);
         let base = self.sealed.get(i).copied().unwrap_or(0);
         let sealed_end = self.sealed.get(i + 1).copied().unwrap_or(self.active_base);
         Location {
@@ -309,7 +314,10 @@ impl Drop for EmbeddedLog {
         for part in &mut self.parts {
             if let Some(thread) = part.thread.take() {
                 if thread.join().is_err() {
-                    tracing::error!(partition = part.shared.partition, "event log writer thread panicked");
+                    tracing::error!(
+                        partition = part.shared.partition,
+                        "event log writer thread panicked"
+                    );
                 }
             }
         }

@@ -49,7 +49,12 @@ fn frame_error(path: &std::path::Path, position: u64, err: ReadError) -> LogErro
 
 /// Best index entry at or before `offset` in a sealed segment's index file; `None` (scan from
 /// the segment start) if the file is missing or implausible.
-fn sealed_floor(shared: &PartitionShared, base: Offset, seg_len: u64, offset: Offset) -> Option<IndexEntry> {
+fn sealed_floor(
+    shared: &PartitionShared,
+    base: Offset,
+    seg_len: u64,
+    offset: Offset,
+) -> Option<IndexEntry> {
     let path = shared.dir.join(format::index_file_name(base));
     let entries = match std::fs::read(&path) {
         Ok(bytes) => format::decode_index(&bytes, base, seg_len),
@@ -73,14 +78,15 @@ fn open_cursor(shared: &PartitionShared, offset: Offset) -> Result<Cursor, LogEr
     };
     let floor = match loc.sealed_end {
         None => loc.floor,
-        Some(_) => sealed_floor(shared, loc.base, limit, offset),
+        // Strictly before `offset`, so that the entry is verified by reading its frame.
+        Some(_) => sealed_floor(shared, loc.base, limit, offset.saturating_sub(1)),
     };
     let start_of_segment = IndexEntry {
         offset: loc.base,
         position: 0,
     };
     let start = floor
-        .filter(|f| f.offset <= offset && f.position < limit)
+        .filter(|f| f.offset < offset && f.position < limit)
         .unwrap_or(start_of_segment);
     match seek_cursor(&path, &loc, limit, start, offset) {
         Err(err) if start != start_of_segment => {
@@ -156,16 +162,14 @@ impl JobPart {
                     Some(end) if end == self.next => {
                         self.cursor = None; // move on to the next segment
                     }
-                    Some(end) => {
-                        return Err(LogError::Corrupt {
-                            path: c.path.clone(),
-                            position,
-                            reason: format!(
-                                "sealed segment ends at offset {} but the next segment starts at {end}",
-                                self.next
-                            ),
-                        })
-                    }
+                    Some(end) => return Err(LogError::Corrupt {
+                        path: c.path.clone(),
+                        position,
+                        reason: format!(
+                            "sealed segment ends at offset {} but the next segment starts at {end}",
+                            self.next
+                        ),
+                    }),
                     None => {
                         let state = self.shared.read_state();
                         if state.active_base == c.base {
@@ -174,7 +178,8 @@ impl JobPart {
                                 break; // everything committed has been read
                             }
                         } else {
-                            c.sealed_end = Some(state.locate(c.base).sealed_end.unwrap_or(state.active_base));
+                            c.sealed_end =
+                                Some(state.locate(c.base).sealed_end.unwrap_or(state.active_base));
                             drop(state);
                             c.limit = std::fs::metadata(&c.path)
                                 .map_err(|e| LogError::file(&c.path, e))?
@@ -188,7 +193,10 @@ impl JobPart {
                 return Err(LogError::Corrupt {
                     path: c.path.clone(),
                     position,
-                    reason: format!("unexpected bytes after the last record ({}) of a sealed segment", self.next),
+                    reason: format!(
+                        "unexpected bytes after the last record ({}) of a sealed segment",
+                        self.next
+                    ),
                 });
             }
             match c.reader.next(c.limit, self.next) {
@@ -320,11 +328,7 @@ impl EmbeddedSubscription {
 
 #[async_trait::async_trait]
 impl Subscription for EmbeddedSubscription {
-    async fn poll(
-        &mut self,
-        max: usize,
-        timeout: Duration,
-    ) -> Result<Vec<StoredRecord>, LogError> {
+    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<StoredRecord>, LogError> {
         let deadline = tokio::time::Instant::now().checked_add(timeout);
         if max == 0 {
             return Ok(Vec::new());
@@ -352,7 +356,10 @@ impl Subscription for EmbeddedSubscription {
                 if self.parts.is_empty() {
                     std::future::pending::<()>().await;
                 }
-                let changes = self.parts.iter_mut().map(|p| Box::pin(p.progress.changed()));
+                let changes = self
+                    .parts
+                    .iter_mut()
+                    .map(|p| Box::pin(p.progress.changed()));
                 // The senders live in the shared partition state we hold: `changed` cannot fail.
                 let _ = select_all(changes).await;
             };

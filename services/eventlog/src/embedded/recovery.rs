@@ -82,7 +82,10 @@ pub(crate) fn recover_partition(
         return Err(LogError::Corrupt {
             path: dir.join(format::segment_file_name(bases[0])),
             position: 0,
-            reason: format!("the first segment starts at offset {}, records below are missing", bases[0]),
+            reason: format!(
+                "the first segment starts at offset {}, records below are missing",
+                bases[0]
+            ),
         });
     }
 
@@ -93,7 +96,13 @@ pub(crate) fn recover_partition(
         check_sealed_index(&dir, base, next_base, opts.index_interval_bytes)?;
     }
 
-    let scan = scan_active(&dir, partition, active_base, durable_end, opts.index_interval_bytes)?;
+    let scan = scan_active(
+        &dir,
+        partition,
+        active_base,
+        durable_end,
+        opts.index_interval_bytes,
+    )?;
 
     let index_path = dir.join(format::index_file_name(active_base));
     let mut index = OpenOptions::new()
@@ -137,7 +146,11 @@ fn list_segments(dir: &Path) -> Result<Vec<Offset>, LogError> {
     Ok(bases)
 }
 
-fn read_checkpoint(file: &File, path: &Path, partition: Partition) -> Result<Option<Offset>, LogError> {
+fn read_checkpoint(
+    file: &File,
+    path: &Path,
+    partition: Partition,
+) -> Result<Option<Offset>, LogError> {
     let mut bytes = Vec::with_capacity(format::CHECKPOINT_LEN);
     let mut reader = file;
     reader
@@ -328,13 +341,19 @@ pub(crate) fn rebuild_index(
 ) -> Result<(), LogError> {
     let seg_path = dir.join(format::segment_file_name(base));
     let file = File::open(&seg_path).map_err(|e| LogError::file(&seg_path, e))?;
-    let len = file.metadata().map_err(|e| LogError::file(&seg_path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| LogError::file(&seg_path, e))?
+        .len();
     let (scan, failure) = scan_frames(file, &seg_path, base, len, interval)?;
     if let Some((position, reason)) = failure {
         return Err(LogError::Corrupt {
             path: seg_path,
             position,
-            reason: format!("sealed segment has a bad frame at offset {}: {reason}", scan.end),
+            reason: format!(
+                "sealed segment has a bad frame at offset {}: {reason}",
+                scan.end
+            ),
         });
     }
     if scan.end != next_base {

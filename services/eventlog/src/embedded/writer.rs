@@ -27,9 +27,14 @@ use crate::{LogError, Offset, Record};
 pub(crate) type Ack = oneshot::Sender<Result<Offset, LogError>>;
 
 pub(crate) enum WriterMsg {
-    Append { record: Record, ack: Ack },
+    Append {
+        record: Record,
+        ack: Ack,
+    },
     /// Finish what is queued, refuse new appends, exit, then signal `done`.
-    Shutdown { done: oneshot::Sender<()> },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 pub(crate) struct PartitionWriter {
