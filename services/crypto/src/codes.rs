@@ -247,6 +247,22 @@ impl CodeKeys {
         Ok(IssuedCode { code, salt, hash, sealed })
     }
 
+    /// Seals any short secret (an app client's secret) under the same key and format as codes,
+    /// so it can be stored in events and read models without being plaintext; [`CodeKeys::open`]
+    /// reverses it.
+    pub fn seal<R: RngCore + CryptoRng>(&self, plaintext: &str, rng: &mut R) -> Result<Vec<u8>, CryptoError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let cipher = XChaCha20Poly1305::new((&self.seal_key).into());
+        let ciphertext = cipher
+            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext.as_bytes(), aad: SEAL_AAD })
+            .map_err(|_| CryptoError::Seal)?;
+        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&ciphertext);
+        Ok(sealed)
+    }
+
     /// True when `presented` is the code behind (`salt`, `hash`); constant time.
     pub fn verify(&self, salt: &[u8; 16], hash: &[u8; 32], presented: &str) -> bool {
         ct_eq(&self.code_hash(salt, presented), hash)

@@ -1,1 +1,22 @@
-//! idp-projector (skeleton; being filled in).
+//! The projector: the single arbiter of each log partition, and the read models it builds.
+//!
+//! - [`rows`]: where each aggregate and index lives in the projection store, and how states
+//!   are encoded (prost, deterministic) — the one mapping both the projector and readers use.
+//! - [`arbiter`]: the pure-given-its-inputs step that takes records in log order, accepts or
+//!   rejects each envelope against its precondition (expected version, duplicate request id),
+//!   evolves states and emits the store writes, including outbox rows for messages.
+//! - [`runner`]: one task per partition: poll the log, arbitrate a batch, commit rows **and**
+//!   the next offset atomically, then publish verdicts and the applied watermark.
+//! - [`verdicts`]: how a front waits for the verdict on its own record (read-your-writes) and
+//!   for a partition to be applied up to an offset (catch-up).
+//! - [`rebuild`]: drop every projection and replay the log from offset 0.
+
+pub mod arbiter;
+pub mod rebuild;
+pub mod rows;
+pub mod runner;
+pub mod verdicts;
+
+pub use arbiter::{Arbiter, Verdict};
+pub use runner::{Projector, ProjectorError};
+pub use verdicts::Verdicts;

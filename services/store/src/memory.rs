@@ -44,6 +44,51 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    fn apply_writes(&self, offset: Option<(u32, u64)>, writes: Vec<Write>) -> Result<(), StoreError> {
+        // Validate everything first: nothing below can fail, so the batch is all-or-nothing.
+        for write in &writes {
+            write.validate()?;
+        }
+        let mut state = self.write()?;
+        for write in writes {
+            match write {
+                Write::Put {
+                    table,
+                    pk,
+                    ck,
+                    value,
+                } => {
+                    state
+                        .tables
+                        .entry(table)
+                        .or_default()
+                        .entry(pk)
+                        .or_default()
+                        .insert(ck, value);
+                }
+                Write::Delete { table, pk, ck } => {
+                    let Some(t) = state.tables.get_mut(&table) else {
+                        continue;
+                    };
+                    let Some(partition) = t.get_mut(&pk) else {
+                        continue;
+                    };
+                    partition.remove(&ck);
+                    if partition.is_empty() {
+                        t.remove(&pk);
+                    }
+                }
+            }
+        }
+        if let Some((log_partition, offset)) = offset {
+            state.offsets.insert(log_partition, offset);
+        }
+        Ok(())
+    }
+
+}
+
 #[async_trait::async_trait]
 impl ProjectionStore for MemoryStore {
     async fn get(&self, table: Table, pk: &[u8], ck: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -84,43 +129,11 @@ impl ProjectionStore for MemoryStore {
         offset: u64,
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
-        // Validate everything first: nothing below can fail, so the batch is all-or-nothing.
-        for write in &writes {
-            write.validate()?;
-        }
-        let mut state = self.write()?;
-        for write in writes {
-            match write {
-                Write::Put {
-                    table,
-                    pk,
-                    ck,
-                    value,
-                } => {
-                    state
-                        .tables
-                        .entry(table)
-                        .or_default()
-                        .entry(pk)
-                        .or_default()
-                        .insert(ck, value);
-                }
-                Write::Delete { table, pk, ck } => {
-                    let Some(t) = state.tables.get_mut(&table) else {
-                        continue;
-                    };
-                    let Some(partition) = t.get_mut(&pk) else {
-                        continue;
-                    };
-                    partition.remove(&ck);
-                    if partition.is_empty() {
-                        t.remove(&pk);
-                    }
-                }
-            }
-        }
-        state.offsets.insert(log_partition, offset);
-        Ok(())
+        self.apply_writes(Some((log_partition, offset)), writes)
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.apply_writes(None, writes)
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {

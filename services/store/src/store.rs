@@ -34,6 +34,10 @@ pub trait ProjectionStore: Send + Sync + 'static {
         writes: Vec<Write>,
     ) -> Result<(), StoreError>;
 
+    /// Applies `writes` atomically without touching any log offset: for side-effect workers
+    /// that own rows of their own (e.g. the message sender removing delivered outbox rows).
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;
 

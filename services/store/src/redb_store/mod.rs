@@ -154,8 +154,7 @@ fn open_rows(txn: &redb::ReadTransaction, table: Table) -> Result<Option<RowTabl
 /// the batch atomic, and the conformance suite checks it.
 fn apply_batch(
     txn: &WriteTransaction,
-    log_partition: u32,
-    offset: u64,
+    offset: Option<(u32, u64)>,
     writes: &[Write],
 ) -> Result<(), StoreError> {
     let mut open: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> =
@@ -185,10 +184,12 @@ fn apply_batch(
             }
         }
     }
-    txn.open_table(OFFSETS)
-        .map_err(rerr)?
-        .insert(log_partition, offset)
-        .map_err(rerr)?;
+    if let Some((log_partition, offset)) = offset {
+        txn.open_table(OFFSETS)
+            .map_err(rerr)?
+            .insert(log_partition, offset)
+            .map_err(rerr)?;
+    }
     Ok(())
 }
 
@@ -274,7 +275,21 @@ impl ProjectionStore for RedbStore {
     ) -> Result<(), StoreError> {
         self.blocking(move |db| {
             let txn = begin_durable_write(db)?;
-            match apply_batch(&txn, log_partition, offset, &writes) {
+            match apply_batch(&txn, Some((log_partition, offset)), &writes) {
+                Ok(()) => txn.commit().map_err(rerr),
+                Err(e) => {
+                    txn.abort().map_err(rerr)?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = begin_durable_write(db)?;
+            match apply_batch(&txn, None, &writes) {
                 Ok(()) => txn.commit().map_err(rerr),
                 Err(e) => {
                     txn.abort().map_err(rerr)?;

@@ -1,0 +1,269 @@
+//! Sign-in, token issuance, access-token checks, refresh and revocation.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use idp_domain::client::{prevents_existence_errors, require_flow};
+use idp_domain::pb::{ClientState, PoolState, UserState};
+use idp_domain::pool::effective_validity;
+use idp_domain::user::UserCommand;
+use idp_domain::{AggregateState, DomainError};
+use idp_tokens::{AccessClaims, IdClaims, RefreshClaims, TokenError};
+use rand::rngs::OsRng;
+
+use crate::ctx::now_ms;
+use crate::{App, AppError};
+
+/// Tokens handed out by a successful authentication.
+#[derive(Debug, Clone)]
+pub struct AuthResult {
+    pub access_token: String,
+    pub id_token: String,
+    /// Only on a password sign-in (a refresh does not rotate the refresh token).
+    pub refresh_token: Option<String>,
+    pub expires_in: u64,
+    pub token_type: String,
+}
+
+/// The caller of an access-token-authenticated operation.
+pub struct AccessCaller {
+    pub pool: PoolState,
+    pub user: UserState,
+    pub claims: AccessClaims,
+}
+
+/// Extracts the pool id from a JWT's `iss` *without* trusting it: it only selects which pool's
+/// issuer the token is then fully verified against.
+fn claimed_pool_id(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let iss = value.get("iss")?.as_str()?;
+    iss.rsplit('/').next().map(str::to_string)
+}
+
+/// Milliseconds encoded in a UUID v7 (the session id's creation instant).
+fn uuid7_ms(id: &str) -> Option<i64> {
+    let u = uuid::Uuid::parse_str(id).ok()?;
+    if u.get_version_num() != 7 {
+        return None;
+    }
+    let (secs, nanos) = u.get_timestamp()?.to_unix();
+    Some(secs as i64 * 1000 + (nanos / 1_000_000) as i64)
+}
+
+fn token_error(e: TokenError) -> AppError {
+    match e {
+        TokenError::Expired => AppError::not_authorized("Access Token has expired"),
+        _ => AppError::not_authorized("Invalid Access Token"),
+    }
+}
+
+/// True when a session (by its origin id) was revoked by a global sign-out.
+fn signed_out(user: &UserState, origin_jti: &str) -> bool {
+    match uuid7_ms(origin_jti) {
+        Some(ms) => ms <= user.tokens_revoked_before_ms,
+        None => user.tokens_revoked_before_ms > 0,
+    }
+}
+
+impl App {
+    /// Verifies an access token and loads its user; revoked or signed-out sessions fail.
+    pub async fn access(&self, token: &str) -> Result<AccessCaller, AppError> {
+        if token.is_empty() || token.len() > 16 * 1024 {
+            return Err(AppError::not_authorized("Invalid Access Token"));
+        }
+        let pool_id = claimed_pool_id(token).ok_or_else(|| AppError::not_authorized("Invalid Access Token"))?;
+        let claims = self.secrets.issuer.verify_access(token, &pool_id, now_ms() / 1000).map_err(token_error)?;
+        let pool = self.pool(&pool_id).await.map_err(|_| AppError::not_authorized("Invalid Access Token"))?;
+        let user = self.user_by_sub(&pool, &claims.sub).await?.ok_or(DomainError::UserNotFound)?;
+        if !user.enabled {
+            return Err(AppError::not_authorized("User is disabled."));
+        }
+        if signed_out(&user, &claims.origin_jti) || self.is_revoked(&claims.origin_jti).await? {
+            return Err(AppError::not_authorized("Access Token has been revoked"));
+        }
+        Ok(AccessCaller { pool, user, claims })
+    }
+
+    async fn user_by_sub(&self, pool: &PoolState, sub: &str) -> Result<Option<UserState>, AppError> {
+        let Some(key) = self.username_key_by_sub(&pool.pool_id, sub).await? else { return Ok(None) };
+        let key = idp_domain::keys::AggregateKey::user(&pool.pool_id, &key);
+        self.catch_up(&key).await?;
+        match self.load(&key).await? {
+            Some(AggregateState::User(u)) if u.sub == sub => Ok(Some(u)),
+            _ => Ok(None),
+        }
+    }
+
+    /// InitiateAuth for the password and refresh flows (SRP and challenges plug in here too).
+    pub async fn initiate_auth(&self, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<AuthResult, AppError> {
+        match flow {
+            "USER_PASSWORD_AUTH" => {
+                let username = params.get("USERNAME").map(String::as_str).unwrap_or("");
+                let password = params.get("PASSWORD").map(String::as_str).unwrap_or("");
+                if username.is_empty() || password.is_empty() {
+                    return Err(AppError::invalid("Missing required parameter USERNAME or PASSWORD"));
+                }
+                let caller = self.client_caller(client_id, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                require_flow(&caller.client, "ALLOW_USER_PASSWORD_AUTH")?;
+                let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
+                self.issue_tokens(&caller.pool, &caller.client, &user, None).await
+            }
+            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+                let token = params.get("REFRESH_TOKEN").map(String::as_str).unwrap_or("");
+                self.refresh(client_id, token, params.get("SECRET_HASH").map(String::as_str)).await
+            }
+            "USER_SRP_AUTH" | "CUSTOM_AUTH" | "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
+                Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet.")))
+            }
+            other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),
+        }
+    }
+
+    /// Checks a password (Argon2id on a blocking thread) with every sign-in rule; errors are
+    /// masked per PreventUserExistenceErrors.
+    async fn password_sign_in(&self, pool: &PoolState, client: &ClientState, username: &str, password: &str) -> Result<UserState, AppError> {
+        let prevent = prevents_existence_errors(pool, Some(client));
+        let key = App::user_key(pool, username);
+        self.catch_up(&key).await?;
+        let user = match self.load(&key).await? {
+            Some(AggregateState::User(u)) => Some(u),
+            _ => None,
+        };
+        let ctx = self.new_ctx();
+        let (p, u, pw) = (pool.clone(), user.clone(), password.to_string());
+        let decision = self
+            .blocking(move || {
+                let mut ctx = ctx;
+                idp_domain::user::decide(&p, u.as_ref(), UserCommand::Authenticate { password: pw }, &mut ctx)
+            })
+            .await?;
+        match decision {
+            Ok(_) => user.ok_or_else(|| AppError::Internal("authenticated a missing user".into())),
+            Err(rejected) => Err(rejected.error.hide_existence(prevent).into()),
+        }
+    }
+
+    /// Issues ID + access tokens (and a refresh token for a new session).
+    pub(crate) async fn issue_tokens(&self, pool: &PoolState, client: &ClientState, user: &UserState, session: Option<&RefreshClaims>) -> Result<AuthResult, AppError> {
+        let settings = pool.settings.clone().unwrap_or_default();
+        let validity = effective_validity(&settings, client.settings.as_ref().and_then(|s| s.token_validity.as_ref()));
+        let now = now_ms() / 1000;
+        let (origin_jti, auth_time) = match session {
+            Some(s) => (s.origin_jti.clone(), s.auth_time),
+            None => (uuid::Uuid::now_v7().to_string(), now),
+        };
+        let issuer = &self.secrets.issuer;
+        let iss = issuer.issuer_for(&pool.pool_id);
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let mut attributes: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in &user.attributes {
+            if !matches!(k.as_str(), "email" | "email_verified" | "phone_number" | "phone_number_verified" | "sub") {
+                attributes.insert(k.clone(), v.clone());
+            }
+        }
+        let flag = |k: &str| user.attributes.get(k).map(|v| v == "true");
+        let id = IdClaims {
+            sub: user.sub.clone(),
+            aud: client.client_id.clone(),
+            iss: iss.clone(),
+            username: user.username.clone(),
+            auth_time,
+            iat: now,
+            exp: now + validity.id_token_secs as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+            origin_jti: origin_jti.clone(),
+            event_id: Some(event_id.clone()),
+            email: user.attributes.get("email").cloned(),
+            email_verified: user.attributes.get("email").and(flag("email_verified").or(Some(false))),
+            phone_number: user.attributes.get("phone_number").cloned(),
+            phone_number_verified: user.attributes.get("phone_number").and(flag("phone_number_verified").or(Some(false))),
+            attributes,
+            ..Default::default()
+        };
+        let access = AccessClaims {
+            sub: user.sub.clone(),
+            iss,
+            client_id: client.client_id.clone(),
+            username: user.username.clone(),
+            auth_time,
+            iat: now,
+            exp: now + validity.access_token_secs as i64,
+            jti: uuid::Uuid::new_v4().to_string(),
+            origin_jti: origin_jti.clone(),
+            event_id: Some(event_id),
+            ..Default::default()
+        };
+        let id_token = issuer.issue_id(&id).map_err(|e| AppError::Internal(format!("issuing id token: {e}")))?;
+        let access_token = issuer.issue_access(&access).map_err(|e| AppError::Internal(format!("issuing access token: {e}")))?;
+        let refresh_token = match session {
+            Some(_) => None,
+            None => {
+                let claims = RefreshClaims {
+                    pool_id: pool.pool_id.clone(),
+                    client_id: client.client_id.clone(),
+                    username: user.username.clone(),
+                    sub: user.sub.clone(),
+                    origin_jti,
+                    epoch: 0,
+                    auth_time,
+                    iat: now,
+                    exp: now + validity.refresh_token_secs as i64,
+                };
+                Some(self.secrets.refresh.seal(&claims, &mut OsRng).map_err(|e| AppError::Internal(format!("sealing refresh token: {e}")))?)
+            }
+        };
+        Ok(AuthResult { access_token, id_token, refresh_token, expires_in: validity.access_token_secs, token_type: "Bearer".into() })
+    }
+
+    /// Opens a refresh token and checks client, user and revocation.
+    async fn open_refresh(&self, client_id: &str, token: &str) -> Result<(RefreshClaims, ClientState, PoolState, UserState), AppError> {
+        let invalid = || AppError::not_authorized("Invalid Refresh Token");
+        if token.is_empty() {
+            return Err(AppError::invalid("Missing required parameter REFRESH_TOKEN"));
+        }
+        let claims = self.secrets.refresh.open(token, now_ms() / 1000).map_err(|e| match e {
+            TokenError::Expired => AppError::not_authorized("Refresh Token has expired"),
+            _ => invalid(),
+        })?;
+        if claims.client_id != client_id {
+            return Err(invalid());
+        }
+        let client = self.client(client_id).await.map_err(|_| invalid())?;
+        let pool = self.pool(&claims.pool_id).await.map_err(|_| invalid())?;
+        let user = self.user_by_sub(&pool, &claims.sub).await?.ok_or_else(invalid)?;
+        Ok((claims, client, pool, user))
+    }
+
+    async fn refresh(&self, client_id: &str, token: &str, secret_hash: Option<&str>) -> Result<AuthResult, AppError> {
+        let (claims, client, pool, user) = self.open_refresh(client_id, token).await?;
+        require_flow(&client, "ALLOW_REFRESH_TOKEN_AUTH")?;
+        self.check_secret_hash(&client, &[&claims.username, &claims.sub], secret_hash)?;
+        if !user.enabled {
+            return Err(AppError::not_authorized("User is disabled."));
+        }
+        if signed_out(&user, &claims.origin_jti) || self.is_revoked(&claims.origin_jti).await? {
+            return Err(AppError::not_authorized("Refresh Token has been revoked"));
+        }
+        self.issue_tokens(&pool, &client, &user, Some(&claims)).await
+    }
+
+    /// RevokeToken: revokes a refresh token and every token of its session.
+    pub async fn revoke_token(&self, client_id: &str, client_secret: Option<&str>, token: &str) -> Result<(), AppError> {
+        let (claims, client, pool, user) = self.open_refresh(client_id, token).await.map_err(|e| match e {
+            AppError::Domain(DomainError::NotAuthorized(_)) => AppError::Domain(DomainError::NotAuthorized("Invalid token".into())),
+            other => other,
+        })?;
+        if let Some(secret) = self.client_secret(&client)? {
+            let ok = client_secret.map(|s| idp_crypto::ct::ct_eq(s.as_bytes(), secret.as_bytes())).unwrap_or(false);
+            if !ok {
+                return Err(AppError::not_authorized(format!("Unable to verify secret for client {}", client.client_id)));
+            }
+        }
+        let (jti, exp) = (claims.origin_jti.clone(), claims.exp * 1000);
+        self.user_command(&pool, &user.username, "", move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
+            .await?;
+        Ok(())
+    }
+}

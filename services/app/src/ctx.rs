@@ -1,0 +1,79 @@
+//! The real decision context: wall clock, OS randomness, Argon2id + SRP, deployment code keys.
+
+use std::sync::Arc;
+
+use idp_crypto::codes::CodeKeys;
+use idp_crypto::password::PasswordHasher;
+use idp_crypto::srp;
+use idp_domain::pb::PasswordRecord;
+use idp_domain::{Ctx, NewCode};
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+pub struct RealCtx {
+    pub now_ms: i64,
+    pub hasher: Arc<PasswordHasher>,
+    pub secrets: Arc<crate::Secrets>,
+    pub dummy_phc: Arc<String>,
+}
+
+impl RealCtx {
+    fn keys(&self) -> &CodeKeys {
+        &self.secrets.codes
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Ctx for RealCtx {
+    fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    fn new_uuid(&mut self) -> String {
+        idp_crypto::ids::new_sub(&mut OsRng)
+    }
+
+    fn issue_code(&mut self) -> NewCode {
+        match self.keys().issue(&mut OsRng) {
+            Ok(code) => NewCode { salt: code.salt.to_vec(), hash: code.hash.to_vec(), sealed: code.sealed.clone() },
+            // Sealing cannot fail with a valid 32-byte key; an unusable code (empty hash) can
+            // never be matched, so the failure is safe and visible in the logs.
+            Err(e) => {
+                tracing::error!(error = %e, "issuing a code failed");
+                NewCode { salt: vec![], hash: vec![], sealed: vec![] }
+            }
+        }
+    }
+
+    fn code_matches(&self, salt: &[u8], hash: &[u8], presented: &str) -> bool {
+        let (Ok(salt), Ok(hash)) = (<[u8; 16]>::try_from(salt), <[u8; 32]>::try_from(hash)) else { return false };
+        self.keys().verify(&salt, &hash, presented)
+    }
+
+    fn hash_password(&mut self, pool_name: &str, user_id_for_srp: &str, password: &str) -> PasswordRecord {
+        let phc = self.hasher.hash(password, &mut OsRng).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            String::new()
+        });
+        let mut salt = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        let v = srp::make_verifier(pool_name, user_id_for_srp, password, &salt);
+        PasswordRecord { argon2_phc: phc, srp_salt_hex: v.salt_hex, srp_verifier_hex: v.verifier_hex, set_at_ms: self.now_ms }
+    }
+
+    fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
+        match record {
+            Some(r) if !r.argon2_phc.is_empty() => self.hasher.verify(&r.argon2_phc, password).unwrap_or(false),
+            _ => {
+                let _ = self.hasher.verify(&self.dummy_phc, password);
+                false
+            }
+        }
+    }
+}

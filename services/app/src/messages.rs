@@ -1,0 +1,268 @@
+//! Message delivery for codes: senders and the outbox dispatcher.
+//!
+//! The projector writes an outbox row (holding the *sealed* code) atomically with the state
+//! change that issued the code. The [`Dispatcher`] drains those rows: it opens the code,
+//! renders the text, hands it to a [`MessageSender`] and only then deletes the row. A crash
+//! between sending and deleting re-sends, so delivery is at-least-once; every sender
+//! de-duplicates by event id (the dev outbox remembers the ids it wrote; SMTP uses the event id
+//! as Message-ID; the SMS webhook receives it as an idempotency key). Requests never wait for
+//! delivery.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use idp_crypto::codes::CodeKeys;
+use idp_domain::pb::OutboxItem;
+use idp_projector::rows;
+use idp_store::{ProjectionStore, Table, Write};
+use prost::Message as _;
+
+/// A rendered message, ready to deliver.
+#[derive(Clone, serde::Serialize)]
+pub struct OutgoingMessage {
+    pub event_id: String,
+    pub pool_id: String,
+    pub username: String,
+    /// EMAIL or SMS.
+    pub channel: String,
+    pub destination: String,
+    /// SIGN_UP, FORGOT_PASSWORD or VERIFY_ATTRIBUTE.
+    pub kind: String,
+    pub code: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMessage")
+            .field("event_id", &self.event_id)
+            .field("channel", &self.channel)
+            .field("kind", &self.kind)
+            .field("code", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("delivery failed (will retry): {0}")]
+    Retry(String),
+    #[error("cannot deliver (dropped): {0}")]
+    Permanent(String),
+}
+
+#[async_trait::async_trait]
+pub trait MessageSender: Send + Sync + 'static {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+}
+
+/// Renders the default texts (a custom-message trigger replaces these later).
+pub fn render(kind: &str, code: &str) -> (String, String) {
+    match kind {
+        "SIGN_UP" => ("Your verification code".into(), format!("Your confirmation code is {code}")),
+        "FORGOT_PASSWORD" => ("Your password reset code".into(), format!("Your password reset code is {code}")),
+        _ => ("Your verification code".into(), format!("Your verification code is {code}")),
+    }
+}
+
+/// Dev default: one JSON object per line in `<data-dir>/outbox.jsonl`. The only place a code
+/// is ever written in clear text, and only in dev mode.
+pub struct DevOutbox {
+    path: PathBuf,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl DevOutbox {
+    pub fn open(path: PathBuf) -> std::io::Result<DevOutbox> {
+        let mut seen = HashSet::new();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            for line in text.lines() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+                    if let Some(id) = v.get("event_id").and_then(|v| v.as_str()) {
+                        seen.insert(id.to_string());
+                    }
+                }
+            }
+        }
+        Ok(DevOutbox { path, seen: Mutex::new(seen) })
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageSender for DevOutbox {
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        let mut seen = self.seen.lock().map_err(|_| SendError::Retry("outbox lock poisoned".into()))?;
+        if seen.contains(&m.event_id) {
+            return Ok(());
+        }
+        let line = serde_json::to_string(m).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| SendError::Retry(format!("{}: {e}", self.path.display())))?;
+        writeln!(f, "{line}").and_then(|_| f.sync_data()).map_err(|e| SendError::Retry(e.to_string()))?;
+        seen.insert(m.event_id.clone());
+        Ok(())
+    }
+}
+
+/// Email over SMTP (lettre). The event id is the Message-ID, so receivers drop re-sends.
+pub struct SmtpSender {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpSender {
+    /// `url` like `smtp://user:pass@host:587` or `smtps://...` (lettre's URL syntax).
+    pub fn new(url: &str, from: &str) -> Result<SmtpSender, SendError> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| SendError::Permanent(format!("SMTP URL: {e}")))?
+            .build();
+        let from = from.parse().map_err(|e| SendError::Permanent(format!("SMTP from address: {e}")))?;
+        Ok(SmtpSender { transport, from })
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageSender for SmtpSender {
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        use lettre::AsyncTransport;
+        let to = m.destination.parse().map_err(|e| SendError::Permanent(format!("recipient: {e}")))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .message_id(Some(format!("<{}@idp>", m.event_id)))
+            .subject(m.subject.clone())
+            .body(m.text.clone())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.transport.send(email).await.map(|_| ()).map_err(|e| SendError::Retry(e.to_string()))
+    }
+}
+
+/// SMS through an HTTP webhook: POST {"to","text","event_id"}; 2xx = delivered.
+pub struct WebhookSms {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl WebhookSms {
+    pub fn new(url: &str) -> WebhookSms {
+        WebhookSms { url: url.to_string(), client: reqwest::Client::new() }
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageSender for WebhookSms {
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        let body = serde_json::json!({"to": m.destination, "text": m.text, "event_id": m.event_id});
+        let resp = self
+            .client
+            .post(&self.url)
+            .header("Idempotency-Key", &m.event_id)
+            .json(&body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            s if s.is_client_error() => Err(SendError::Permanent(format!("webhook answered {s}"))),
+            s => Err(SendError::Retry(format!("webhook answered {s}"))),
+        }
+    }
+}
+
+/// Routes by channel.
+pub struct Router {
+    pub email: Arc<dyn MessageSender>,
+    pub sms: Arc<dyn MessageSender>,
+}
+
+#[async_trait::async_trait]
+impl MessageSender for Router {
+    async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
+        if m.channel == "SMS" {
+            self.sms.send(m).await
+        } else {
+            self.email.send(m).await
+        }
+    }
+}
+
+/// Drains the outbox rows of a set of partitions.
+pub struct Dispatcher {
+    pub store: Arc<dyn ProjectionStore>,
+    pub keys: Arc<crate::Secrets>,
+    pub sender: Arc<dyn MessageSender>,
+    pub partitions: Vec<u32>,
+}
+
+impl Dispatcher {
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move { self.run().await })
+    }
+
+    async fn run(self) {
+        loop {
+            let mut any = false;
+            for &p in &self.partitions {
+                match self.drain(p).await {
+                    Ok(n) => any |= n > 0,
+                    Err(e) => tracing::warn!(partition = p, error = %e, "message dispatch stalled"),
+                }
+            }
+            if !any {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Delivers and removes up to one page of rows; returns how many were handled.
+    pub async fn drain(&self, partition: u32) -> Result<usize, String> {
+        let pk = rows::outbox_pk(partition);
+        let page = self.store.scan(Table::Outbox, &pk, None, 64).await.map_err(|e| e.to_string())?;
+        let mut done = Vec::new();
+        for row in &page {
+            match self.deliver(&row.value, &self.keys.codes).await {
+                Ok(()) => done.push(Write::Delete { table: Table::Outbox, pk: pk.clone(), ck: row.ck.clone() }),
+                Err(SendError::Permanent(e)) => {
+                    tracing::error!(error = %e, "dropping undeliverable message");
+                    done.push(Write::Delete { table: Table::Outbox, pk: pk.clone(), ck: row.ck.clone() });
+                }
+                Err(SendError::Retry(e)) => {
+                    tracing::warn!(error = %e, "message delivery failed; will retry");
+                    break;
+                }
+            }
+        }
+        let n = done.len();
+        if !done.is_empty() {
+            self.store.apply(done).await.map_err(|e| e.to_string())?;
+        }
+        Ok(n)
+    }
+
+    async fn deliver(&self, bytes: &[u8], keys: &CodeKeys) -> Result<(), SendError> {
+        let item = OutboxItem::decode(bytes).map_err(|e| SendError::Permanent(format!("outbox row: {e}")))?;
+        let Some(code) = item.code else { return Err(SendError::Permanent("outbox row without code".into())) };
+        let plain = keys.open(&code.sealed).map_err(|e| SendError::Permanent(format!("opening code: {e}")))?;
+        let (subject, text) = render(&code.purpose, &plain);
+        let message = OutgoingMessage {
+            event_id: item.event_id,
+            pool_id: item.pool_id,
+            username: item.username,
+            channel: code.channel,
+            destination: code.destination,
+            kind: code.purpose,
+            code: plain.to_string(),
+            subject,
+            text,
+        };
+        self.sender.send(&message).await
+    }
+}

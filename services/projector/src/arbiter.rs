@@ -1,0 +1,190 @@
+//! The arbiter: decides, in log order, whether each envelope is accepted, and what it writes.
+//!
+//! Verdicts are a pure function of the log: an envelope is accepted iff it decodes, its
+//! aggregate is at `expected_version`, and its request id was not already accepted on that
+//! aggregate. Every replica that applies the same records reaches the same verdicts and writes
+//! the same bytes (states are prost-encoded with ordered maps).
+//!
+//! States are cached in memory (the projector is the only writer of its partitions' rows, so
+//! the cache is authoritative). After `clear()` (rebuild) the cache is *complete*: a miss means
+//! "absent" and costs no store read, which is what makes replay fast.
+
+use std::collections::HashMap;
+
+use idp_domain::keys::AggregateKey;
+use idp_domain::pb::{event::Kind, Envelope, OutboxItem};
+use idp_domain::{evolve, AggregateState};
+use idp_eventlog::StoredRecord;
+use idp_store::{ProjectionStore, StoreError, Table, Write};
+use prost::Message;
+
+use crate::rows;
+
+/// The arbiter's answer for one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// The aggregate moved on since the front read it: the front re-reads and decides again.
+    Conflict { current_version: u64 },
+    /// The request id was already accepted on this aggregate (a retry): nothing applied.
+    Duplicate,
+    /// Not a valid envelope (wrong schema, unknown aggregate key). Skipped by every replica.
+    Invalid(String),
+}
+
+/// What arbitrating one batch produced.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub writes: Vec<Write>,
+    /// (event id, partition, offset, verdict) for every record of the batch.
+    pub verdicts: Vec<(String, u32, u64, Verdict)>,
+    pub accepted: usize,
+}
+
+/// Per-partition arbiter state: the state cache.
+pub struct Arbiter {
+    states: HashMap<String, Option<AggregateState>>,
+    requests: HashMap<Vec<u8>, bool>,
+    /// Every existing row is in the cache (true right after a clear, until the first eviction).
+    complete: bool,
+    capacity: usize,
+}
+
+const DEFAULT_CAPACITY: usize = 1_000_000;
+
+impl Arbiter {
+    /// An arbiter over a store that may already hold rows.
+    pub fn new() -> Self {
+        Arbiter { states: HashMap::new(), requests: HashMap::new(), complete: false, capacity: DEFAULT_CAPACITY }
+    }
+
+    /// An arbiter over a store known to be empty (rebuild): misses are absences.
+    pub fn over_empty_store() -> Self {
+        Arbiter { complete: true, ..Arbiter::new() }
+    }
+
+    /// Forgets the cache (after a failed commit, the store is the truth again).
+    pub fn reset(&mut self) {
+        self.states.clear();
+        self.requests.clear();
+        self.complete = false;
+    }
+
+    async fn state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<Option<AggregateState>, StoreError> {
+        if let Some(s) = self.states.get(text) {
+            return Ok(s.clone());
+        }
+        if self.complete {
+            return Ok(None);
+        }
+        let (table, pk) = rows::state_row(key);
+        let state = match store.get(table, &pk, &[]).await? {
+            Some(bytes) => Some(rows::decode_state(key, &bytes).map_err(|e| StoreError::Corrupt(format!("state row {text}: {e}")))?),
+            None => None,
+        };
+        Ok(state)
+    }
+
+    async fn request_seen(&mut self, store: &dyn ProjectionStore, row: &[u8]) -> Result<bool, StoreError> {
+        if let Some(seen) = self.requests.get(row) {
+            return Ok(*seen);
+        }
+        if self.complete {
+            return Ok(false);
+        }
+        Ok(store.get(Table::Requests, row, &[]).await?.is_some())
+    }
+
+    fn remember(&mut self, key: String, state: Option<AggregateState>) {
+        if self.states.len() >= self.capacity {
+            self.states.clear();
+            self.requests.clear();
+            self.complete = false;
+        }
+        self.states.insert(key, state);
+    }
+
+    /// Arbitrates `records` (one partition, in offset order). The caller commits
+    /// `outcome.writes` with the next offset, and calls [`Arbiter::reset`] if that fails.
+    pub async fn arbitrate(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
+        let mut out = BatchOutcome::default();
+        for rec in records {
+            let (event_id, verdict) = self.one(store, rec, &mut out.writes).await?;
+            if verdict == Verdict::Accepted {
+                out.accepted += 1;
+            }
+            out.verdicts.push((event_id, rec.partition, rec.offset, verdict));
+        }
+        Ok(out)
+    }
+
+    async fn one(&mut self, store: &dyn ProjectionStore, rec: &StoredRecord, writes: &mut Vec<Write>) -> Result<(String, Verdict), StoreError> {
+        let env = match Envelope::decode(rec.record.value.as_slice()) {
+            Ok(env) => env,
+            Err(e) => return Ok((String::new(), Verdict::Invalid(format!("undecodable envelope: {e}")))),
+        };
+        let Some(key) = AggregateKey::parse(&env.aggregate) else {
+            return Ok((env.event_id, Verdict::Invalid(format!("unknown aggregate key {:?}", env.aggregate))));
+        };
+        let current = self.state(store, &key, &env.aggregate).await?;
+        let version = current.as_ref().map(AggregateState::version).unwrap_or(0);
+        let request_row = (!env.request_id.is_empty()).then(|| rows::request_row(&env.aggregate, &env.request_id));
+        if let Some(row) = &request_row {
+            if self.request_seen(store, row).await? {
+                return Ok((env.event_id, Verdict::Duplicate));
+            }
+        }
+        if version != env.expected_version {
+            return Ok((env.event_id, Verdict::Conflict { current_version: version }));
+        }
+        let next = evolve(current.clone(), &env);
+        writes.extend(rows::transition(&key, current.as_ref(), next.as_ref()));
+        if let Some(row) = request_row {
+            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes() });
+            self.requests.insert(row, true);
+        }
+        self.side_rows(rec, &env, next.as_ref().or(current.as_ref()), writes);
+        self.remember(env.aggregate.clone(), next);
+        Ok((env.event_id, Verdict::Accepted))
+    }
+
+    /// Rows driven by the events themselves: revocations and the message outbox.
+    fn side_rows(&self, rec: &StoredRecord, env: &Envelope, state: Option<&AggregateState>, writes: &mut Vec<Write>) {
+        for (index, event) in env.events.iter().enumerate() {
+            match &event.kind {
+                Some(Kind::RefreshTokenRevoked(r)) => writes.push(Write::Put {
+                    table: Table::Revocations,
+                    pk: r.origin_jti.as_bytes().to_vec(),
+                    ck: vec![],
+                    value: r.expires_at_ms.to_be_bytes().to_vec(),
+                }),
+                Some(Kind::CodeIssued(code)) => {
+                    let (pool_id, username) = match state {
+                        Some(AggregateState::User(u)) => (u.pool_id.clone(), u.username.clone()),
+                        _ => (String::new(), String::new()),
+                    };
+                    let item = OutboxItem {
+                        event_id: env.event_id.clone(),
+                        pool_id,
+                        username,
+                        code: Some(code.clone()),
+                        recorded_at_ms: env.recorded_at_ms,
+                    };
+                    writes.push(Write::Put {
+                        table: Table::Outbox,
+                        pk: rows::outbox_pk(rec.partition),
+                        ck: rows::outbox_ck(rec.offset, index as u32),
+                        value: item.encode_to_vec(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Default for Arbiter {
+    fn default() -> Self {
+        Arbiter::new()
+    }
+}

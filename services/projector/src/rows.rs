@@ -1,0 +1,124 @@
+//! The read-model layout: which table, partition key and clustering key each row has.
+//!
+//! | table        | pk                         | ck                  | value                    |
+//! |--------------|----------------------------|---------------------|--------------------------|
+//! | Pools        | pool id                    | ""                  | `PoolState`              |
+//! | PoolIndex    | "all"                      | pool id             | pool name                |
+//! | Clients      | client id                  | ""                  | `ClientState`            |
+//! | ClientIndex  | pool id                    | client id           | client name              |
+//! | Users        | pool id 0x00 username key  | ""                  | `UserState`              |
+//! | UsersBySub   | pool id 0x00 sub           | ""                  | username key             |
+//! | Revocations  | origin jti                 | ""                  | expiry (ms, big endian)  |
+//! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
+//! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
+
+use idp_domain::keys::AggregateKey;
+use idp_domain::pb::{ClientState, PoolState, UserState};
+use idp_domain::AggregateState;
+use idp_store::{Table, Write};
+use prost::Message;
+
+pub const POOL_INDEX_PK: &[u8] = b"all";
+
+/// Where an aggregate's state row lives.
+pub fn state_row(key: &AggregateKey) -> (Table, Vec<u8>) {
+    match key {
+        AggregateKey::Pool { pool_id } => (Table::Pools, pool_id.as_bytes().to_vec()),
+        AggregateKey::Client { client_id } => (Table::Clients, client_id.as_bytes().to_vec()),
+        AggregateKey::User { pool_id, username_key } => (Table::Users, join(pool_id, username_key)),
+    }
+}
+
+pub fn join(a: &str, b: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(a.len() + b.len() + 1);
+    v.extend_from_slice(a.as_bytes());
+    v.push(0);
+    v.extend_from_slice(b.as_bytes());
+    v
+}
+
+pub fn sub_row(pool_id: &str, sub: &str) -> Vec<u8> {
+    join(pool_id, sub)
+}
+
+pub fn request_row(aggregate: &str, request_id: &str) -> Vec<u8> {
+    join(aggregate, request_id)
+}
+
+pub fn outbox_pk(partition: u32) -> Vec<u8> {
+    partition.to_be_bytes().to_vec()
+}
+
+pub fn outbox_ck(offset: u64, index: u32) -> Vec<u8> {
+    let mut v = offset.to_be_bytes().to_vec();
+    v.extend_from_slice(&index.to_be_bytes());
+    v
+}
+
+/// Decodes a state row for the aggregate kind the key names.
+pub fn decode_state(key: &AggregateKey, bytes: &[u8]) -> Result<AggregateState, prost::DecodeError> {
+    Ok(match key {
+        AggregateKey::Pool { .. } => AggregateState::Pool(PoolState::decode(bytes)?),
+        AggregateKey::Client { .. } => AggregateState::Client(ClientState::decode(bytes)?),
+        AggregateKey::User { .. } => AggregateState::User(UserState::decode(bytes)?),
+    })
+}
+
+pub fn encode_state(state: &AggregateState) -> Vec<u8> {
+    match state {
+        AggregateState::Pool(s) => s.encode_to_vec(),
+        AggregateState::Client(s) => s.encode_to_vec(),
+        AggregateState::User(s) => s.encode_to_vec(),
+    }
+}
+
+/// The writes that take the projection of one aggregate from `old` to `new`: its state row and
+/// the secondary indexes derived from it.
+pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
+    let (table, pk) = state_row(key);
+    let mut writes = Vec::with_capacity(3);
+    match new {
+        Some(state) => writes.push(Write::Put { table, pk: pk.clone(), ck: vec![], value: encode_state(state) }),
+        None => writes.push(Write::Delete { table, pk: pk.clone(), ck: vec![] }),
+    }
+    match (old, new) {
+        (_, Some(AggregateState::Pool(p))) => writes.push(Write::Put {
+            table: Table::PoolIndex,
+            pk: POOL_INDEX_PK.to_vec(),
+            ck: p.pool_id.as_bytes().to_vec(),
+            value: p.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes(),
+        }),
+        (Some(AggregateState::Pool(p)), None) => {
+            writes.push(Write::Delete { table: Table::PoolIndex, pk: POOL_INDEX_PK.to_vec(), ck: p.pool_id.as_bytes().to_vec() })
+        }
+        (_, Some(AggregateState::Client(c))) => writes.push(Write::Put {
+            table: Table::ClientIndex,
+            pk: c.pool_id.as_bytes().to_vec(),
+            ck: c.client_id.as_bytes().to_vec(),
+            value: c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes(),
+        }),
+        (Some(AggregateState::Client(c)), None) => writes.push(Write::Delete {
+            table: Table::ClientIndex,
+            pk: c.pool_id.as_bytes().to_vec(),
+            ck: c.client_id.as_bytes().to_vec(),
+        }),
+        (old, Some(AggregateState::User(u))) => {
+            let had = matches!(old, Some(AggregateState::User(o)) if o.sub == u.sub);
+            if !had {
+                if let AggregateKey::User { username_key, .. } = key {
+                    writes.push(Write::Put {
+                        table: Table::UsersBySub,
+                        pk: sub_row(&u.pool_id, &u.sub),
+                        ck: vec![],
+                        value: username_key.as_bytes().to_vec(),
+                    });
+                }
+            }
+        }
+        (Some(AggregateState::User(u)), None) => {
+            writes.push(Write::Delete { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![] })
+        }
+        _ => {}
+    }
+    writes
+}
