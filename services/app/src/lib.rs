@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod credentials;
 pub mod ctx;
 pub mod error;
 pub mod exec;

@@ -1,0 +1,60 @@
+//! Serving: the gRPC server (Admin, Users, reflection, grpc.health.v1) and the HTTP listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use idp_app::credentials::AdminCredentials;
+use idp_app::App;
+use tokio::net::TcpListener;
+
+use crate::admin::AdminService;
+use crate::pb::{admin_server::AdminServer, users_server::UsersServer, DESCRIPTOR};
+use crate::users::UsersService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("gRPC server: {0}")]
+    Grpc(String),
+    #[error("HTTP server: {0}")]
+    Http(String),
+}
+
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves gRPC on `listener` until `shutdown` resolves.
+pub async fn serve_grpc(
+    listener: TcpListener,
+    app: Arc<App>,
+    credentials: AdminCredentials,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(DESCRIPTOR)
+        .build_v1()
+        .map_err(|e| ServeError::Grpc(e.to_string()))?;
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<AdminServer<AdminService>>().await;
+    health_reporter.set_serving::<UsersServer<UsersService>>().await;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials }))
+        .add_service(UsersServer::new(UsersService { app }))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| ServeError::Grpc(e.to_string()))
+}
+
+/// Serves HTTP on `listener` until `shutdown` resolves.
+pub async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(|e| ServeError::Http(e.to_string()))
+}
