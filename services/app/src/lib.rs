@@ -109,6 +109,11 @@ impl App {
         &self.secrets.issuer
     }
 
+    /// The deployment secrets (shared with the message dispatcher).
+    pub fn secrets(&self) -> Arc<Secrets> {
+        self.secrets.clone()
+    }
+
     pub fn store(&self) -> &Arc<dyn ProjectionStore> {
         &self.store
     }

@@ -1,14 +1,15 @@
 //! Message delivery for codes: senders and the outbox dispatcher.
 //!
 //! The projector writes an outbox row (holding the *sealed* code) atomically with the state
-//! change that issued the code. The [`Dispatcher`] drains those rows: it opens the code,
-//! renders the text, hands it to a [`MessageSender`] and only then deletes the row. A crash
-//! between sending and deleting re-sends, so delivery is at-least-once; every sender
+//! change that issued the code; the rows are part of the projection (replay rebuilds them
+//! byte for byte). The [`Dispatcher`] walks them in order: it opens the code, renders the text,
+//! hands it to a [`MessageSender`] and only then advances its [`Cursor`] (a file of its own).
+//! A crash between sending and advancing re-sends, so delivery is at-least-once; every sender
 //! de-duplicates by event id (the dev outbox remembers the ids it wrote; SMTP uses the event id
 //! as Message-ID; the SMS webhook receives it as an idempotency key). Requests never wait for
 //! delivery.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use std::time::Duration;
 use idp_crypto::codes::CodeKeys;
 use idp_domain::pb::OutboxItem;
 use idp_projector::rows;
-use idp_store::{ProjectionStore, Table, Write};
+use idp_store::{ProjectionStore, Table};
 use prost::Message as _;
 
 /// A rendered message, ready to deliver.
@@ -194,11 +195,53 @@ impl MessageSender for Router {
     }
 }
 
-/// Drains the outbox rows of a set of partitions.
+/// Where the dispatcher is, per partition: the clustering key of the last outbox row handled.
+/// Kept in its own file, outside the projection store, so `idp rebuild` (which replays the
+/// outbox rows byte for byte) never re-sends what was already delivered.
+pub struct Cursor {
+    path: PathBuf,
+    positions: Mutex<BTreeMap<u32, Vec<u8>>>,
+}
+
+impl Cursor {
+    pub fn open(path: PathBuf) -> std::io::Result<Cursor> {
+        let positions = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let map: BTreeMap<u32, String> = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+                map.into_iter().filter_map(|(p, hex)| decode_hex(&hex).map(|v| (p, v))).collect()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Cursor { path, positions: Mutex::new(positions) })
+    }
+
+    fn get(&self, partition: u32) -> Option<Vec<u8>> {
+        self.positions.lock().ok().and_then(|m| m.get(&partition).cloned())
+    }
+
+    fn set(&self, partition: u32, ck: Vec<u8>) -> std::io::Result<()> {
+        let mut m = self.positions.lock().map_err(|_| std::io::Error::other("cursor lock poisoned"))?;
+        m.insert(partition, ck);
+        let text: BTreeMap<u32, String> = m.iter().map(|(p, v)| (*p, v.iter().map(|b| format!("{b:02x}")).collect())).collect();
+        let tmp = self.path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(&text).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+/// Delivers the outbox rows of a set of partitions, in order, at least once.
 pub struct Dispatcher {
     pub store: Arc<dyn ProjectionStore>,
     pub keys: Arc<crate::Secrets>,
     pub sender: Arc<dyn MessageSender>,
+    pub cursor: Arc<Cursor>,
     pub partitions: Vec<u32>,
 }
 
@@ -222,27 +265,23 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers and removes up to one page of rows; returns how many were handled.
+    /// Delivers up to one page of rows past the cursor; returns how many were handled.
     pub async fn drain(&self, partition: u32) -> Result<usize, String> {
         let pk = rows::outbox_pk(partition);
-        let page = self.store.scan(Table::Outbox, &pk, None, 64).await.map_err(|e| e.to_string())?;
-        let mut done = Vec::new();
+        let after = self.cursor.get(partition);
+        let page = self.store.scan(Table::Outbox, &pk, after.as_deref(), 64).await.map_err(|e| e.to_string())?;
+        let mut n = 0;
         for row in &page {
             match self.deliver(&row.value, &self.keys.codes).await {
-                Ok(()) => done.push(Write::Delete { table: Table::Outbox, pk: pk.clone(), ck: row.ck.clone() }),
-                Err(SendError::Permanent(e)) => {
-                    tracing::error!(error = %e, "dropping undeliverable message");
-                    done.push(Write::Delete { table: Table::Outbox, pk: pk.clone(), ck: row.ck.clone() });
-                }
+                Ok(()) => {}
+                Err(SendError::Permanent(e)) => tracing::error!(error = %e, "dropping undeliverable message"),
                 Err(SendError::Retry(e)) => {
                     tracing::warn!(error = %e, "message delivery failed; will retry");
                     break;
                 }
             }
-        }
-        let n = done.len();
-        if !done.is_empty() {
-            self.store.apply(done).await.map_err(|e| e.to_string())?;
+            self.cursor.set(partition, row.ck.clone()).map_err(|e| format!("saving the dispatch cursor: {e}"))?;
+            n += 1;
         }
         Ok(n)
     }

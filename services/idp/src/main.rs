@@ -1,1 +1,35 @@
-fn main() {}
+//! `idp`: the identity service binary.
+//!
+//! - `idp serve`: run the service (gRPC + HTTP) on the embedded log and store (zero config).
+//! - `idp rebuild`: drop every projection and replay the log, with progress and events/s.
+//! - `idp pool …`, `idp client …`: admin commands against a running server, using
+//!   `<data-dir>/admin.json`.
+//!
+//! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`].
+
+mod admin;
+mod config;
+mod rebuild;
+mod serve;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = config::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        config::Command::Serve(args) => serve::run(args).await,
+        config::Command::Rebuild(args) => rebuild::run(args).await,
+        config::Command::Pool(cmd) => admin::pool(cmd).await,
+        config::Command::Client(cmd) => admin::client(cmd).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
