@@ -4,8 +4,9 @@
 //! num-bigint numbers, hex *strings* concatenated with [`pad_hex`](super::pad_hex) and then
 //! decoded (the server hashes Java-style byte strings), and the client's formula
 //! S = (B − k·g^x)^(a + u·x) mod N (the server computes (A·v^u)^b). Only the modular
-//! exponentiation primitive is shared with the server, for speed; a unit test in `group`
-//! checks it against num-bigint's own `modpow`.
+//! exponentiation primitives (generic and fixed-base g^e) are shared with the server, for
+//! speed, so that a load generator needs less CPU than the server it drives; unit tests in
+//! `group` check both against num-bigint's own `modpow`.
 //!
 //! The client's secrets live in num-bigint numbers, which are not zeroized: this module is
 //! not meant to hold real users' passwords for long.
@@ -18,7 +19,7 @@ use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::group::{self, modpow_biguint};
+use super::group::{self, modpow_biguint, modpow_g_biguint};
 use super::{pad_hex, DERIVED_KEY_INFO, SECRET_EXPONENT_BYTES};
 use crate::mac::hmac_sha256;
 use crate::CryptoError;
@@ -53,7 +54,7 @@ pub fn client_a(a_secret: &[u8]) -> Result<String, CryptoError> {
     if a.is_zero() {
         return Err(CryptoError::InvalidSecret("client secret a is zero"));
     }
-    let big_a = modpow_biguint(&BigUint::from(group::G), &a)?;
+    let big_a = modpow_g_biguint(&a)?;
     Ok(big_a.to_str_radix(16))
 }
 
@@ -67,28 +68,39 @@ pub fn client_session_key(
     salt_hex: &str,
     srp_b_hex: &str,
 ) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
-    let n = group::n_biguint();
-    let g = BigUint::from(group::G);
     let a = BigUint::from_bytes_be(a_secret);
     if a.is_zero() {
         return Err(CryptoError::InvalidSecret("client secret a is zero"));
     }
-    let big_a = modpow_biguint(&g, &a)?;
+    let big_a = modpow_g_biguint(&a)?;
+    session_key_inner(pool_name, user_id_for_srp, password, &a, &big_a, salt_hex, srp_b_hex)
+}
+
+fn session_key_inner(
+    pool_name: &str,
+    user_id_for_srp: &str,
+    password: &str,
+    a: &BigUint,
+    big_a: &BigUint,
+    salt_hex: &str,
+    srp_b_hex: &str,
+) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
+    let n = group::n_biguint();
     let big_b = biguint_from_hex(srp_b_hex, "SRP_B")?;
     if (&big_b % &n).is_zero() {
         return Err(CryptoError::IllegalPublicValue("SRP_B"));
     }
-    let u = biguint_from_hex(&sha256_hex_of_hex(&(pad_hex(&big_a) + &pad_hex(&big_b)), "u")?, "u")?;
+    let u = biguint_from_hex(&sha256_hex_of_hex(&(pad_hex(big_a) + &pad_hex(&big_b)), "u")?, "u")?;
     if u.is_zero() {
         return Err(CryptoError::ZeroScrambler);
     }
     let salt = biguint_from_hex(salt_hex, "SALT")?;
     let x = client_x(pool_name, user_id_for_srp, password, &salt)?;
     let k = client_k(&n)?;
-    let g_x = modpow_biguint(&g, &x)?;
+    let g_x = modpow_g_biguint(&x)?;
     let kgx = (k * g_x) % &n;
     let base = ((&big_b % &n) + &n - kgx) % &n;
-    let exponent = &a + &u * &x;
+    let exponent = a + &u * &x;
     let s = modpow_biguint(&base, &exponent)?;
 
     let u_bytes = hex::decode(pad_hex(&u)).map_err(|_| CryptoError::InvalidHex("u"))?;
@@ -142,7 +154,8 @@ pub struct ClaimResponse {
 /// One client sign-in attempt: holds the secret a and the `SRP_A` to send with `InitiateAuth`.
 pub struct SrpClient {
     pool_name: String,
-    a_secret: Zeroizing<Vec<u8>>,
+    a: BigUint,
+    big_a: BigUint,
     srp_a_hex: String,
 }
 
@@ -167,8 +180,13 @@ impl SrpClient {
 
     /// A client with a fixed secret a (big-endian bytes), for reproducible tests.
     pub fn with_secret(pool_name: &str, a_secret: &[u8]) -> Result<Self, CryptoError> {
-        let srp_a_hex = client_a(a_secret)?;
-        Ok(Self { pool_name: pool_name.to_owned(), a_secret: Zeroizing::new(a_secret.to_vec()), srp_a_hex })
+        let a = BigUint::from_bytes_be(a_secret);
+        if a.is_zero() {
+            return Err(CryptoError::InvalidSecret("client secret a is zero"));
+        }
+        let big_a = modpow_g_biguint(&a)?;
+        let srp_a_hex = big_a.to_str_radix(16);
+        Ok(Self { pool_name: pool_name.to_owned(), a, big_a, srp_a_hex })
     }
 
     /// `SRP_A` to send in `AuthParameters`.
@@ -182,11 +200,12 @@ impl SrpClient {
         password: &str,
         challenge: &PasswordVerifierChallenge,
     ) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
-        client_session_key(
+        session_key_inner(
             &self.pool_name,
             &challenge.user_id_for_srp,
             password,
-            &self.a_secret,
+            &self.a,
+            &self.big_a,
             &challenge.salt_hex,
             &challenge.srp_b_hex,
         )

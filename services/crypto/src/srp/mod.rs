@@ -96,7 +96,7 @@ fn compute_x(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]
 /// server will send as `USER_ID_FOR_SRP` (the username, or the sub when sign-in is by alias).
 pub fn make_verifier(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]) -> SrpVerifier {
     let x = compute_x(pool_name, user_id_for_srp, password, salt);
-    let v = group::pow_256(&group::g(), &x);
+    let v = group::pow_g_32(&x);
     SrpVerifier { salt_hex: hex::encode(salt), verifier_hex: group::minimal_hex(&group::fe_to_be(&v)[..]) }
 }
 
@@ -153,7 +153,7 @@ fn check_secret_exponent(b_secret: &[u8]) -> Result<(), CryptoError> {
 pub fn server_challenge(verifier_hex: &str, b_secret: &[u8]) -> Result<ServerChallenge, CryptoError> {
     check_secret_exponent(b_secret)?;
     let v = parse_verifier(verifier_hex)?;
-    let gb = group::pow_secret(&group::g(), b_secret, "b")?;
+    let gb = group::pow_g_secret(b_secret, "b")?;
     let big_b = group::k() * v + gb;
     let b_bytes = group::fe_to_be(&big_b);
     if b_bytes.iter().all(|&x| x == 0) {
