@@ -31,6 +31,6 @@ pub mod conformance;
 pub use error::StoreError;
 pub use fingerprint::Fingerprinter;
 pub use memory::MemoryStore;
-pub use redb_store::{RedbStore, OFFSETS_TABLE};
+pub use redb_store::{CommitStats, RedbStore, OFFSETS_TABLE};
 pub use store::ProjectionStore;
 pub use types::{Entry, OwnedEntry, Row, Table, Visitor, Write, MAX_KEY_LEN, MAX_VALUE_LEN};

@@ -45,7 +45,11 @@ impl MemoryStore {
 }
 
 impl MemoryStore {
-    fn apply_writes(&self, offset: Option<(u32, u64)>, writes: Vec<Write>) -> Result<(), StoreError> {
+    fn apply_writes(
+        &self,
+        offset: Option<(u32, u64)>,
+        writes: Vec<Write>,
+    ) -> Result<(), StoreError> {
         // Validate everything first: nothing below can fail, so the batch is all-or-nothing.
         for write in &writes {
             write.validate()?;
@@ -86,7 +90,6 @@ impl MemoryStore {
         }
         Ok(())
     }
-
 }
 
 #[async_trait::async_trait]

@@ -47,6 +47,7 @@ conformance_tests!(
     offset_never_visible_without_its_writes,
     concurrent_commits_serialize,
     offsets_are_per_log_partition,
+    apply_is_atomic_and_leaves_offsets_alone,
     clear_empties_rows_and_offsets,
     export_is_canonical,
     fingerprint_ignores_write_order_and_batching,
@@ -269,4 +270,42 @@ async fn commit_survives_a_crash() {
         Some(b"pool-1/alice".to_vec()),
         "committed row lost in crash"
     );
+}
+
+/// Group commit: concurrent projector tasks share durable transactions (fewer fsyncs than
+/// batches), and every batch still lands with its offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_share_transactions() {
+    const TASKS: u32 = 16;
+    const COMMITS: u64 = 10;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RedbStore::open(&dir.path().join("group.redb")).expect("open");
+    let mut tasks = Vec::new();
+    for p in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for k in 0..COMMITS {
+                let batch = vec![put(Table::Users, &p.to_be_bytes(), &k.to_be_bytes(), b"v")];
+                store.commit(p, k + 1, batch).await.expect("commit");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let stats = store.commit_stats();
+    assert_eq!(stats.batches, u64::from(TASKS) * COMMITS);
+    assert!(
+        stats.transactions < stats.batches,
+        "no grouping under {TASKS} concurrent writers: {stats:?}"
+    );
+    for p in 0..TASKS {
+        assert_eq!(store.offset(p).await.expect("offset"), Some(COMMITS));
+        let rows = store
+            .scan(Table::Users, &p.to_be_bytes(), None, 100)
+            .await
+            .expect("scan");
+        assert_eq!(rows.len() as u64, COMMITS);
+    }
+    eprintln!("group commit: {stats:?}");
 }

@@ -21,9 +21,9 @@ use std::sync::Arc;
 use crate::{Entry, OwnedEntry, ProjectionStore, StoreError, Table, Write};
 
 pub use commit::{
-    clear_empties_rows_and_offsets, concurrent_commits_serialize,
-    invalid_write_rejects_whole_batch, offset_never_visible_without_its_writes,
-    offsets_are_per_log_partition,
+    apply_is_atomic_and_leaves_offsets_alone, clear_empties_rows_and_offsets,
+    concurrent_commits_serialize, invalid_write_rejects_whole_batch,
+    offset_never_visible_without_its_writes, offsets_are_per_log_partition,
 };
 pub use digest::{
     export_is_canonical, fingerprint_detects_any_difference,
@@ -56,6 +56,7 @@ where
     offset_never_visible_without_its_writes(f).await;
     concurrent_commits_serialize(f).await;
     offsets_are_per_log_partition(f).await;
+    apply_is_atomic_and_leaves_offsets_alone(f).await;
     clear_empties_rows_and_offsets(f).await;
     export_is_canonical(f).await;
     fingerprint_ignores_write_order_and_batching(f).await;

@@ -2,9 +2,10 @@
 //!
 //! One redb table per [`Table`] (named `Table::name()`), keys encoded as in [`keys`], plus the
 //! `_log_offsets` table (u32 log partition → u64 next offset). Every redb transaction runs on
-//! `tokio::task::spawn_blocking`. redb admits one write transaction at a time (`begin_write`
-//! blocks until the previous one ends), which is what serializes concurrent commits.
+//! `tokio::task::spawn_blocking`. Writes (`commit`, `apply`) go through the group commit in
+//! [`commit`]: concurrent batches share one durable transaction, applied in arrival order.
 
+mod commit;
 mod keys;
 
 use std::fmt;
@@ -20,6 +21,8 @@ use redb::{
 use crate::{
     Entry, Fingerprinter, OwnedEntry, ProjectionStore, Row, StoreError, Table, Visitor, Write,
 };
+use commit::CommitQueue;
+pub use commit::CommitStats;
 use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
 
 /// Name of the redb table holding the log offsets; starts with `_` so no `Table::name()` can
@@ -61,6 +64,7 @@ fn join_err(err: tokio::task::JoinError) -> StoreError {
 /// The redb-backed projection store. Cheap to share: hand out the `Arc`.
 pub struct RedbStore {
     db: Arc<Database>,
+    queue: Arc<CommitQueue>,
     path: Option<PathBuf>,
 }
 
@@ -96,6 +100,11 @@ impl RedbStore {
         self.path.as_deref()
     }
 
+    /// How many batches were committed in how many durable transactions (group commit).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.queue.stats()
+    }
+
     fn init(db: Database, path: Option<PathBuf>) -> Result<Arc<RedbStore>, StoreError> {
         // Create every table up front so readers never meet a missing one.
         let txn = begin_durable_write(&db)?;
@@ -103,6 +112,7 @@ impl RedbStore {
         txn.commit().map_err(rerr)?;
         Ok(Arc::new(RedbStore {
             db: Arc::new(db),
+            queue: Arc::default(),
             path,
         }))
     }
@@ -147,50 +157,6 @@ fn open_rows(txn: &redb::ReadTransaction, table: Table) -> Result<Option<RowTabl
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(rerr(e)),
     }
-}
-
-/// Applies a batch inside `txn`. Each write is validated as it is applied, so a bad write late
-/// in the batch leaves earlier ones in the (then aborted) transaction: the abort is what keeps
-/// the batch atomic, and the conformance suite checks it.
-fn apply_batch(
-    txn: &WriteTransaction,
-    offset: Option<(u32, u64)>,
-    writes: &[Write],
-) -> Result<(), StoreError> {
-    let mut open: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> =
-        Table::ALL.iter().map(|_| None).collect();
-    for write in writes {
-        write.validate()?;
-        let table = write.table();
-        let slot = open
-            .get_mut(table.index())
-            .ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
-        if slot.is_none() {
-            *slot = Some(txn.open_table(row_table(table)).map_err(rerr)?);
-        }
-        let Some(rows) = slot.as_mut() else {
-            return Err(StoreError::Backend(format!(
-                "table {} did not open",
-                table.name()
-            )));
-        };
-        match write {
-            Write::Put { pk, ck, value, .. } => {
-                rows.insert(row_key(pk, ck)?.as_slice(), value.as_slice())
-                    .map_err(rerr)?;
-            }
-            Write::Delete { pk, ck, .. } => {
-                rows.remove(row_key(pk, ck)?.as_slice()).map_err(rerr)?;
-            }
-        }
-    }
-    if let Some((log_partition, offset)) = offset {
-        txn.open_table(OFFSETS)
-            .map_err(rerr)?
-            .insert(log_partition, offset)
-            .map_err(rerr)?;
-    }
-    Ok(())
 }
 
 fn export_db(db: &Database, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
@@ -273,31 +239,13 @@ impl ProjectionStore for RedbStore {
         offset: u64,
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
-        self.blocking(move |db| {
-            let txn = begin_durable_write(db)?;
-            match apply_batch(&txn, Some((log_partition, offset)), &writes) {
-                Ok(()) => txn.commit().map_err(rerr),
-                Err(e) => {
-                    txn.abort().map_err(rerr)?;
-                    Err(e)
-                }
-            }
-        })
-        .await
+        self.queue
+            .submit(&self.db, Some((log_partition, offset)), writes)
+            .await
     }
 
     async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.blocking(move |db| {
-            let txn = begin_durable_write(db)?;
-            match apply_batch(&txn, None, &writes) {
-                Ok(()) => txn.commit().map_err(rerr),
-                Err(e) => {
-                    txn.abort().map_err(rerr)?;
-                    Err(e)
-                }
-            }
-        })
-        .await
+        self.queue.submit(&self.db, None, writes).await
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
