@@ -7,11 +7,11 @@
 //! - [`error`]: [`LogError`], the one error type of the crate.
 //! - [`partitioner`]: [`partition_for_key`], Kafka's default (murmur2) partitioner, so a key lands
 //!   on the same partition in every implementation.
-//! - [`format`]: the on-disk format of the embedded log (frames, file names, index entries); public
+//! - [`format`](mod@format): the on-disk format of the embedded log (frames, file names, index entries); public
 //!   so tools and crash tests can read and forge files. See `docs/adr/0001-embedded-log-format.md`.
 //! - [`embedded`]: [`EmbeddedLog`], the zero-config file-based implementation (segments, group
 //!   commit, recovery, sparse index, subscriptions).
-//! - [`conformance`] (cargo feature `conformance`): the single behavioural test suite that every
+//! - `conformance` (cargo feature `conformance`): the single behavioural test suite that every
 //!   implementation (embedded, Kafka, ...) runs against itself.
 //! - `src/bin/log-crash-writer.rs`: a helper binary the crash tests spawn and `kill -9`.
 
@@ -23,7 +23,7 @@ pub mod partitioner;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use embedded::{EmbeddedLog, EmbeddedOptions};
+pub use embedded::{EmbeddedLog, EmbeddedOptions, EmbeddedStats};
 pub use error::LogError;
 pub use partitioner::{murmur2, partition_for_key};
 
@@ -67,7 +67,7 @@ pub struct StoredRecord {
 
 /// A partitioned, ordered, durable log.
 ///
-/// Contract shared by every implementation (checked by the [`conformance`] suite):
+/// Contract shared by every implementation (checked by the `conformance` suite):
 /// - offsets are dense per partition and start at 0;
 /// - records of one partition are read back in offset order, byte-exact;
 /// - `append` returns only once the record is durable;

@@ -485,3 +485,30 @@ async fn a_cancelled_poll_neither_skips_nor_repeats() {
         .zip(0..)
         .all(|(r, o)| r.offset == o && r.record == record(o)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_are_group_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 1, opts());
+    let tasks: Vec<_> = (0..64u64)
+        .map(|t| {
+            let log = std::sync::Arc::clone(&log);
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    log.append(0, record(t * 100 + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = log.stats();
+    assert_eq!(stats.appended, 64 * 20);
+    // One fsync per append would give 1280 batches; while one fsync runs the others queue up.
+    assert!(
+        stats.batches * 4 <= stats.appended,
+        "no group commit: {stats:?}"
+    );
+    eprintln!("group commit: {stats:?}");
+}

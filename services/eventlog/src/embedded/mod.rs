@@ -15,6 +15,7 @@ mod writer;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 
@@ -161,6 +162,19 @@ pub(crate) struct PartitionShared {
     pub dir: PathBuf,
     pub state: RwLock<PartState>,
     pub progress: watch::Sender<Progress>,
+    /// Records acknowledged since open.
+    pub appended: AtomicU64,
+    /// Group commits (one write + one fsync each) since open.
+    pub batches: AtomicU64,
+}
+
+/// Counters since [`EmbeddedLog::open`], summed over partitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmbeddedStats {
+    /// Records acknowledged.
+    pub appended: u64,
+    /// Group commits: each is one `write` and (with `fsync`) one `fdatasync`.
+    pub batches: u64,
 }
 
 impl PartitionShared {
@@ -248,6 +262,8 @@ impl EmbeddedLog {
                     active_index: rec.active_index.clone(),
                 }),
                 progress,
+                appended: AtomicU64::new(0),
+                batches: AtomicU64::new(0),
             });
             let (tx, rx) = mpsc::channel(opts.queue_capacity);
             let thread = PartitionWriter::new(Arc::clone(&shared), rec, opts.clone()).spawn(rx)?;
@@ -295,6 +311,16 @@ impl EmbeddedLog {
             .take();
         drop(lock);
         Ok(())
+    }
+
+    /// Append counters since open; `appended / batches` is the average group-commit size.
+    pub fn stats(&self) -> EmbeddedStats {
+        self.parts
+            .iter()
+            .fold(EmbeddedStats::default(), |acc, p| EmbeddedStats {
+                appended: acc.appended + p.shared.appended.load(Ordering::Relaxed),
+                batches: acc.batches + p.shared.batches.load(Ordering::Relaxed),
+            })
     }
 
     fn part(&self, partition: Partition) -> Result<&PartitionHandle, LogError> {

@@ -162,14 +162,16 @@ impl JobPart {
                     Some(end) if end == self.next => {
                         self.cursor = None; // move on to the next segment
                     }
-                    Some(end) => return Err(LogError::Corrupt {
-                        path: c.path.clone(),
-                        position,
-                        reason: format!(
+                    Some(end) => {
+                        return Err(LogError::Corrupt {
+                            path: c.path.clone(),
+                            position,
+                            reason: format!(
                             "sealed segment ends at offset {} but the next segment starts at {end}",
                             self.next
                         ),
-                    }),
+                        })
+                    }
                     None => {
                         let state = self.shared.read_state();
                         if state.active_base == c.base {

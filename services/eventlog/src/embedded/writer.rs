@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 
@@ -196,6 +197,10 @@ impl PartitionWriter {
             state.active_index.extend_from_slice(&new_entries);
         }
         self.shared.progress.send_modify(|p| p.end = end);
+        self.shared
+            .appended
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.shared.batches.fetch_add(1, Ordering::Relaxed);
         Ok(base)
     }
 
