@@ -1,7 +1,7 @@
 //! The client side of Cognito's SRP, for tests, benchmarks and the load tool.
 //!
 //! Written after pycognito / amazon-cognito-identity-js rather than after the server code:
-//! num-bigint numbers, hex *strings* concatenated with [`pad_hex`](super::pad_hex) and then
+//! num-bigint numbers, hex *strings* concatenated with [`pad_hex`] and then
 //! decoded (the server hashes Java-style byte strings), and the client's formula
 //! S = (B − k·g^x)^(a + u·x) mod N (the server computes (A·v^u)^b). Only the modular
 //! exponentiation primitives (generic and fixed-base g^e) are shared with the server, for

@@ -6,9 +6,16 @@
 //! `crypto-bigint`'s fixed-width Montgomery arithmetic is constant time: its exponentiation uses
 //! a fixed 4-bit window whose table is read with constant-time selection, and the only thing it
 //! leaks is the exponent *bound* we pass (the byte length of the secret, not its value).
-//! It was also the fastest option measured on this machine for a 256-bit exponent and a 3072-bit
-//! modulus: crypto-bigint 1.39 ms, num-bigint-dig 1.37 ms, num-bigint 2.04 ms (release build).
-//! num-bigint stays in the public API (`pad_hex`, the client) for convenient big numbers.
+//! It was also among the fastest options measured on this machine for a 256-bit exponent and a
+//! 3072-bit modulus (release build, idle machine): crypto-bigint 0.5 1.39 ms, num-bigint-dig
+//! 1.37 ms (not constant time), num-bigint 2.04 ms (fixed window but secret-indexed table
+//! reads and conditional subtractions); crypto-bigint 0.7 was no faster. num-bigint stays in
+//! the public API (`pad_hex`, the client) for convenient big numbers.
+//!
+//! g^e with a secret e of up to 256 bits (B's g^b, the verifier's g^x, the client's g^a) uses
+//! a precomputed fixed-base table ([`pow_g_secret`]): 64 multiplications instead of 256
+//! squarings + 64 multiplications. Per sign-in the server then does one table exponentiation
+//! and two 256-bit exponentiations (v^u, then (A·v^u)^b).
 //!
 //! The Montgomery parameters are compile-time constants (`SrpModulus`): `R` and
 //! `MOD_NEG_INV` are cheap `const` computations, `R2` and `R3` were computed offline (Python)

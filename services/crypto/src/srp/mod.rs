@@ -60,8 +60,9 @@ pub fn pool_name(pool_id: &str) -> &str {
 }
 
 /// What the server stores for a user's password: the salt and the verifier v = g^x mod N.
-/// v is password-equivalent for offline guessing: keep it as confidential as a password hash.
-#[derive(Clone, PartialEq, Eq)]
+/// v is password-equivalent for offline guessing: keep it as confidential as a password hash
+/// (no `PartialEq`: compare verifiers, if ever, with [`crate::ct::ct_eq`]).
+#[derive(Clone)]
 pub struct SrpVerifier {
     /// Salt as lowercase hex (sent to the client as `SALT`).
     pub salt_hex: String,
