@@ -45,6 +45,7 @@ conformance_tests!(
     scan_stays_in_its_partition,
     invalid_write_rejects_whole_batch,
     offset_never_visible_without_its_writes,
+    writes_never_visible_without_their_offset,
     concurrent_commits_serialize,
     offsets_are_per_log_partition,
     apply_is_atomic_and_leaves_offsets_alone,

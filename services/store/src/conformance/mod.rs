@@ -12,6 +12,7 @@
 
 mod commit;
 mod digest;
+mod race;
 mod rows;
 mod scan;
 
@@ -22,12 +23,14 @@ use crate::{Entry, OwnedEntry, ProjectionStore, StoreError, Table, Write};
 
 pub use commit::{
     apply_is_atomic_and_leaves_offsets_alone, clear_empties_rows_and_offsets,
-    concurrent_commits_serialize, invalid_write_rejects_whole_batch,
-    offset_never_visible_without_its_writes, offsets_are_per_log_partition,
+    concurrent_commits_serialize, invalid_write_rejects_whole_batch, offsets_are_per_log_partition,
 };
 pub use digest::{
     export_is_canonical, fingerprint_detects_any_difference,
     fingerprint_ignores_write_order_and_batching, fingerprint_uses_the_shared_framing,
+};
+pub use race::{
+    offset_never_visible_without_its_writes, writes_never_visible_without_their_offset,
 };
 pub use rows::{
     delete_removes_only_that_row, every_table_is_separate, get_missing_is_none,
@@ -54,6 +57,7 @@ where
     scan_stays_in_its_partition(f).await;
     invalid_write_rejects_whole_batch(f).await;
     offset_never_visible_without_its_writes(f).await;
+    writes_never_visible_without_their_offset(f).await;
     concurrent_commits_serialize(f).await;
     offsets_are_per_log_partition(f).await;
     apply_is_atomic_and_leaves_offsets_alone(f).await;
