@@ -512,3 +512,18 @@ async fn concurrent_appends_are_group_committed() {
     );
     eprintln!("group commit: {stats:?}");
 }
+
+#[tokio::test]
+async fn a_missing_first_segment_fails_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 1, small_segments());
+    fill(&log, 0, 0..100).await;
+    drop(log);
+    std::fs::remove_file(segment(dir.path(), 0, 0)).unwrap();
+    match EmbeddedLog::open(dir.path(), 1, small_segments()) {
+        Err(LogError::Corrupt { reason, .. }) => {
+            assert!(reason.contains("records below are missing"), "{reason}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

@@ -216,6 +216,9 @@ impl EmbeddedLog {
     /// Opens (creating if needed) the log in `dir` with `partitions` partitions, recovering
     /// every partition (see `docs/adr/0001-embedded-log-format.md`).
     ///
+    /// Blocking (it scans each partition's active segment): from async code with large logs,
+    /// call it via `tokio::task::spawn_blocking`.
+    ///
     /// Fails with [`LogError::Locked`] if another process or handle has it open, with
     /// [`LogError::PartitionCountMismatch`] if it was created with another partition count and
     /// with [`LogError::Corrupt`] if acknowledged data is damaged.

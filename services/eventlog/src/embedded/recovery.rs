@@ -78,13 +78,12 @@ pub(crate) fn recover_partition(
         sync_dir(&dir)?;
         bases.push(0);
     }
-    if bases[0] != 0 {
+    if let Some(&first) = bases.first().filter(|b| **b != 0) {
         return Err(LogError::Corrupt {
-            path: dir.join(format::segment_file_name(bases[0])),
+            path: dir.join(format::segment_file_name(first)),
             position: 0,
             reason: format!(
-                "the first segment starts at offset {}, records below are missing",
-                bases[0]
+                "the first segment starts at offset {first}, records below are missing"
             ),
         });
     }
