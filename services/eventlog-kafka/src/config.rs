@@ -30,7 +30,8 @@ pub struct KafkaConfig {
     /// Bound on [`crate::KafkaLog::connect`]: metadata fetch and topic creation.
     pub connect_timeout: Duration,
     /// Bound on one append (librdkafka `message.timeout.ms`): a record not acknowledged by all
-    /// in-sync replicas within this time fails with [`LogError::Unavailable`].
+    /// in-sync replicas within this time fails with [`LogError::Unavailable`] (observed: within
+    /// this plus about one second, the reconnect backoff).
     pub message_timeout: Duration,
     /// Bound on metadata-style requests after connect (`end_offset`, subscription checks).
     pub request_timeout: Duration,
@@ -119,7 +120,12 @@ impl KafkaConfig {
             // count: the partition count is part of the log's identity.
             .set("allow.auto.create.topics", "false")
             .set("socket.timeout.ms", millis(self.request_timeout.max(Duration::from_millis(10))))
-            .set("log.connection.close", "false");
+            .set("log.connection.close", "false")
+            // librdkafka only notices expired messages when the broker thread wakes up, and a
+            // broker that refuses connections puts it to sleep for up to the reconnect backoff
+            // (default max 10 s): keep that short so `message_timeout` is the real bound.
+            .set("reconnect.backoff.ms", "100")
+            .set("reconnect.backoff.max.ms", "1000");
         for (k, v) in &self.extra {
             c.set(k, v);
         }

@@ -83,27 +83,50 @@ impl KafkaLog {
         }
     }
 
-    /// After a fatal producer error (e.g. the idempotence state can no longer be trusted), start
-    /// a fresh producer so later appends can succeed; the failed append still reports its error.
-    fn replace_producer_if_fatal(&self, failed: &FutureProducer) {
-        let Some((code, reason)) = failed.client().fatal_error() else {
-            return;
-        };
-        let mut guard = match self.producer.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        // Another task may have replaced it already.
-        if guard.client().native_ptr() != failed.client().native_ptr() {
+    /// After an error that means the producer's idempotence state (producer id, epoch, sequence
+    /// numbers) is no longer accepted by the cluster, start a fresh producer so later appends can
+    /// succeed; the failed append still reports its error. Seen when a broker forgot the
+    /// producer (tansu restarted with memory storage answers `ProducerFenced` forever) and on
+    /// librdkafka fatal errors.
+    fn replace_producer_if_broken(&self, failed: FutureProducer, err: &KafkaError) {
+        let fatal = failed.client().fatal_error();
+        let broken = fatal.is_some()
+            || matches!(
+                err.rdkafka_error_code(),
+                Some(
+                    RDKafkaErrorCode::Fatal
+                        | RDKafkaErrorCode::ProducerFenced
+                        | RDKafkaErrorCode::UnknownProducerId
+                        | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                        | RDKafkaErrorCode::InvalidProducerEpoch
+                        | RDKafkaErrorCode::InvalidProducerIdMapping
+                )
+            );
+        if !broken {
             return;
         }
-        match new_producer(&self.cfg) {
-            Ok(p) => {
-                tracing::warn!(%code, %reason, "fatal Kafka producer error; producer replaced");
-                *guard = p;
+        let old = {
+            let mut guard = match self.producer.write() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            // Another task may have replaced it already.
+            if guard.client().native_ptr() != failed.client().native_ptr() {
+                return;
             }
-            Err(e) => tracing::error!(%e, "cannot replace failed Kafka producer"),
-        }
+            match new_producer(&self.cfg) {
+                Ok(p) => {
+                    tracing::warn!(error = %err, fatal = ?fatal, "Kafka producer replaced");
+                    std::mem::replace(&mut *guard, p)
+                }
+                Err(e) => {
+                    tracing::error!(%e, "cannot replace the failed Kafka producer");
+                    return;
+                }
+            }
+        };
+        // Dropping a producer purges and flushes for up to 500 ms: not on an async thread.
+        tokio::task::spawn_blocking(move || drop((old, failed)));
     }
 
     fn map_append_error(&self, err: &KafkaError, size: usize) -> LogError {
@@ -172,8 +195,9 @@ impl EventLog for KafkaLog {
                 Ok(offset)
             }
             Err((err, _message)) => {
-                self.replace_producer_if_fatal(&producer);
-                Err(self.map_append_error(&err, size))
+                let mapped = self.map_append_error(&err, size);
+                self.replace_producer_if_broken(producer, &err);
+                Err(mapped)
             }
         }
     }

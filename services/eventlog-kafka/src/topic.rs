@@ -52,6 +52,12 @@ pub(crate) async fn ensure_topic(cfg: &KafkaConfig) -> Result<(), LogError> {
     if !cfg.topic_config.iter().any(|(k, _)| k == "max.message.bytes") {
         topic = topic.set("max.message.bytes", &max_message_bytes);
     }
+    // The log is the source of truth: never let the broker's default retention delete it.
+    for (key, value) in [("retention.ms", "-1"), ("retention.bytes", "-1"), ("cleanup.policy", "delete")] {
+        if !cfg.topic_config.iter().any(|(k, _)| k == key) {
+            topic = topic.set(key, value);
+        }
+    }
     for (k, v) in &cfg.topic_config {
         topic = topic.set(k, v);
     }
