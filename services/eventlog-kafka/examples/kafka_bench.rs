@@ -28,7 +28,10 @@ fn record(appender: usize, i: usize) -> (u32, Record) {
     let partition = partition_for_key(key.as_bytes(), PARTITIONS);
     let rec = Record::new(key, vec![b'x'; VALUE_BYTES])
         .with_header("type", b"UserUpdated".to_vec())
-        .with_header("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec());
+        .with_header(
+            "traceparent",
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec(),
+        );
     (partition, rec)
 }
 
@@ -110,7 +113,11 @@ async fn main() -> BenchResult<()> {
         .map_err(|_| "IDP_TEST_KAFKA not set: eval \"$(bash .ci/kafka.sh)\" first")?;
     let mut args = std::env::args().skip(1);
     let total: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(3200);
-    let consume_records: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(50_000);
+    let consume_records: usize = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(50_000);
     let linger_ms: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     println!(
         "broker {brokers}, {PARTITIONS} partitions, linger.ms={linger_ms}, {VALUE_BYTES} B values + 2 headers"

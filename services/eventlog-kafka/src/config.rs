@@ -25,7 +25,11 @@ pub struct KafkaConfig {
     /// Replication factor used when the topic is created (1 for a single test broker; 3 in
     /// production).
     pub replication_factor: i32,
-    /// Extra topic configuration used when the topic is created (e.g. `min.insync.replicas`).
+    /// Extra topic configuration used when the topic is created (e.g. `min.insync.replicas=2`
+    /// with a replication factor of 3). By default the topic is created with
+    /// `retention.ms=-1`, `retention.bytes=-1`, `cleanup.policy=delete` (keep every record
+    /// forever: the log is the source of truth) and `max.message.bytes` from
+    /// `max_record_bytes`; entries here override those.
     pub topic_config: Vec<(String, String)>,
     /// Bound on [`crate::KafkaLog::connect`]: metadata fetch and topic creation.
     pub connect_timeout: Duration,
@@ -119,7 +123,10 @@ impl KafkaConfig {
             // Never let a metadata request create a topic with the broker's default partition
             // count: the partition count is part of the log's identity.
             .set("allow.auto.create.topics", "false")
-            .set("socket.timeout.ms", millis(self.request_timeout.max(Duration::from_millis(10))))
+            .set(
+                "socket.timeout.ms",
+                millis(self.request_timeout.max(Duration::from_millis(10))),
+            )
             .set("log.connection.close", "false")
             // librdkafka only notices expired messages when the broker thread wakes up, and a
             // broker that refuses connections puts it to sleep for up to the reconnect backoff
@@ -151,7 +158,10 @@ impl KafkaConfig {
             .set("message.timeout.ms", millis(self.message_timeout))
             .set("linger.ms", millis(self.linger))
             // The producer also needs an answer for metadata within the message timeout.
-            .set("request.timeout.ms", millis(self.message_timeout.min(self.request_timeout)));
+            .set(
+                "request.timeout.ms",
+                millis(self.message_timeout.min(self.request_timeout)),
+            );
         c
     }
 
@@ -160,14 +170,17 @@ impl KafkaConfig {
     /// joins the group (no `subscribe`) and never commits.
     pub(crate) fn reader_config(&self) -> ClientConfig {
         let mut c = self.base("reader");
-        c.set("group.id", format!("{}-reader-{}", self.client_id, uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            // Reading at an offset the broker does not have is an error, never a silent jump.
-            .set("auto.offset.reset", "error")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", millis(self.fetch_wait_max))
-            .set("fetch.error.backoff.ms", "100");
+        c.set(
+            "group.id",
+            format!("{}-reader-{}", self.client_id, uuid::Uuid::new_v4()),
+        )
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        // Reading at an offset the broker does not have is an error, never a silent jump.
+        .set("auto.offset.reset", "error")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", millis(self.fetch_wait_max))
+        .set("fetch.error.backoff.ms", "100");
         c
     }
 }
@@ -236,7 +249,11 @@ impl GroupConfig {
             .set("heartbeat.interval.ms", millis(self.session_timeout / 4))
             .set(
                 "auto.offset.reset",
-                if self.start_from_beginning { "earliest" } else { "latest" },
+                if self.start_from_beginning {
+                    "earliest"
+                } else {
+                    "latest"
+                },
             )
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", millis(self.fetch_wait_max));
@@ -285,7 +302,8 @@ mod tests {
     fn guarantees_survive_extra_properties() {
         let mut cfg = KafkaConfig::new("127.0.0.1:9092", "t", 4);
         cfg.extra.push(("acks".into(), "1".into()));
-        cfg.extra.push(("enable.idempotence".into(), "false".into()));
+        cfg.extra
+            .push(("enable.idempotence".into(), "false".into()));
         let p = cfg.producer_config();
         assert_eq!(p.get("acks"), Some("all"));
         assert_eq!(p.get("enable.idempotence"), Some("true"));

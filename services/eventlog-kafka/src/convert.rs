@@ -8,14 +8,15 @@ use rdkafka::Message;
 
 /// Record headers in Kafka form (order and repeated names preserved; values never null).
 pub(crate) fn to_kafka_headers(headers: &[(String, Vec<u8>)]) -> OwnedHeaders {
-    headers
-        .iter()
-        .fold(OwnedHeaders::new_with_capacity(headers.len()), |acc, (k, v)| {
+    headers.iter().fold(
+        OwnedHeaders::new_with_capacity(headers.len()),
+        |acc, (k, v)| {
             acc.insert(Header {
                 key: k.as_str(),
                 value: Some(v.as_slice()),
             })
-        })
+        },
+    )
 }
 
 /// A consumed message as a [`StoredRecord`]. A null key, value or header value (written by a
@@ -36,7 +37,12 @@ pub(crate) fn to_stored<M: Message>(msg: &M) -> Result<StoredRecord, LogError> {
     let headers = match msg.headers() {
         Some(h) => h
             .iter()
-            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+            .map(|h| {
+                (
+                    h.key.to_string(),
+                    h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                )
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -80,7 +86,9 @@ pub(crate) fn log_error(what: &str, brokers: &str, err: &KafkaError) -> LogError
              (brokers {brokers} unreachable or without a leader for the partition): {err}"
         )),
         Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
-            LogError::Unavailable(format!("{what}: cannot reach Kafka brokers {brokers}: {err}"))
+            LogError::Unavailable(format!(
+                "{what}: cannot reach Kafka brokers {brokers}: {err}"
+            ))
         }
         Some(RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut) => {
             LogError::Unavailable(format!(
@@ -131,7 +139,10 @@ mod tests {
     #[test]
     fn partition_range() {
         assert_eq!(kafka_partition(3, 4).unwrap(), 3);
-        assert!(matches!(kafka_partition(4, 4), Err(LogError::InvalidPartition(4))));
+        assert!(matches!(
+            kafka_partition(4, 4),
+            Err(LogError::InvalidPartition(4))
+        ));
         assert!(kafka_offset(0, u64::MAX).is_err());
     }
 

@@ -105,11 +105,7 @@ impl GroupMember {
 
     /// Records from the assigned partitions, in offset order per partition: waits up to
     /// `timeout` for a first one, returns at most `max`. Also drives group membership.
-    pub async fn poll(
-        &self,
-        max: usize,
-        timeout: Duration,
-    ) -> Result<Vec<StoredRecord>, LogError> {
+    pub async fn poll(&self, max: usize, timeout: Duration) -> Result<Vec<StoredRecord>, LogError> {
         poll_consumer(&self.consumer, max, timeout, |_| true).await
     }
 

@@ -262,11 +262,10 @@ impl EventLog for KafkaLog {
             )
             .map_err(|e| LogError::InvalidArgument(format!("bad start position: {e}")))?;
         }
-        let consumer: StreamConsumer = self
-            .cfg
-            .reader_config()
-            .create()
-            .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+        let consumer: StreamConsumer =
+            self.cfg.reader_config().create().map_err(|e| {
+                LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}"))
+            })?;
         consumer
             .assign(&tpl)
             .map_err(|e| log_error("assigning partitions", &self.cfg.brokers, &e))?;

@@ -12,7 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::convert::to_stored;
 
-/// Reader returned by [`crate::KafkaLog::subscribe`].
+/// Reader returned by `KafkaLog::subscribe` ([`idp_eventlog::EventLog::subscribe`]).
 ///
 /// The consumer has a manual assignment (no consumer group, no rebalancing, nothing committed):
 /// the caller keeps its own positions (stored with its projections) and passes them to

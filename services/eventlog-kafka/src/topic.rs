@@ -49,11 +49,19 @@ pub(crate) async fn ensure_topic(cfg: &KafkaConfig) -> Result<(), LogError> {
         TopicReplication::Fixed(cfg.replication_factor),
     );
     let max_message_bytes = cfg.max_message_bytes().to_string();
-    if !cfg.topic_config.iter().any(|(k, _)| k == "max.message.bytes") {
+    if !cfg
+        .topic_config
+        .iter()
+        .any(|(k, _)| k == "max.message.bytes")
+    {
         topic = topic.set("max.message.bytes", &max_message_bytes);
     }
     // The log is the source of truth: never let the broker's default retention delete it.
-    for (key, value) in [("retention.ms", "-1"), ("retention.bytes", "-1"), ("cleanup.policy", "delete")] {
+    for (key, value) in [
+        ("retention.ms", "-1"),
+        ("retention.bytes", "-1"),
+        ("cleanup.policy", "delete"),
+    ] {
         if !cfg.topic_config.iter().any(|(k, _)| k == key) {
             topic = topic.set(key, value);
         }
@@ -132,17 +140,16 @@ async fn describe(
     let admin = std::sync::Arc::clone(admin);
     let topic = cfg.topic.clone();
     let timeout = remaining(deadline);
-    let metadata = tokio::task::spawn_blocking(move || {
-        admin.inner().fetch_metadata(Some(&topic), timeout)
-    })
-    .await
-    .map_err(|e| LogError::Unavailable(format!("metadata task failed: {e}")))?
-    .map_err(|e| {
-        LogError::Unavailable(format!(
-            "cannot reach Kafka brokers {} within {:?} (connect_timeout): {e}",
-            cfg.brokers, cfg.connect_timeout
-        ))
-    })?;
+    let metadata =
+        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(Some(&topic), timeout))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("metadata task failed: {e}")))?
+            .map_err(|e| {
+                LogError::Unavailable(format!(
+                    "cannot reach Kafka brokers {} within {:?} (connect_timeout): {e}",
+                    cfg.brokers, cfg.connect_timeout
+                ))
+            })?;
     let Some(t) = metadata.topics().iter().find(|t| t.name() == cfg.topic) else {
         return Ok(TopicState::Missing);
     };

@@ -50,7 +50,9 @@ async fn poll_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_members_split_partitions_and_hand_over_committed_positions() {
-    let Some(brokers) = common::broker() else { return };
+    let Some(brokers) = common::broker() else {
+        return;
+    };
     let topic = common::unique_topic("group");
     let group = common::unique_topic("effects");
     let log = KafkaLog::connect(common::config(&brokers, &topic, PARTITIONS))
@@ -66,11 +68,18 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
     let a = GroupMember::join(group_config(&brokers, &topic, &group, "member-a")).expect("join a");
     let mut a_changes = a.assignment_changes();
     let mut seen = vec![Seen::new()];
-    poll_until(&[&a], &mut seen, JOIN_LIMIT, "A owns and read all", |m, s| {
-        m[0].assignment().len() == PARTITIONS as usize && s[0].len() == PARTITIONS as usize
-    })
+    poll_until(
+        &[&a],
+        &mut seen,
+        JOIN_LIMIT,
+        "A owns and read all",
+        |m, s| m[0].assignment().len() == PARTITIONS as usize && s[0].len() == PARTITIONS as usize,
+    )
     .await;
-    assert!(a_changes.has_changed().expect("sender alive"), "A was not notified");
+    assert!(
+        a_changes.has_changed().expect("sender alive"),
+        "A was not notified"
+    );
     a_changes.mark_unchanged();
     for p in 0..PARTITIONS {
         assert_eq!(seen[0][&p], vec![0], "A on partition {p}");
@@ -82,11 +91,16 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
     poll_until(&[&a, &b], &mut seen, JOIN_LIMIT, "A and B split", |m, _| {
         let (pa, pb) = (m[0].assignment(), m[1].assignment());
         let all: BTreeSet<Partition> = pa.iter().chain(&pb).copied().collect();
-        !pa.is_empty() && !pb.is_empty() && pa.len() + pb.len() == PARTITIONS as usize
+        !pa.is_empty()
+            && !pb.is_empty()
+            && pa.len() + pb.len() == PARTITIONS as usize
             && all.len() == PARTITIONS as usize
     })
     .await;
-    assert!(a_changes.has_changed().expect("sender alive"), "A not told about the split");
+    assert!(
+        a_changes.has_changed().expect("sender alive"),
+        "A not told about the split"
+    );
     let (a_parts, b_parts) = (a.assignment(), b.assignment());
     eprintln!("split: A {a_parts:?}, B {b_parts:?}");
 
@@ -108,10 +122,16 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
             .expect("append");
     }
     let mut seen_b = vec![seen.swap_remove(1)];
-    poll_until(&[&b], &mut seen_b, JOIN_LIMIT, "B owns all and read the new records", |m, s| {
-        m[0].assignment().len() == PARTITIONS as usize
-            && (0..PARTITIONS).all(|p| s[0].get(&p).is_some_and(|o| o.contains(&1)))
-    })
+    poll_until(
+        &[&b],
+        &mut seen_b,
+        JOIN_LIMIT,
+        "B owns all and read the new records",
+        |m, s| {
+            m[0].assignment().len() == PARTITIONS as usize
+                && (0..PARTITIONS).all(|p| s[0].get(&p).is_some_and(|o| o.contains(&1)))
+        },
+    )
     .await;
     for &p in &a_parts {
         assert_eq!(
