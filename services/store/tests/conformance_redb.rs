@@ -310,3 +310,34 @@ async fn concurrent_commits_share_transactions() {
     }
     eprintln!("group commit: {stats:?}");
 }
+
+/// Dropping the store releases the file as soon as the last call has returned: no background
+/// task (group-commit drainer, blocking read) may keep the database open behind the caller's
+/// back, or an immediate reopen fails with `Unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_right_after_the_last_commit_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("reopen.redb");
+    for round in 0u64..40 {
+        let store =
+            RedbStore::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let mut tasks = Vec::new();
+        for p in 0..4u32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .commit(
+                        p,
+                        round + 1,
+                        vec![put(Table::Meta, &p.to_be_bytes(), b"", b"x")],
+                    )
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.expect("join").expect("commit");
+        }
+        assert_eq!(store.offset(3).await.expect("offset"), Some(round + 1));
+        drop(store);
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
@@ -27,6 +27,12 @@ use crate::{StoreError, Table, Write};
 pub(super) const MAX_GROUP_BATCHES: usize = 64;
 /// Most writes folded into one transaction (a single larger batch still goes alone).
 pub(super) const MAX_GROUP_WRITES: usize = 16_384;
+
+/// A caller's reply channel and what to tell it.
+type Answer = (
+    oneshot::Sender<Result<(), StoreError>>,
+    Result<(), StoreError>,
+);
 
 struct Pending {
     /// (log partition, next offset) for `commit`; None for `apply`.
@@ -86,8 +92,10 @@ impl CommitQueue {
         // This drainer, or one already waiting for the writer lock, takes the batch: a drainer
         // empties the queue up to the group caps after it gets the lock, and ours was queued
         // before ours was spawned.
+        // The drainer holds the database weakly: once every caller has its answer no drainer
+        // keeps the file open, so dropping the store closes it at once.
         let queue = Arc::clone(self);
-        let db = Arc::clone(db);
+        let db = Arc::downgrade(db);
         let drainer = tokio::task::spawn_blocking(move || queue.drain(&db));
         match answer.await {
             Ok(result) => result,
@@ -101,29 +109,48 @@ impl CommitQueue {
     }
 
     /// Commits one group, if anything is queued.
-    fn drain(&self, db: &Database) {
+    fn drain(&self, db: &Weak<Database>) {
         let _writer = lock(&self.writer);
         let group = self.take_group();
         if group.is_empty() {
             return;
         }
+        let Some(db) = db.upgrade() else {
+            // Only reachable if every caller went away and the store was dropped.
+            for p in group {
+                let _ = p
+                    .reply
+                    .send(Err(StoreError::Unavailable("store closed".into())));
+            }
+            return;
+        };
+        let answers = self.commit_with_fallback(&db, group);
+        // Let go of the database before anyone hears back (see `submit`).
+        drop(db);
+        for (reply, result) in answers {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// One transaction for the group; if it fails, one per batch so a bad batch fails alone.
+    fn commit_with_fallback(&self, db: &Database, group: Vec<Pending>) -> Vec<Answer> {
         match self.commit_group(db, &group) {
-            Ok(()) => {
-                for p in group {
-                    let _ = p.reply.send(Ok(()));
-                }
-            }
-            Err(e) if group.len() == 1 => {
-                if let Some(p) = group.into_iter().next() {
-                    let _ = p.reply.send(Err(e));
-                }
-            }
+            Ok(()) => group.into_iter().map(|p| (p.reply, Ok(()))).collect(),
+            Err(e) if group.len() == 1 => group
+                .into_iter()
+                .next()
+                .map(|p| (p.reply, Err(e)))
+                .into_iter()
+                .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, batches = group.len(), "group commit failed; retrying its batches one by one");
-                for p in group {
-                    let result = self.commit_group(db, std::slice::from_ref(&p));
-                    let _ = p.reply.send(result);
-                }
+                group
+                    .into_iter()
+                    .map(|p| {
+                        let result = self.commit_group(db, std::slice::from_ref(&p));
+                        (p.reply, result)
+                    })
+                    .collect()
             }
         }
     }
@@ -249,7 +276,7 @@ mod tests {
             });
             answers.push(answer);
         }
-        queue.drain(&store.db);
+        queue.drain(&Arc::downgrade(&store.db));
         let results: Vec<_> = futures_results(answers).await;
         assert!(matches!(results[0], Ok(())), "{results:?}");
         assert!(
@@ -302,7 +329,7 @@ mod tests {
             });
             answers.push(answer);
         }
-        queue.drain(&store.db);
+        queue.drain(&Arc::downgrade(&store.db));
         for r in futures_results(answers).await {
             r.unwrap();
         }
@@ -321,7 +348,7 @@ mod tests {
                 .len(),
             10
         );
-        queue.drain(&store.db); // nothing queued: no empty transaction
+        queue.drain(&Arc::downgrade(&store.db)); // nothing queued: no empty transaction
         assert_eq!(queue.stats().transactions, 1);
     }
 
