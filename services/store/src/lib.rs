@@ -1,22 +1,29 @@
 //! idp-store: the projection store, where the read models built from the event log live.
 //!
 //! What lives where:
-//! - [`types`](crate::Table) (`src/types.rs`): [`Table`], [`Write`], [`Row`], the export
-//!   [`Entry`] and the key/value limits [`MAX_KEY_LEN`] / [`MAX_VALUE_LEN`].
+//! - `src/types.rs`: [`Table`] (one `tables!` list generates the enum, `Table::ALL` and
+//!   `Table::name`), [`Write`], [`Row`], the export [`Entry`] / [`OwnedEntry`] and the limits
+//!   [`MAX_KEY_LEN`] / [`MAX_VALUE_LEN`].
 //! - `src/error.rs`: [`StoreError`].
 //! - `src/store.rs`: the [`ProjectionStore`] trait. It is shaped for Scylla: rows addressed by
 //!   (table, partition key, clustering key), point reads, scans within one partition only, and
-//!   one atomic operation, [`ProjectionStore::commit`] (a projector batch plus its log offset).
+//!   one atomic write, [`ProjectionStore::commit`] (a projector batch plus its log offset), with
+//!   [`ProjectionStore::apply`] as its offset-free twin.
 //! - `src/fingerprint.rs`: [`Fingerprinter`], the one SHA-256 framing of an export that every
 //!   implementation's `fingerprint` must match.
-//! - `src/redb_store/`: [`RedbStore`], the embedded implementation on one redb file
-//!   (`keys.rs`: key encoding and the canonical-order export merge).
+//! - `src/redb_store/`: [`RedbStore`], the embedded implementation on one redb file:
+//!   `mod.rs` (open, reads, clear, export), `commit.rs` (group commit: concurrent batches share
+//!   one durable transaction), `keys.rs` (key encoding and the canonical-order export merge).
 //! - `src/memory.rs`: [`MemoryStore`], a `BTreeMap` implementation (reference model for the
 //!   suite, and a fast store for other crates' tests).
 //! - `src/conformance/` (feature `conformance`): the one test suite every implementation must
-//!   pass; see [`conformance::run_all`](crate::conformance).
+//!   pass, one `pub async fn` per property plus `run_all`: `rows.rs` (get/put/delete),
+//!   `scan.rs`, `commit.rs` (atomicity, offsets, concurrency, clear, apply), `race.rs`
+//!   (readers racing a writer), `digest.rs` (export order, fingerprints).
+//! - `tests/`: the suite against `RedbStore` (file and in-memory) and `MemoryStore`, plus the
+//!   redb-only checks (reopen, crash, file lock); `benches/store.rs`: commit and get throughput.
 //!
-//! Why redb: docs/adr/0002-embedded-projection-store.md.
+//! Why redb, what it costs, and how this maps to Scylla: docs/adr/0002-embedded-projection-store.md.
 
 mod error;
 mod fingerprint;
