@@ -11,7 +11,7 @@ pub fn code_for(name: &str) -> Code {
         }
         "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" => Code::AlreadyExists,
         "UserNotFoundException" | "ResourceNotFoundException" => Code::NotFound,
-        "NotAuthorizedException" => Code::Unauthenticated,
+        "NotAuthorizedException" | "UnrecognizedClientException" | "InvalidSignatureException" => Code::Unauthenticated,
         "UserNotConfirmedException" => Code::FailedPrecondition,
         "LimitExceededException" | "TooManyRequestsException" | "TooManyFailedAttemptsException" => Code::ResourceExhausted,
         "ServiceUnavailableException" => Code::Unavailable,

@@ -86,6 +86,28 @@ impl PoolSpec {
     }
 }
 
+/// An id derived from a caller's request id (`len` alphanumerics), so retries address the same
+/// aggregate; `None` without a request id.
+fn derived_id(request_id: &str, len: usize) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if request_id.is_empty() {
+        return None;
+    }
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(len);
+    let mut counter = 0u32;
+    while out.len() < len {
+        let digest = Sha256::new().chain_update(b"idp/derived-id/v1").chain_update(counter.to_be_bytes()).chain_update(request_id.as_bytes()).finalize();
+        for b in digest.iter().filter(|b| **b < 248) {
+            if out.len() < len {
+                out.push(ALPHABET[(*b as usize) % 62] as char);
+            }
+        }
+        counter += 1;
+    }
+    Some(out)
+}
+
 fn pool_of(state: Option<AggregateState>) -> Result<PoolState, AppError> {
     match state {
         Some(AggregateState::Pool(p)) => Ok(p),
@@ -95,7 +117,11 @@ fn pool_of(state: Option<AggregateState>) -> Result<PoolState, AppError> {
 
 impl App {
     pub async fn create_user_pool(&self, spec: PoolSpec, request_id: &str) -> Result<PoolState, AppError> {
-        let pool_id = idp_crypto::ids::pool_id(&self.config.region, &mut OsRng);
+        // A retried create (same request id) names the same pool, so it is applied once.
+        let pool_id = match derived_id(request_id, 9) {
+            Some(id) => format!("{}_{id}", self.config.region),
+            None => idp_crypto::ids::pool_id(&self.config.region, &mut OsRng),
+        };
         let settings = spec.into_settings();
         let id = pool_id.clone();
         let committed = self
@@ -162,7 +188,7 @@ impl App {
     pub async fn create_user_pool_client(&self, spec: ClientSpec, request_id: &str) -> Result<ClientView, AppError> {
         self.catch_up(&AggregateKey::pool(&spec.pool_id)).await?;
         let pool = self.pool(&spec.pool_id).await?;
-        let client_id = idp_crypto::ids::client_id(&mut OsRng);
+        let client_id = derived_id(request_id, 26).map(|id| id.to_lowercase()).unwrap_or_else(|| idp_crypto::ids::client_id(&mut OsRng));
         let secret = spec.generate_secret.then(|| idp_crypto::ids::client_secret(&mut OsRng));
         let secret_sealed = match &secret {
             Some(s) => self.secrets.codes.seal(s, &mut OsRng).map_err(|e| AppError::Internal(format!("sealing: {e}")))?,
@@ -190,7 +216,11 @@ impl App {
             )
             .await?;
         match committed.state {
-            Some(AggregateState::Client(state)) => Ok(ClientView { state, secret }),
+            // The secret shown is the stored one (a retried request gets the original's).
+            Some(AggregateState::Client(state)) => {
+                let secret = if committed.duplicate { self.client_secret(&state)? } else { secret };
+                Ok(ClientView { state, secret })
+            }
             _ => Err(AppError::Internal("client state missing after an accepted write".into())),
         }
     }

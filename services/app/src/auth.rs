@@ -25,6 +25,21 @@ pub struct AuthResult {
     pub token_type: String,
 }
 
+/// What InitiateAuth and RespondToAuthChallenge answer: tokens, or the next challenge.
+#[derive(Debug, Clone)]
+pub enum InitiateOutcome {
+    Authenticated(AuthResult),
+    Challenge { name: String, parameters: BTreeMap<String, String>, session: Option<String> },
+}
+
+/// How a refresh proves the app client when it has a secret.
+enum ClientProof<'a> {
+    /// REFRESH_TOKEN_AUTH: SECRET_HASH over the username (or sub).
+    SecretHash(Option<&'a str>),
+    /// GetTokensFromRefreshToken: the client secret itself.
+    Secret(Option<&'a str>),
+}
+
 /// The caller of an access-token-authenticated operation.
 pub struct AccessCaller {
     pub pool: PoolState,
@@ -96,8 +111,8 @@ impl App {
         }
     }
 
-    /// InitiateAuth for the password and refresh flows (SRP and challenges plug in here too).
-    pub async fn initiate_auth(&self, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<AuthResult, AppError> {
+    /// InitiateAuth: password, SRP (answers the PASSWORD_VERIFIER challenge) and refresh flows.
+    pub async fn initiate_auth(&self, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<InitiateOutcome, AppError> {
         match flow {
             "USER_PASSWORD_AUTH" => {
                 let username = params.get("USERNAME").map(String::as_str).unwrap_or("");
@@ -108,13 +123,18 @@ impl App {
                 let caller = self.client_caller(client_id, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 require_flow(&caller.client, "ALLOW_USER_PASSWORD_AUTH")?;
                 let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
-                self.issue_tokens(&caller.pool, &caller.client, &user, None).await
+                self.issue_tokens(&caller.pool, &caller.client, &user, None).await.map(InitiateOutcome::Authenticated)
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = params.get("REFRESH_TOKEN").map(String::as_str).unwrap_or("");
-                self.refresh(client_id, token, params.get("SECRET_HASH").map(String::as_str)).await
+                let proof = ClientProof::SecretHash(params.get("SECRET_HASH").map(String::as_str));
+                self.refresh(client_id, token, proof).await.map(InitiateOutcome::Authenticated)
             }
-            "USER_SRP_AUTH" | "CUSTOM_AUTH" | "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
+            "USER_SRP_AUTH" => {
+                let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
+                self.start_srp(client_id, get("USERNAME"), get("SRP_A"), params.get("SECRET_HASH").map(String::as_str)).await
+            }
+            "CUSTOM_AUTH" | "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
                 Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet.")))
             }
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),
@@ -236,10 +256,18 @@ impl App {
         Ok((claims, client, pool, user))
     }
 
-    async fn refresh(&self, client_id: &str, token: &str, secret_hash: Option<&str>) -> Result<AuthResult, AppError> {
+    /// GetTokensFromRefreshToken: a refresh whose client proves itself with its secret.
+    pub async fn get_tokens_from_refresh_token(&self, client_id: &str, client_secret: Option<&str>, token: &str) -> Result<AuthResult, AppError> {
+        self.refresh(client_id, token, ClientProof::Secret(client_secret)).await
+    }
+
+    async fn refresh(&self, client_id: &str, token: &str, proof: ClientProof<'_>) -> Result<AuthResult, AppError> {
         let (claims, client, pool, user) = self.open_refresh(client_id, token).await?;
         require_flow(&client, "ALLOW_REFRESH_TOKEN_AUTH")?;
-        self.check_secret_hash(&client, &[&claims.username, &claims.sub], secret_hash)?;
+        match proof {
+            ClientProof::SecretHash(h) => self.check_secret_hash(&client, &[&claims.username, &claims.sub], h)?,
+            ClientProof::Secret(s) => self.check_client_secret(&client, s)?,
+        }
         if !user.enabled {
             return Err(AppError::not_authorized("User is disabled."));
         }
@@ -255,15 +283,21 @@ impl App {
             AppError::Domain(DomainError::NotAuthorized(_)) => AppError::Domain(DomainError::NotAuthorized("Invalid token".into())),
             other => other,
         })?;
-        if let Some(secret) = self.client_secret(&client)? {
-            let ok = client_secret.map(|s| idp_crypto::ct::ct_eq(s.as_bytes(), secret.as_bytes())).unwrap_or(false);
+        self.check_client_secret(&client, client_secret)?;
+        let (jti, exp) = (claims.origin_jti.clone(), claims.exp * 1000);
+        self.user_command(&pool, &user.username, "", move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
+            .await?;
+        Ok(())
+    }
+
+    /// A client with a secret must present it (RevokeToken, GetTokensFromRefreshToken).
+    fn check_client_secret(&self, client: &ClientState, presented: Option<&str>) -> Result<(), AppError> {
+        if let Some(secret) = self.client_secret(client)? {
+            let ok = presented.map(|s| idp_crypto::ct::ct_eq(s.as_bytes(), secret.as_bytes())).unwrap_or(false);
             if !ok {
                 return Err(AppError::not_authorized(format!("Unable to verify secret for client {}", client.client_id)));
             }
         }
-        let (jti, exp) = (claims.origin_jti.clone(), claims.exp * 1000);
-        self.user_command(&pool, &user.username, "", move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
-            .await?;
         Ok(())
     }
 }

@@ -52,7 +52,10 @@ impl AppError {
 
 impl From<idp_store::StoreError> for AppError {
     fn from(e: idp_store::StoreError) -> Self {
-        AppError::Internal(format!("projection store: {e}"))
+        match e {
+            idp_store::StoreError::Unavailable(m) => AppError::NotReady(format!("projection store unavailable: {m}")),
+            other => AppError::Internal(format!("projection store: {other}")),
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`read`]: read-model lookups (pools, clients, users by name or sub, revocations).
 //! - [`admin`]: pool and app-client operations. [`users`]: the user operations.
 //! - [`auth`]: sign-in, token issuance, token checks and revocation.
+//! - [`srp`]: USER_SRP_AUTH and the PASSWORD_VERIFIER challenge (sealed, self-contained state).
 //! - [`messages`]: the message senders (dev outbox file, SMTP, SMS webhook) and the dispatcher
 //!   that drains the projector's outbox rows at least once, de-duplicated by event id.
 //! - [`error`]: [`AppError`], with the stable exception name every adapter maps from.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod messages;
 pub mod read;
+pub mod srp;
 pub mod users;
 
 use std::sync::Arc;

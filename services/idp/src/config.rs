@@ -143,8 +143,8 @@ pub struct FileConfig {
     pub argon2_p: Option<u32>,
 }
 
-/// The resolved settings.
-#[derive(Clone, Debug)]
+/// The resolved settings (no `Debug`: the SMTP URL may hold a password).
+#[derive(Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
     pub partitions: u32,

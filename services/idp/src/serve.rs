@@ -35,6 +35,10 @@ fn now_secs() -> i64 {
 pub fn secrets(data_dir: &Path, issuer_base: &str) -> Result<Secrets, BoxError> {
     let keys = data_dir.join("keys");
     std::fs::create_dir_all(&keys)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))?;
+    }
     let ring = KeyRing::load_or_create(&keys, now_secs())?;
     Ok(Secrets {
         issuer: TokenIssuer::new(ring, issuer_base.to_string()),
@@ -87,8 +91,9 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|v| *v).await;
     };
+    let http_router = idp_api::http::router(app.clone(), credentials.clone());
     let grpc_task = tokio::spawn(idp_api::server::serve_grpc(grpc, app.clone(), credentials, stop(rx.clone())));
-    let http_task = tokio::spawn(idp_api::server::serve_http(http, idp_api::http::router(app.clone()), stop(rx)));
+    let http_task = tokio::spawn(idp_api::server::serve_http(http, http_router, stop(rx)));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
         r = sigterm() => { r?; tracing::info!("SIGTERM: shutting down") }

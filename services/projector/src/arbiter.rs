@@ -96,17 +96,24 @@ impl Arbiter {
     }
 
     fn remember(&mut self, key: String, state: Option<AggregateState>) {
-        if self.states.len() >= self.capacity {
+        self.states.insert(key, state);
+    }
+
+    /// Bounds the cache. Only called between batches: everything cached then is committed, so
+    /// forgetting it is safe (mid-batch, the cache holds uncommitted states the rest of the
+    /// batch must see).
+    fn evict_if_full(&mut self) {
+        if self.states.len() + self.requests.len() >= self.capacity {
             self.states.clear();
             self.requests.clear();
             self.complete = false;
         }
-        self.states.insert(key, state);
     }
 
     /// Arbitrates `records` (one partition, in offset order). The caller commits
     /// `outcome.writes` with the next offset, and calls [`Arbiter::reset`] if that fails.
     pub async fn arbitrate(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
+        self.evict_if_full();
         let mut out = BatchOutcome::default();
         for rec in records {
             let (event_id, verdict) = self.one(store, rec, &mut out.writes).await?;
@@ -163,8 +170,10 @@ impl Arbiter {
                         Some(AggregateState::User(u)) => (u.pool_id.clone(), u.username.clone()),
                         _ => (String::new(), String::new()),
                     };
+                    // One id per message (an envelope may issue an email and an SMS code): the
+                    // senders de-duplicate by it.
                     let item = OutboxItem {
-                        event_id: env.event_id.clone(),
+                        event_id: format!("{}/{index}", env.event_id),
                         pool_id,
                         username,
                         code: Some(code.clone()),

@@ -50,7 +50,7 @@ impl Projector {
             match self.follow(partition).await {
                 Ok(()) => return,
                 Err(e) => {
-                    self.verdicts.set_healthy(false);
+                    self.verdicts.set_healthy(partition, false);
                     tracing::warn!(partition, error = %e, "projector stalled; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -65,10 +65,10 @@ impl Projector {
         self.verdicts.publish(partition, next, vec![]);
         let mut sub = self.log.subscribe(&[(partition, next)]).await?;
         let mut arbiter = Arbiter::new();
-        self.verdicts.set_healthy(true);
+        self.verdicts.set_healthy(partition, true);
         loop {
             let records = sub.poll(BATCH, Duration::from_millis(500)).await?;
-            self.verdicts.set_healthy(true);
+            self.verdicts.set_healthy(partition, true);
             if records.is_empty() {
                 continue;
             }

@@ -12,7 +12,7 @@ use crate::Verdict;
 pub struct Verdicts {
     pending: Mutex<HashMap<String, oneshot::Sender<Verdict>>>,
     applied: Vec<watch::Sender<u64>>,
-    healthy: watch::Sender<bool>,
+    healthy: Mutex<Vec<bool>>,
 }
 
 /// Waiting for a verdict or a watermark failed.
@@ -29,7 +29,7 @@ impl Verdicts {
         Verdicts {
             pending: Mutex::new(HashMap::new()),
             applied: (0..partitions).map(|_| watch::channel(0).0).collect(),
-            healthy: watch::channel(false).0,
+            healthy: Mutex::new(vec![false; partitions as usize]),
         }
     }
 
@@ -97,16 +97,17 @@ impl Verdicts {
         }
     }
 
-    pub fn set_healthy(&self, healthy: bool) {
-        self.healthy.send_if_modified(|h| {
-            let changed = *h != healthy;
-            *h = healthy;
-            changed
-        });
+    /// Records whether `partition`'s projector task is following the log.
+    pub fn set_healthy(&self, partition: u32, healthy: bool) {
+        if let Ok(mut h) = self.healthy.lock() {
+            if let Some(slot) = h.get_mut(partition as usize) {
+                *slot = healthy;
+            }
+        }
     }
 
-    /// True while every partition task is running and the log answers.
+    /// True while every partition's projector task follows the log.
     pub fn healthy(&self) -> bool {
-        *self.healthy.borrow()
+        self.healthy.lock().map(|h| h.iter().all(|b| *b)).unwrap_or(false)
     }
 }
