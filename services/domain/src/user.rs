@@ -23,6 +23,9 @@ pub enum UserCommand {
     ResendConfirmationCode { client_id: String },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
     Authenticate { password: String },
+    /// SRP sign-in check (USER_SRP_AUTH): the same rules as `Authenticate`, the password proof
+    /// (the client's PASSWORD_CLAIM_SIGNATURE) having been checked by the front.
+    AuthenticateSrp { proof_ok: bool },
     UpdateAttributes { attributes: Vec<(String, String)>, client_id: String },
     GetVerificationCode { attribute: String, client_id: String },
     VerifyAttribute { attribute: String, code: String },
@@ -103,21 +106,9 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
         }
         UserCommand::Authenticate { password } => {
             let matches = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
-            let u = existing(user)?;
-            if !u.enabled {
-                return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
-            }
-            if !matches {
-                return Err(DomainError::incorrect_credentials().into());
-            }
-            if u.status == status::UNCONFIRMED {
-                return Err(DomainError::UserNotConfirmed.into());
-            }
-            if u.status == status::RESET_REQUIRED {
-                return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
-            }
-            Ok(vec![])
+            sign_in(user, matches)
         }
+        UserCommand::AuthenticateSrp { proof_ok } => sign_in(user, proof_ok),
         UserCommand::UpdateAttributes { attributes, client_id } => {
             let u = active(user)?;
             validate::attributes(&s, &attributes, Writer::UserUpdate)?;
@@ -209,6 +200,24 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             Ok(vec![ev(Kind::UserDeleted(UserDeleted {}))])
         }
     }
+}
+
+/// The sign-in rules, whatever proved the password: exists, enabled, password, status.
+fn sign_in(user: Option<&UserState>, password_ok: bool) -> Result<Vec<Event>, Rejected> {
+    let u = existing(user)?;
+    if !u.enabled {
+        return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
+    }
+    if !password_ok {
+        return Err(DomainError::incorrect_credentials().into());
+    }
+    if u.status == status::UNCONFIRMED {
+        return Err(DomainError::UserNotConfirmed.into());
+    }
+    if u.status == status::RESET_REQUIRED {
+        return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
+    }
+    Ok(vec![])
 }
 
 /// A user that exists and is enabled (token-authenticated calls).

@@ -289,6 +289,32 @@ fn sign_in_rules() {
 }
 
 #[test]
+fn srp_sign_in_applies_the_same_rules_as_password_sign_in() {
+    let mut w = world();
+    // given no user: unknown
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::UserNotFound);
+    // given an unconfirmed user: a bad proof is a wrong password, a good one is "not confirmed"
+    w.sign_up("alice").expect("sign up");
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })), DomainError::UserNotConfirmed);
+    // given a confirmed user: a good proof signs in and records nothing
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    assert_eq!(w.when(UserCommand::AuthenticateSrp { proof_ok: true }).expect("sign in"), vec![]);
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
+    // given a disabled user: disabled wins, even with a good proof
+    if let Some(u) = w.user.as_mut() {
+        u.enabled = false;
+    }
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })), DomainError::NotAuthorized("User is disabled.".into()));
+    // given a reset-required user
+    if let Some(u) = w.user.as_mut() {
+        u.enabled = true;
+        u.status = status::RESET_REQUIRED.into();
+    }
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })).name(), "NotAuthorizedException");
+}
+
+#[test]
 fn prevent_user_existence_errors_hides_unknown_and_disabled_users() {
     for e in [DomainError::UserNotFound, DomainError::NotAuthorized("User is disabled.".into())] {
         assert_eq!(e.clone().hide_existence(true), DomainError::incorrect_credentials());
