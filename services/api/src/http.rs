@@ -1,5 +1,5 @@
-//! The HTTP listener: `/<poolId>/.well-known/jwks.json`, OpenID discovery, `/healthz`, `/readyz`.
-//! (The Cognito JSON protocol mounts `POST /` here too.)
+//! The HTTP listener: `/<poolId>/.well-known/jwks.json`, OpenID discovery, `/healthz`, `/readyz`,
+//! and the Cognito JSON protocol on `POST /` ([`crate::cognito`]).
 
 use std::sync::Arc;
 
@@ -8,15 +8,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use axum::Router;
+use idp_app::credentials::AdminCredentials;
 use idp_app::App;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<App>, credentials: AdminCredentials) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route("/{pool_id}/.well-known/openid-configuration", get(openid))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::cognito::router(app, credentials))
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use idp_app::auth::InitiateOutcome;
 use idp_app::users::CodeDelivery;
 use idp_app::App;
 use tonic::{Request, Response, Status};
@@ -20,6 +21,27 @@ fn attrs(list: Vec<pb::AttributeType>) -> Vec<(String, String)> {
 
 fn delivery(d: CodeDelivery) -> pb::CodeDeliveryDetails {
     pb::CodeDeliveryDetails { destination: d.destination, delivery_medium: d.delivery_medium, attribute_name: d.attribute_name }
+}
+
+fn outcome(out: InitiateOutcome) -> pb::InitiateAuthResponse {
+    match out {
+        InitiateOutcome::Authenticated(t) => pb::InitiateAuthResponse {
+            authentication_result: Some(pb::AuthenticationResult {
+                access_token: t.access_token,
+                id_token: t.id_token,
+                refresh_token: t.refresh_token.unwrap_or_default(),
+                expires_in: t.expires_in,
+                token_type: t.token_type,
+            }),
+            ..Default::default()
+        },
+        InitiateOutcome::Challenge { name, parameters, session } => pb::InitiateAuthResponse {
+            authentication_result: None,
+            challenge_name: name,
+            challenge_parameters: parameters.into_iter().collect(),
+            session: session.unwrap_or_default(),
+        },
+    }
 }
 
 fn opt(s: &str) -> Option<&str> {
@@ -59,15 +81,14 @@ impl Users for UsersService {
         let r = req.into_inner();
         let params = r.auth_parameters.into_iter().collect();
         let out = self.app.initiate_auth(&r.client_id, &r.auth_flow, &params).await.map_err(to_status)?;
-        Ok(Response::new(pb::InitiateAuthResponse {
-            authentication_result: Some(pb::AuthenticationResult {
-                access_token: out.access_token,
-                id_token: out.id_token,
-                refresh_token: out.refresh_token.unwrap_or_default(),
-                expires_in: out.expires_in,
-                token_type: out.token_type,
-            }),
-        }))
+        Ok(Response::new(outcome(out)))
+    }
+
+    async fn respond_to_auth_challenge(&self, req: Request<pb::RespondToAuthChallengeRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
+        let r = req.into_inner();
+        let responses = r.challenge_responses.into_iter().collect();
+        let out = self.app.respond_to_auth_challenge(&r.client_id, &r.challenge_name, &responses, opt(&r.session)).await.map_err(to_status)?;
+        Ok(Response::new(outcome(out)))
     }
 
     async fn get_user(&self, req: Request<pb::AccessTokenRequest>) -> Result<Response<pb::GetUserResponse>, Status> {

@@ -1,0 +1,209 @@
+//! The Cognito wire protocol (JSON 1.1) on the HTTP listener: `POST /` with
+//! `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`, so unchanged AWS SDKs,
+//! amazon-cognito-identity-js and Amplify work by pointing their endpoint here.
+//!
+//! A thin adapter over the command path, like the gRPC one: every operation reads its members
+//! ([`input`]), calls the same `App` method the gRPC service calls ([`admin_ops`],
+//! [`user_ops`]) and shapes Cognito's answer. No business rule lives here.
+//!
+//! - [`errors`]: the one mapping from error name to HTTP status, and the error body/headers.
+//! - [`sigv4`]: SigV4 verification of the signed (admin) operations against the admin key.
+//! - [`input`]: member reading: tolerant of `null`/`{}`, strict about values.
+//!
+//! Per request: target header (any case) → body (at most [`MAX_BODY_BYTES`]) → SigV4 for signed
+//! operations → members → `App` → JSON, with `x-amzn-RequestId` on every answer.
+
+pub mod admin_ops;
+pub mod errors;
+pub mod input;
+pub mod sigv4;
+pub mod user_ops;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use idp_app::credentials::AdminCredentials;
+use idp_app::App;
+use serde_json::Value;
+
+use errors::{CognitoError, CONTENT_TYPE};
+use input::Input;
+
+/// Largest accepted request body (Cognito's own limit is far below this).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The `X-Amz-Target` prefix of every Cognito user pools operation.
+pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// Operations that require a SigV4 signature (everything else here is `noAuth`).
+pub const SIGNED: &[&str] = &[
+    "CreateUserPool",
+    "DescribeUserPool",
+    "UpdateUserPool",
+    "DeleteUserPool",
+    "ListUserPools",
+    "CreateUserPoolClient",
+    "DescribeUserPoolClient",
+    "ListUserPoolClients",
+    "DeleteUserPoolClient",
+];
+
+/// Operations answered without a signature.
+pub const UNSIGNED: &[&str] = &[
+    "SignUp",
+    "ConfirmSignUp",
+    "ResendConfirmationCode",
+    "InitiateAuth",
+    "RespondToAuthChallenge",
+    "GetTokensFromRefreshToken",
+    "RevokeToken",
+    "GetUser",
+    "UpdateUserAttributes",
+    "GetUserAttributeVerificationCode",
+    "VerifyUserAttribute",
+    "ChangePassword",
+    "ForgotPassword",
+    "ConfirmForgotPassword",
+    "GlobalSignOut",
+    "DeleteUser",
+];
+
+/// What the Cognito handler needs.
+pub struct Cognito {
+    pub app: Arc<App>,
+    pub credentials: AdminCredentials,
+}
+
+/// The `POST /` route.
+pub fn router(app: Arc<App>, credentials: AdminCredentials) -> Router {
+    Router::new().route("/", post(handle)).with_state(Arc::new(Cognito { app, credentials }))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+async fn handle(State(cognito): State<Arc<Cognito>>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut resp = match cognito.call(req).await {
+        Ok(value) => {
+            let mut r = (StatusCode::OK, value.to_string()).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            r
+        }
+        Err(e) => e.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// The operation named by `X-Amz-Target`.
+fn operation(headers: &HeaderMap) -> Result<String, CognitoError> {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    match target.strip_prefix(TARGET_PREFIX) {
+        Some(op) if !op.is_empty() => Ok(op.to_string()),
+        _ if target.is_empty() => Err(CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header.")),
+        _ => Err(CognitoError::new("UnknownOperationException", format!("Unknown operation target {target}."))),
+    }
+}
+
+/// The idempotency key of a write, when the caller sends one (as over gRPC).
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(crate::meta::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect())
+        .unwrap_or_default()
+}
+
+fn too_large() -> CognitoError {
+    CognitoError::new("RequestEntityTooLargeException", format!("The request body is larger than {MAX_BODY_BYTES} bytes."))
+}
+
+impl Cognito {
+    async fn call(&self, req: Request) -> Result<Value, CognitoError> {
+        let (parts, body): (_, Body) = req.into_parts();
+        let op = operation(&parts.headers)?;
+        let signed = SIGNED.contains(&op.as_str());
+        if !signed && !UNSIGNED.contains(&op.as_str()) {
+            return Err(CognitoError::invalid(format!("Operation {op} is not supported by this service.")));
+        }
+        let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        if signed {
+            let req = sigv4::SignedRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &bytes };
+            sigv4::verify(&req, &self.credentials, now_secs())?;
+        }
+        let body = input::parse_body(&bytes)?;
+        let input = Input::root(&body);
+        let rid = request_id(&parts.headers);
+        self.dispatch(&op, &input, &rid).await
+    }
+
+    async fn dispatch(&self, op: &str, i: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
+        let app = &*self.app;
+        match op {
+            "CreateUserPool" => admin_ops::create_user_pool(app, i, rid).await,
+            "DescribeUserPool" => admin_ops::describe_user_pool(app, i).await,
+            "UpdateUserPool" => admin_ops::update_user_pool(app, i, rid).await,
+            "DeleteUserPool" => admin_ops::delete_user_pool(app, i, rid).await,
+            "ListUserPools" => admin_ops::list_user_pools(app, i).await,
+            "CreateUserPoolClient" => admin_ops::create_user_pool_client(app, i, rid).await,
+            "DescribeUserPoolClient" => admin_ops::describe_user_pool_client(app, i).await,
+            "ListUserPoolClients" => admin_ops::list_user_pool_clients(app, i).await,
+            "DeleteUserPoolClient" => admin_ops::delete_user_pool_client(app, i, rid).await,
+            "SignUp" => user_ops::sign_up(app, i, rid).await,
+            "ConfirmSignUp" => user_ops::confirm_sign_up(app, i).await,
+            "ResendConfirmationCode" => user_ops::resend_confirmation_code(app, i).await,
+            "InitiateAuth" => user_ops::initiate_auth(app, i).await,
+            "RespondToAuthChallenge" => user_ops::respond_to_auth_challenge(app, i).await,
+            "GetTokensFromRefreshToken" => user_ops::get_tokens_from_refresh_token(app, i).await,
+            "RevokeToken" => user_ops::revoke_token(app, i).await,
+            "GetUser" => user_ops::get_user(app, i).await,
+            "UpdateUserAttributes" => user_ops::update_user_attributes(app, i).await,
+            "GetUserAttributeVerificationCode" => user_ops::get_user_attribute_verification_code(app, i).await,
+            "VerifyUserAttribute" => user_ops::verify_user_attribute(app, i).await,
+            "ChangePassword" => user_ops::change_password(app, i).await,
+            "ForgotPassword" => user_ops::forgot_password(app, i).await,
+            "ConfirmForgotPassword" => user_ops::confirm_forgot_password(app, i).await,
+            "GlobalSignOut" => user_ops::global_sign_out(app, i).await,
+            "DeleteUser" => user_ops::delete_user(app, i).await,
+            other => Err(CognitoError::invalid(format!("Operation {other} is not supported by this service."))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert("X-AMZ-TARGET", v);
+        }
+        h
+    }
+
+    #[test]
+    fn target_parsing() {
+        assert_eq!(operation(&target("AWSCognitoIdentityProviderService.SignUp")).ok().as_deref(), Some("SignUp"));
+        assert_eq!(operation(&HeaderMap::new()).err().map(|e| e.name.to_string()).as_deref(), Some("UnknownOperationException"));
+        assert_eq!(operation(&target("DynamoDB_20120810.GetItem")).err().map(|e| e.name.to_string()).as_deref(), Some("UnknownOperationException"));
+    }
+
+    #[test]
+    fn operation_lists_are_disjoint() {
+        assert!(SIGNED.iter().all(|op| !UNSIGNED.contains(op)));
+        assert_eq!(SIGNED.len() + UNSIGNED.len(), 25);
+    }
+}
