@@ -2,8 +2,11 @@
 # Installs and starts a Kafka-compatible broker (tansu) on 127.0.0.1 for the idp-eventlog-kafka
 # tests. Idempotent: re-running it reuses the install and an already running broker.
 #
-#   eval "$(bash .ci/kafka.sh)"          # install if needed, start, export IDP_TEST_KAFKA & co.
+#   env="$(bash .ci/kafka.sh)" && eval "$env"   # install if needed, start, export IDP_TEST_KAFKA & co.
 #   bash .ci/kafka.sh stop | status
+#
+# (A bare `eval "$(bash .ci/kafka.sh)"` works too, but `eval` hides the script's failure: the
+# broker tests then fail later with "IDP_TEST_KAFKA not set".)
 #
 # Only the `export ...` lines go to stdout; progress and errors go to stderr.
 #
