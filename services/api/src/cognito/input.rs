@@ -96,7 +96,7 @@ impl Rule {
 pub mod rules {
     use super::{Chars, Rule};
     pub const CLIENT_ID: Rule = Rule::new(1, 128, Chars::Word);
-    pub const CLIENT_SECRET: Rule = Rule::new(1, 64, Chars::Word);
+    pub const CLIENT_SECRET: Rule = Rule::new(24, 64, Chars::Word);
     pub const POOL_ID: Rule = Rule::new(1, 55, Chars::PoolId);
     pub const USERNAME: Rule = Rule::new(1, 128, Chars::Visible);
     pub const PASSWORD: Rule = Rule::new(1, 256, Chars::Password);
