@@ -126,6 +126,20 @@ async fn transport_details_and_errors() {
     assert_eq!(r.status().as_u16(), 413);
     assert_eq!(error_type(&r.json::<Value>().await.expect("json")), "RequestEntityTooLargeException");
 
+    // Browsers on another origin: CORS preflight and headers readable by scripts.
+    let r = http
+        .request(reqwest::Method::OPTIONS, &endpoint)
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,x-amz-target,x-amz-user-agent")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(r.status().is_success());
+    assert_eq!(r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"));
+    assert!(r.headers().get("access-control-allow-headers").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("x-amz-target")));
+    assert!(headers.get("access-control-expose-headers").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("x-amzn-requestid")));
+
     // Header names in any case, on a raw connection (clients differ: Amplify sends lowercase).
     let body = json!({"ClientId": cid, "Username": "nobody-here", "Password": PASSWORD}).to_string();
     let raw = format!(

@@ -78,9 +78,30 @@ pub struct Cognito {
     pub credentials: AdminCredentials,
 }
 
-/// The `POST /` route.
+/// The `POST /` route (and its CORS preflight, so browser SDKs on other origins can call it).
 pub fn router(app: Arc<App>, credentials: AdminCredentials) -> Router {
-    Router::new().route("/", post(handle)).with_state(Arc::new(Cognito { app, credentials }))
+    Router::new().route("/", post(handle).options(preflight)).with_state(Arc::new(Cognito { app, credentials }))
+}
+
+/// Headers browsers may send and read cross-origin (as Cognito's endpoint allows: any origin,
+/// no cookies, so a wildcard is safe).
+const ALLOW_HEADERS: &str = "content-type, x-amz-target, x-amz-user-agent, x-amz-date, x-amz-security-token, x-amz-content-sha256, authorization, cache-control, amz-sdk-invocation-id, amz-sdk-request";
+const EXPOSE_HEADERS: &str = "x-amzn-requestid, x-amzn-errortype, x-amzn-errormessage, date";
+
+fn cors(headers: &mut HeaderMap) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+}
+
+async fn preflight(req_headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    cors(h);
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+    let asked = req_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.unwrap_or(HeaderValue::from_static(ALLOW_HEADERS)));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    resp
 }
 
 fn now_secs() -> i64 {
@@ -100,6 +121,7 @@ async fn handle(State(cognito): State<Arc<Cognito>>, req: Request) -> Response {
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
+    cors(resp.headers_mut());
     resp
 }
 
