@@ -17,6 +17,15 @@ pub enum AppError {
     /// A bug or a broken dependency. The message is logged; callers see a generic text.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A trigger refused the operation (its message is shown).
+    #[error("{0}")]
+    UserLambdaValidation(String),
+    /// A trigger failed: trap, timeout, memory or fuel exhausted, not runnable.
+    #[error("{0}")]
+    UnexpectedLambda(String),
+    /// A trigger answered something unreadable or against the response rules.
+    #[error("{0}")]
+    InvalidLambdaResponse(String),
 }
 
 impl AppError {
@@ -26,6 +35,9 @@ impl AppError {
             AppError::NotReady(_) => "ServiceUnavailableException",
             AppError::TooManyRequests(_) => "TooManyRequestsException",
             AppError::Internal(_) => "InternalErrorException",
+            AppError::UserLambdaValidation(_) => "UserLambdaValidationException",
+            AppError::UnexpectedLambda(_) => "UnexpectedLambdaException",
+            AppError::InvalidLambdaResponse(_) => "InvalidLambdaResponseException",
         }
     }
 

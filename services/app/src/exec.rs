@@ -141,6 +141,8 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::PoolCreated(_)) => "PoolCreated",
         Some(Kind::PoolUpdated(_)) => "PoolUpdated",
         Some(Kind::PoolDeleted(_)) => "PoolDeleted",
+        Some(Kind::TriggerDeployed(_)) => "TriggerDeployed",
+        Some(Kind::TriggerRemoved(_)) => "TriggerRemoved",
         Some(Kind::ClientCreated(_)) => "ClientCreated",
         Some(Kind::ClientDeleted(_)) => "ClientDeleted",
         Some(Kind::UserSignedUp(_)) => "UserSignedUp",

@@ -12,6 +12,9 @@
 //! - [`srp`]: USER_SRP_AUTH and the PASSWORD_VERIFIER challenge (sealed, self-contained state).
 //! - [`messages`]: the message senders (dev outbox file, SMTP, SMS webhook) and the dispatcher
 //!   that drains the projector's outbox rows at least once, de-duplicated by event id.
+//! - [`triggers`]: trigger deployment (pool events + content-addressed components) and the
+//!   trigger calls of the operations (PreSignUp runs before the write loop; its outcome is
+//!   recorded in the event, so replay never runs it).
 //! - [`error`]: [`AppError`], with the stable exception name every adapter maps from.
 
 pub mod admin;
@@ -22,6 +25,7 @@ pub mod error;
 pub mod exec;
 pub mod messages;
 pub mod read;
+pub mod triggers;
 pub mod srp;
 pub mod users;
 
@@ -80,6 +84,8 @@ pub struct App {
     pub(crate) dummy_phc: Arc<String>,
     pub(crate) hash_slots: Arc<Semaphore>,
     pub(crate) config: AppConfig,
+    /// The trigger runtime, when the server enables triggers ([`App::set_triggers`]).
+    pub(crate) triggers: std::sync::OnceLock<Arc<idp_triggers::Runtime>>,
 }
 
 impl App {
@@ -104,6 +110,7 @@ impl App {
             dummy_phc: Arc::new(dummy_phc),
             hash_slots: Arc::new(Semaphore::new(config.hash_concurrency.max(1))),
             config,
+            triggers: std::sync::OnceLock::new(),
         }))
     }
 

@@ -133,7 +133,25 @@ impl App {
         attributes: Vec<(String, String)>,
         request_id: &str,
     ) -> Result<SignUpOutput, AppError> {
+        self.sign_up_with_data(client_id, secret_hash, username, password, attributes, Vec::new(), Vec::new(), request_id).await
+    }
+
+    /// SignUp with ValidationData and ClientMetadata (passed to the PreSignUp trigger).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_up_with_data(
+        &self,
+        client_id: &str,
+        secret_hash: Option<&str>,
+        username: &str,
+        password: &str,
+        attributes: Vec<(String, String)>,
+        validation_data: Vec<(String, String)>,
+        client_metadata: Vec<(String, String)>,
+        request_id: &str,
+    ) -> Result<SignUpOutput, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
+        // The trigger decides before the write loop; its outcome is recorded in the event.
+        let pre_sign_up = self.run_pre_sign_up(&caller, username, &attributes, &validation_data, &client_metadata).await?;
         let (u, pw, cid) = (username.to_string(), password.to_string(), client_id.to_string());
         let committed = self
             .user_command(&caller.pool, username, request_id, move || UserCommand::SignUp {
@@ -141,6 +159,7 @@ impl App {
                 password: pw.clone(),
                 attributes: attributes.clone(),
                 client_id: cid.clone(),
+                pre_sign_up: pre_sign_up.clone(),
             })
             .await?;
         let user = user_of(&committed.state).ok_or_else(|| AppError::Internal("user missing after sign-up".into()))?;

@@ -54,6 +54,8 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             settings: e.settings.clone(),
             created_at_ms: e.created_at_ms,
             updated_at_ms: e.created_at_ms,
+            triggers: vec![],
+            trigger_versions: 0,
         })),
         (Some(S::Pool(mut p)), Kind::PoolUpdated(e)) => {
             p.settings = e.settings.clone();
@@ -61,6 +63,19 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             Some(S::Pool(p))
         }
         (Some(S::Pool(_)), Kind::PoolDeleted(_)) => None,
+        (Some(S::Pool(mut p)), Kind::TriggerDeployed(e)) => {
+            p.triggers.retain(|t| t.kind != e.kind);
+            p.triggers.push(e.clone());
+            p.triggers.sort_by(|a, b| a.kind.cmp(&b.kind));
+            p.trigger_versions = p.trigger_versions.max(e.version);
+            p.updated_at_ms = at;
+            Some(S::Pool(p))
+        }
+        (Some(S::Pool(mut p)), Kind::TriggerRemoved(e)) => {
+            p.triggers.retain(|t| t.kind != e.kind);
+            p.updated_at_ms = at;
+            Some(S::Pool(p))
+        }
         (_, Kind::ClientCreated(e)) => Some(S::Client(ClientState {
             version: 0,
             client_id: e.client_id.clone(),
@@ -74,8 +89,13 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             pool_id: e.pool_id.clone(),
             sub: e.sub.clone(),
             username: e.username.clone(),
-            attributes: e.attributes.iter().map(|a| (a.name.clone(), a.value.clone())).collect(),
-            status: status::UNCONFIRMED.into(),
+            attributes: e
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.value.clone()))
+                .chain(e.auto_verified_attributes.iter().map(|a| (format!("{a}_verified"), "true".to_string())))
+                .collect(),
+            status: if e.auto_confirmed { status::CONFIRMED.into() } else { status::UNCONFIRMED.into() },
             enabled: true,
             password: e.password.clone(),
             codes: vec![],

@@ -2,7 +2,10 @@
 
 use crate::ctx::Ctx;
 use crate::decide::{ev, Rejected, DEFAULT_CODE_MAX_ATTEMPTS};
-use crate::pb::{event::Kind, Event, PasswordPolicy, PoolCreated, PoolDeleted, PoolSettings, PoolState, PoolUpdated, SchemaAttribute, TokenValidity};
+use crate::pb::{
+    event::Kind, Event, PasswordPolicy, PoolCreated, PoolDeleted, PoolSettings, PoolState, PoolUpdated, SchemaAttribute, TokenValidity,
+    TriggerDeployed, TriggerRemoved,
+};
 use crate::validate::STANDARD_ATTRIBUTES;
 use crate::DomainError;
 
@@ -19,6 +22,62 @@ pub enum PoolCommand {
     /// creation (as in Cognito) and are carried over from the current settings.
     Update { settings: PoolSettings },
     Delete,
+    /// Deploys a trigger component (already stored by its hash) for one trigger kind; the
+    /// version and time are filled in here.
+    DeployTrigger { trigger: TriggerDeployed },
+    RemoveTrigger { kind: String },
+}
+
+/// Trigger kinds (Cognito's `LambdaConfig` names). `idp-triggers` checks it runs each of them.
+pub const TRIGGER_KINDS: &[&str] = &[
+    "PreSignUp",
+    "PostConfirmation",
+    "PreAuthentication",
+    "PostAuthentication",
+    "PreTokenGeneration",
+    "CustomMessage",
+    "UserMigration",
+    "DefineAuthChallenge",
+    "CreateAuthChallenge",
+    "VerifyAuthChallengeResponse",
+];
+pub const DEFAULT_TRIGGER_TIMEOUT_MS: u64 = 5_000;
+pub const MAX_TRIGGER_TIMEOUT_MS: u64 = 30_000;
+pub const DEFAULT_TRIGGER_MEMORY_BYTES: u64 = 64 << 20;
+pub const MIN_TRIGGER_MEMORY_BYTES: u64 = 1 << 20;
+pub const MAX_TRIGGER_MEMORY_BYTES: u64 = 256 << 20;
+pub const MAX_TRIGGER_CONFIG_BYTES: usize = 64 << 10;
+
+/// The deployed trigger of `kind`, if any.
+pub fn trigger<'a>(pool: &'a PoolState, kind: &str) -> Option<&'a TriggerDeployed> {
+    pool.triggers.iter().find(|t| t.kind == kind)
+}
+
+fn validate_trigger(t: &mut TriggerDeployed) -> Result<(), DomainError> {
+    if !TRIGGER_KINDS.contains(&t.kind.as_str()) {
+        return Err(DomainError::invalid(format!("Unknown trigger kind {:?}; expected one of {}.", t.kind, TRIGGER_KINDS.join(", "))));
+    }
+    if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(DomainError::invalid("The component hash must be a lower-case hex SHA-256."));
+    }
+    if t.config.len() > MAX_TRIGGER_CONFIG_BYTES {
+        return Err(DomainError::invalid(format!("The trigger configuration must be at most {MAX_TRIGGER_CONFIG_BYTES} bytes.")));
+    }
+    if t.timeout_ms == 0 {
+        t.timeout_ms = DEFAULT_TRIGGER_TIMEOUT_MS;
+    }
+    if t.timeout_ms > MAX_TRIGGER_TIMEOUT_MS {
+        return Err(DomainError::invalid(format!("The trigger timeout must be at most {MAX_TRIGGER_TIMEOUT_MS} ms.")));
+    }
+    if t.memory_limit_bytes == 0 {
+        t.memory_limit_bytes = DEFAULT_TRIGGER_MEMORY_BYTES;
+    }
+    if !(MIN_TRIGGER_MEMORY_BYTES..=MAX_TRIGGER_MEMORY_BYTES).contains(&t.memory_limit_bytes) {
+        return Err(DomainError::invalid(format!(
+            "The trigger memory limit must be between {MIN_TRIGGER_MEMORY_BYTES} and {MAX_TRIGGER_MEMORY_BYTES} bytes."
+        )));
+    }
+    Ok(())
 }
 
 /// Cognito's defaults for a new pool, used for every unset field.
@@ -158,6 +217,20 @@ pub fn decide(state: Option<&PoolState>, cmd: PoolCommand, ctx: &mut dyn Ctx) ->
         PoolCommand::Delete => {
             state.ok_or_else(|| not_found_any())?;
             Ok(vec![ev(Kind::PoolDeleted(PoolDeleted {}))])
+        }
+        PoolCommand::DeployTrigger { mut trigger } => {
+            let current = state.ok_or_else(|| not_found_any())?;
+            validate_trigger(&mut trigger)?;
+            trigger.version = current.trigger_versions + 1;
+            trigger.deployed_at_ms = ctx.now_ms();
+            Ok(vec![ev(Kind::TriggerDeployed(trigger))])
+        }
+        PoolCommand::RemoveTrigger { kind } => {
+            let current = state.ok_or_else(|| not_found_any())?;
+            if trigger(current, &kind).is_none() {
+                return Err(DomainError::ResourceNotFound(format!("The pool has no {kind} trigger.")).into());
+            }
+            Ok(vec![ev(Kind::TriggerRemoved(TriggerRemoved { kind }))])
         }
     }
 }

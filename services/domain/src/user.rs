@@ -17,8 +17,26 @@ pub mod status {
     pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
 }
 
+/// What the pool's PreSignUp trigger decided (run by the front before deciding; recorded in
+/// UserSignedUp so replay never runs it again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreSignUpOutcome {
+    pub auto_confirm: bool,
+    pub auto_verify_email: bool,
+    pub auto_verify_phone: bool,
+    /// The deployed trigger's version.
+    pub trigger_version: u64,
+}
+
 pub enum UserCommand {
-    SignUp { username: String, password: String, attributes: Vec<(String, String)>, client_id: String },
+    SignUp {
+        username: String,
+        password: String,
+        attributes: Vec<(String, String)>,
+        client_id: String,
+        /// `None` when the pool has no PreSignUp trigger.
+        pre_sign_up: Option<PreSignUpOutcome>,
+    },
     ConfirmSignUp { code: String },
     ResendConfirmationCode { client_id: String },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
@@ -50,7 +68,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
     let s = settings(pool);
     let max_attempts = s.code_max_attempts;
     match cmd {
-        UserCommand::SignUp { username, password, attributes, client_id } => {
+        UserCommand::SignUp { username, password, attributes, client_id, pre_sign_up } => {
             validate::username(&username)?;
             validate::attributes(&s, &attributes, Writer::SignUp)?;
             let missing = validate::missing_required(&s, &attributes);
@@ -68,6 +86,14 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let now = ctx.now_ms();
             let record = ctx.hash_password(pool_name(&pool.pool_id), &username, &password);
             let sub = ctx.new_uuid();
+            let trigger = pre_sign_up.unwrap_or_default();
+            let lookup = |name: &str| attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            // Auto-verifying needs the attribute (the trigger host refuses such answers first).
+            let auto_verified: Vec<String> = [("email", trigger.auto_verify_email), ("phone_number", trigger.auto_verify_phone)]
+                .into_iter()
+                .filter(|(attr, on)| *on && lookup(attr).is_some_and(|v| !v.is_empty()))
+                .map(|(attr, _)| attr.to_string())
+                .collect();
             let mut events = vec![ev(Kind::UserSignedUp(UserSignedUp {
                 sub,
                 username,
@@ -76,10 +102,15 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 client_id: client_id.clone(),
                 created_at_ms: now,
                 pool_id: pool.pool_id.clone(),
+                auto_confirmed: trigger.auto_confirm,
+                auto_verified_attributes: auto_verified,
+                pre_sign_up_trigger_version: trigger.trigger_version,
             }))];
-            let lookup = |name: &str| attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-            if let Some(code) = signup_code(&s, lookup, &client_id, ctx) {
-                events.push(code);
+            // An auto-confirmed user needs no confirmation code.
+            if !trigger.auto_confirm {
+                if let Some(code) = signup_code(&s, lookup, &client_id, ctx) {
+                    events.push(code);
+                }
             }
             Ok(events)
         }

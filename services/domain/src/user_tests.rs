@@ -90,6 +90,7 @@ impl World {
             password: PW.into(),
             attributes: vec![("email".into(), "a@example.com".into())],
             client_id: "c1".into(),
+            pre_sign_up: None,
         })
     }
     fn confirmed(&mut self, name: &str) {
@@ -158,6 +159,7 @@ fn sign_up_prefers_sms_when_both_are_auto_verified() {
             password: PW.into(),
             attributes: vec![("email".into(), "b@example.com".into()), ("phone_number".into(), "+12065551234".into())],
             client_id: "c1".into(),
+            pre_sign_up: None,
         })
         .expect("sign up");
     let Some(Kind::CodeIssued(c)) = &events[1].kind else { panic!() };
@@ -181,13 +183,13 @@ fn taken_username_is_refused() {
 fn bad_sign_up_input_is_refused_and_records_nothing() {
     let mut w = world();
     let cases: Vec<(UserCommand, &str)> = vec![
-        (UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into() }, "InvalidPasswordException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("shoe_size".into(), "9".into())], client_id: "c".into() }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email".into(), "not-an-email".into())], client_id: "c".into() }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into() }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("name".into(), "n".repeat(2049))], client_id: "c".into() }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidPasswordException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("shoe_size".into(), "9".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email".into(), "not-an-email".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("name".into(), "n".repeat(2049))], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
     ];
     for (cmd, name) in cases {
         let r = decide(&w.pool, None, cmd, &mut w.ctx);
@@ -210,7 +212,7 @@ fn required_attributes_must_be_given() {
         a.required = true;
     }
     w.pool.settings = Some(s);
-    let e = error(w.when(UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![], client_id: "c".into() }));
+    let e = error(w.when(UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }));
     assert!(matches!(&e, DomainError::InvalidParameter(m) if m.contains("email")), "{e:?}");
 }
 
@@ -420,4 +422,86 @@ fn evolve_counts_versions_per_envelope() {
 fn masks_destinations_like_cognito() {
     assert_eq!(mask_destination("EMAIL", "alice@example.com"), "a***@e***");
     assert_eq!(mask_destination("SMS", "+12065551234"), "+*******1234");
+}
+
+#[test]
+fn pre_sign_up_auto_confirm_is_recorded_and_sends_no_code() {
+    let mut w = world();
+    let outcome = PreSignUpOutcome { auto_confirm: true, auto_verify_email: true, auto_verify_phone: true, trigger_version: 3 };
+    let events = w
+        .when(UserCommand::SignUp {
+            username: "carol".into(),
+            password: PW.into(),
+            attributes: vec![("email".into(), "c@example.com".into())],
+            client_id: "c1".into(),
+            pre_sign_up: Some(outcome),
+        })
+        .expect("sign up");
+    assert_eq!(kinds(&events), ["UserSignedUp"]);
+    let Some(Kind::UserSignedUp(e)) = &events[0].kind else { panic!() };
+    // Phone auto-verification is dropped: the user has no phone number.
+    assert!(e.auto_confirmed);
+    assert_eq!(e.auto_verified_attributes, vec!["email".to_string()]);
+    assert_eq!(e.pre_sign_up_trigger_version, 3);
+    let u = w.user.as_ref().expect("user");
+    assert_eq!(u.status, status::CONFIRMED);
+    assert_eq!(u.attributes.get("email_verified").map(String::as_str), Some("true"));
+    assert!(!u.attributes.contains_key("phone_number_verified"));
+    assert!(u.codes.is_empty());
+}
+
+#[test]
+fn pre_sign_up_auto_verify_without_confirm_still_sends_the_code() {
+    let mut w = world();
+    let outcome = PreSignUpOutcome { auto_verify_email: true, trigger_version: 1, ..Default::default() };
+    let events = w
+        .when(UserCommand::SignUp {
+            username: "dave".into(),
+            password: PW.into(),
+            attributes: vec![("email".into(), "d@example.com".into())],
+            client_id: "c1".into(),
+            pre_sign_up: Some(outcome),
+        })
+        .expect("sign up");
+    assert_eq!(kinds(&events), ["UserSignedUp", "CodeIssued"]);
+    let u = w.user.as_ref().expect("user");
+    assert_eq!(u.status, status::UNCONFIRMED);
+    assert_eq!(u.attributes.get("email_verified").map(String::as_str), Some("true"));
+}
+
+#[test]
+fn trigger_deploys_are_versioned_replaced_and_removed() {
+    use crate::pb::TriggerDeployed;
+    let mut w = world();
+    let deploy = |kind: &str, sha: char| PoolCommand::DeployTrigger {
+        trigger: TriggerDeployed { kind: kind.into(), sha256: sha.to_string().repeat(64), ..Default::default() },
+    };
+    let mut pool = w.pool.clone();
+    for (cmd, kind, version) in [(deploy("PreSignUp", 'a'), "PreSignUp", 1), (deploy("PreSignUp", 'b'), "PreSignUp", 2), (deploy("CustomMessage", 'c'), "CustomMessage", 3)] {
+        let events = crate::pool::decide(Some(&pool), cmd, &mut w.ctx).expect("deploy");
+        let Some(AggregateState::Pool(p)) = evolve(Some(AggregateState::Pool(pool.clone())), &envelope(events, w.ctx.now)) else { panic!() };
+        pool = p;
+        let t = crate::pool::trigger(&pool, kind).expect("deployed");
+        assert_eq!((t.version, t.timeout_ms, t.memory_limit_bytes), (version, 5_000, 64 << 20));
+    }
+    assert_eq!(crate::pool::trigger(&pool, "PreSignUp").map(|t| t.sha256.as_str()), Some("b".repeat(64).as_str()));
+    assert_eq!(pool.triggers.iter().map(|t| t.kind.as_str()).collect::<Vec<_>>(), ["CustomMessage", "PreSignUp"]);
+    // Pool updates leave triggers alone.
+    let events = crate::pool::decide(Some(&pool), PoolCommand::Update { settings: pool.settings.clone().unwrap_or_default() }, &mut w.ctx).expect("update");
+    let Some(AggregateState::Pool(p)) = evolve(Some(AggregateState::Pool(pool.clone())), &envelope(events, w.ctx.now)) else { panic!() };
+    assert_eq!(p.triggers.len(), 2);
+    let events = crate::pool::decide(Some(&p), PoolCommand::RemoveTrigger { kind: "PreSignUp".into() }, &mut w.ctx).expect("remove");
+    let Some(AggregateState::Pool(p)) = evolve(Some(AggregateState::Pool(p)), &envelope(events, w.ctx.now)) else { panic!() };
+    assert!(crate::pool::trigger(&p, "PreSignUp").is_none());
+    let bad = [
+        deploy("PreSignUpp", 'a'),
+        PoolCommand::DeployTrigger { trigger: TriggerDeployed { kind: "PreSignUp".into(), sha256: "XYZ".into(), ..Default::default() } },
+        PoolCommand::DeployTrigger {
+            trigger: TriggerDeployed { kind: "PreSignUp".into(), sha256: "a".repeat(64), timeout_ms: 60_000, ..Default::default() },
+        },
+    ];
+    for cmd in bad {
+        assert_eq!(error(crate::pool::decide(Some(&p), cmd, &mut w.ctx)).name(), "InvalidParameterException");
+    }
+    assert_eq!(error(crate::pool::decide(Some(&p), PoolCommand::RemoveTrigger { kind: "PreSignUp".into() }, &mut w.ctx)).name(), "ResourceNotFoundException");
 }
