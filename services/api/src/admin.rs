@@ -102,6 +102,19 @@ fn client_out(v: ClientView) -> pb::UserPoolClient {
     }
 }
 
+fn trigger_out(t: ev::TriggerDeployed) -> pb::Trigger {
+    pb::Trigger {
+        kind: t.kind,
+        sha256: t.sha256,
+        size_bytes: t.size_bytes,
+        config: t.config,
+        timeout_ms: t.timeout_ms,
+        memory_limit_bytes: t.memory_limit_bytes,
+        version: t.version,
+        deployed_at_ms: t.deployed_at_ms,
+    }
+}
+
 fn page_size(max: u32) -> usize {
     if max == 0 { 60 } else { max.min(60) as usize }
 }
@@ -222,6 +235,32 @@ impl Admin for AdminService {
         let rid = request_id(&req);
         let r = req.into_inner();
         self.app.delete_user_pool_client(&r.user_pool_id, &r.client_id, &rid).await.map_err(to_status)?;
+        Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn deploy_trigger(&self, req: Request<pb::DeployTriggerRequest>) -> Result<Response<pb::Trigger>, Status> {
+        self.authorize(&req)?;
+        let rid = request_id(&req);
+        let r = req.into_inner();
+        let t = self
+            .app
+            .deploy_trigger(&r.user_pool_id, &r.kind, r.component, r.config, r.timeout_ms, r.memory_limit_bytes, &rid)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(trigger_out(t)))
+    }
+
+    async fn list_triggers(&self, req: Request<pb::ListTriggersRequest>) -> Result<Response<pb::ListTriggersResponse>, Status> {
+        self.authorize(&req)?;
+        let triggers = self.app.list_triggers(&req.into_inner().user_pool_id).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListTriggersResponse { triggers: triggers.into_iter().map(trigger_out).collect() }))
+    }
+
+    async fn remove_trigger(&self, req: Request<pb::RemoveTriggerRequest>) -> Result<Response<pb::Empty>, Status> {
+        self.authorize(&req)?;
+        let rid = request_id(&req);
+        let r = req.into_inner();
+        self.app.remove_trigger(&r.user_pool_id, &r.kind, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 }

@@ -15,6 +15,9 @@ pub fn code_for(name: &str) -> Code {
         "UserNotConfirmedException" => Code::FailedPrecondition,
         "LimitExceededException" | "TooManyRequestsException" | "TooManyFailedAttemptsException" => Code::ResourceExhausted,
         "ServiceUnavailableException" => Code::Unavailable,
+        // Triggers: a rejection is the caller's problem; a broken trigger is the deployment's.
+        "UserLambdaValidationException" => Code::InvalidArgument,
+        "UnexpectedLambdaException" | "InvalidLambdaResponseException" => Code::FailedPrecondition,
         _ => Code::Internal,
     }
 }

@@ -55,7 +55,7 @@ impl Users for UsersService {
         let r = req.into_inner();
         let out = self
             .app
-            .sign_up(&r.client_id, opt(&r.secret_hash), &r.username, &r.password, attrs(r.user_attributes), &rid)
+            .sign_up_with_data(&r.client_id, opt(&r.secret_hash), &r.username, &r.password, attrs(r.user_attributes), attrs(r.validation_data), Vec::new(), &rid)
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::SignUpResponse {

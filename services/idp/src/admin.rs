@@ -8,7 +8,7 @@ use tonic::Request;
 use crate::config::{ClientCmd, ConnArgs, PoolCmd};
 use crate::serve::BoxError;
 
-async fn connect(conn: &ConnArgs) -> Result<(AdminClient<tonic::transport::Channel>, AdminCredentials), BoxError> {
+pub(crate) async fn connect(conn: &ConnArgs) -> Result<(AdminClient<tonic::transport::Channel>, AdminCredentials), BoxError> {
     let text = std::fs::read_to_string(conn.data_dir.join("admin.json"))
         .map_err(|e| format!("reading {}: {e} (start `idp serve` once to create it)", conn.data_dir.join("admin.json").display()))?;
     let creds: AdminCredentials = serde_json::from_str(&text)?;
@@ -16,7 +16,7 @@ async fn connect(conn: &ConnArgs) -> Result<(AdminClient<tonic::transport::Chann
     Ok((client, creds))
 }
 
-fn signed<T>(msg: T, creds: &AdminCredentials) -> Result<Request<T>, BoxError> {
+pub(crate) fn signed<T>(msg: T, creds: &AdminCredentials) -> Result<Request<T>, BoxError> {
     let mut req = Request::new(msg);
     req.metadata_mut().insert(meta::ACCESS_KEY_ID, creds.access_key_id.parse()?);
     req.metadata_mut().insert(meta::SECRET_ACCESS_KEY, creds.secret_access_key.parse()?);

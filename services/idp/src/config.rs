@@ -26,6 +26,9 @@ pub enum Command {
     /// App clients (admin).
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Triggers (admin): deploy, list, remove WebAssembly trigger components.
+    #[command(subcommand)]
+    Trigger(crate::triggers::TriggerCmd),
 }
 
 #[derive(Args, Clone)]

@@ -11,6 +11,7 @@ mod admin;
 mod config;
 mod rebuild;
 mod serve;
+mod triggers;
 
 use clap::Parser;
 
@@ -24,6 +25,7 @@ async fn main() -> std::process::ExitCode {
         config::Command::Rebuild(args) => rebuild::run(args).await,
         config::Command::Pool(cmd) => admin::pool(cmd).await,
         config::Command::Client(cmd) => admin::client(cmd).await,
+        config::Command::Trigger(cmd) => triggers::command(cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -75,6 +75,7 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     Projector::new(log.clone(), store.clone(), verdicts.clone()).spawn();
     let config = AppConfig { region: s.region.clone(), ..AppConfig::default() };
     let app = App::new(log.clone(), store.clone(), verdicts, secrets, PasswordHasher::new(s.argon2), config)?;
+    crate::triggers::enable(&app, &s.data_dir).await?;
     Dispatcher {
         store: store.clone(),
         keys: app.secrets(),
