@@ -50,8 +50,18 @@ pub struct CommitStats {
     pub transactions: u64,
 }
 
+impl CommitQueue {
+    pub(super) fn lazy(interval: std::time::Duration) -> CommitQueue {
+        CommitQueue { lazy: Some(interval), ..CommitQueue::default() }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct CommitQueue {
+    /// Lazy durability (projection stores rebuilt from a log): commits are made durable at most
+    /// this long after they return, not before; None = every commit is durable.
+    pub(super) lazy: Option<std::time::Duration>,
+    last_durable: Mutex<Option<std::time::Instant>>,
     pending: Mutex<VecDeque<Pending>>,
     /// Held by the drainer building and committing a group.
     writer: Mutex<()>,
@@ -176,7 +186,18 @@ impl CommitQueue {
 
     /// One durable transaction for the whole group; aborted (nothing applied) on any error.
     fn commit_group(&self, db: &Database, group: &[Pending]) -> Result<(), StoreError> {
-        let txn = begin_durable_write(db)?;
+        let mut txn = begin_durable_write(db)?;
+        if let Some(interval) = self.lazy {
+            // Offsets commit atomically with their rows, so a crash only loses recent progress,
+            // which the projector replays from the log. Still fsync at least every `interval`.
+            let mut last = self.last_durable.lock().map_err(|_| StoreError::Backend("commit clock poisoned".into()))?;
+            let now = std::time::Instant::now();
+            if last.map(|t| now.duration_since(t) < interval).unwrap_or(false) {
+                txn.set_durability(redb::Durability::None).map_err(rerr)?;
+            } else {
+                *last = Some(now);
+            }
+        }
         match apply_group(&txn, group) {
             Ok(()) => {
                 txn.commit().map_err(rerr)?;

@@ -76,6 +76,16 @@ impl fmt::Debug for RedbStore {
     }
 }
 
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        if self.queue.lazy.is_some() {
+            if let Err(e) = self.flush() {
+                tracing::warn!(error = %e, "flushing the projection store on close failed");
+            }
+        }
+    }
+}
+
 impl RedbStore {
     /// Opens the store file at `path`, creating it (not its directory) if missing.
     ///
@@ -85,6 +95,26 @@ impl RedbStore {
         let db = Database::create(path).map_err(rerr)?;
         tracing::debug!(path = %path.display(), "opened redb projection store");
         Self::init(db, Some(path.to_path_buf()))
+    }
+
+    /// Like [`RedbStore::open`], but commits become durable lazily: at most every `interval`
+    /// one commit is fsynced, and the others return without waiting for the disk. For
+    /// projections of a durable log only: their offsets commit atomically with their rows, so
+    /// after a crash the store is consistent, merely behind, and the projector replays the
+    /// rest. The store is flushed when dropped.
+    pub fn open_lazy(path: &Path, interval: std::time::Duration) -> Result<Arc<RedbStore>, StoreError> {
+        let db = Database::create(path).map_err(rerr)?;
+        let txn = begin_durable_write(&db)?;
+        create_tables(&txn)?;
+        txn.commit().map_err(rerr)?;
+        let queue = CommitQueue::lazy(interval);
+        Ok(Arc::new(RedbStore { db: Arc::new(db), queue: Arc::new(queue), path: Some(path.to_path_buf()) }))
+    }
+
+    /// Makes every commit so far durable (an empty fsynced transaction).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let txn = begin_durable_write(&self.db)?;
+        txn.commit().map_err(rerr)
     }
 
     /// A store on redb's in-memory backend: same code paths as the file store, nothing durable.
