@@ -74,6 +74,14 @@ fn token_error(e: TokenError) -> AppError {
     }
 }
 
+/// A missing pool or client becomes `other`; an unavailable log or store stays what it is.
+fn not_found_as(e: AppError, other: impl FnOnce() -> AppError) -> AppError {
+    match e {
+        AppError::Domain(DomainError::ResourceNotFound(_)) => other(),
+        e => e,
+    }
+}
+
 /// True when a session (by its origin id) was revoked by a global sign-out.
 fn signed_out(user: &UserState, origin_jti: &str) -> bool {
     match uuid7_ms(origin_jti) {
@@ -90,8 +98,8 @@ impl App {
         }
         let pool_id = claimed_pool_id(token).ok_or_else(|| AppError::not_authorized("Invalid Access Token"))?;
         let claims = self.secrets.issuer.verify_access(token, &pool_id, now_ms() / 1000).map_err(token_error)?;
-        let pool = self.pool(&pool_id).await.map_err(|_| AppError::not_authorized("Invalid Access Token"))?;
-        let user = self.user_by_sub(&pool, &claims.sub).await?.ok_or(DomainError::UserNotFound)?;
+        let pool = self.pool(&pool_id).await.map_err(|e| not_found_as(e, || AppError::not_authorized("Invalid Access Token")))?;
+        let user = self.user_by_sub(&pool, &claims.username, &claims.sub).await?.ok_or(DomainError::UserNotFound)?;
         if !user.enabled {
             return Err(AppError::not_authorized("User is disabled."));
         }
@@ -101,9 +109,14 @@ impl App {
         Ok(AccessCaller { pool, user, claims })
     }
 
-    async fn user_by_sub(&self, pool: &PoolState, sub: &str) -> Result<Option<UserState>, AppError> {
-        let Some(key) = self.username_key_by_sub(&pool.pool_id, sub).await? else { return Ok(None) };
-        let key = idp_domain::keys::AggregateKey::user(&pool.pool_id, &key);
+    /// The user a token names (by its username claim), if it still is the user with `sub` (a
+    /// deleted and re-created username has another sub). The user's partition is caught up
+    /// first, so a user created on another front a moment ago is found.
+    async fn user_by_sub(&self, pool: &PoolState, username: &str, sub: &str) -> Result<Option<UserState>, AppError> {
+        if idp_domain::validate::username(username).is_err() {
+            return Ok(None);
+        }
+        let key = App::user_key(pool, username);
         self.catch_up(&key).await?;
         match self.load(&key).await? {
             Some(AggregateState::User(u)) if u.sub == sub => Ok(Some(u)),
@@ -159,6 +172,9 @@ impl App {
                 idp_domain::user::decide(&p, u.as_ref(), UserCommand::Authenticate { password: pw }, &mut ctx)
             })
             .await?;
+        if let (Ok(_), Some(u)) = (&decision, &user) {
+            self.run_pre_authentication(pool, client, u).await?;
+        }
         match decision {
             Ok(_) => user.ok_or_else(|| AppError::Internal("authenticated a missing user".into())),
             Err(rejected) => Err(rejected.error.hide_existence(prevent).into()),
@@ -184,7 +200,7 @@ impl App {
             }
         }
         let flag = |k: &str| user.attributes.get(k).map(|v| v == "true");
-        let id = IdClaims {
+        let mut id = IdClaims {
             sub: user.sub.clone(),
             aud: client.client_id.clone(),
             iss: iss.clone(),
@@ -202,7 +218,7 @@ impl App {
             attributes,
             ..Default::default()
         };
-        let access = AccessClaims {
+        let mut access = AccessClaims {
             sub: user.sub.clone(),
             iss,
             client_id: client.client_id.clone(),
@@ -215,6 +231,7 @@ impl App {
             event_id: Some(event_id),
             ..Default::default()
         };
+        self.run_pre_token_generation(pool, client, user, session.is_some(), &mut id, &mut access).await?;
         let id_token = issuer.issue_id(&id).map_err(|e| AppError::Internal(format!("issuing id token: {e}")))?;
         let access_token = issuer.issue_access(&access).map_err(|e| AppError::Internal(format!("issuing access token: {e}")))?;
         let refresh_token = match session {
@@ -250,9 +267,10 @@ impl App {
         if claims.client_id != client_id {
             return Err(invalid());
         }
-        let client = self.client(client_id).await.map_err(|_| invalid())?;
-        let pool = self.pool(&claims.pool_id).await.map_err(|_| invalid())?;
-        let user = self.user_by_sub(&pool, &claims.sub).await?.ok_or_else(invalid)?;
+        self.catch_up(&idp_domain::keys::AggregateKey::client(client_id)).await?;
+        let client = self.client(client_id).await.map_err(|e| not_found_as(e, invalid))?;
+        let pool = self.pool(&claims.pool_id).await.map_err(|e| not_found_as(e, invalid))?;
+        let user = self.user_by_sub(&pool, &claims.username, &claims.sub).await?.ok_or_else(invalid)?;
         Ok((claims, client, pool, user))
     }
 

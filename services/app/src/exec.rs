@@ -43,7 +43,18 @@ impl App {
 
     /// Waits until the partition holding `key` is applied up to the log's end offset.
     pub async fn catch_up(&self, key: &AggregateKey) -> Result<(), AppError> {
-        let p = self.partition_of(key);
+        self.catch_up_partition(self.partition_of(key)).await
+    }
+
+    /// Catches up every partition (reads that span partitions: lists).
+    pub async fn catch_up_all(&self) -> Result<(), AppError> {
+        for p in 0..self.log.partition_count() {
+            self.catch_up_partition(p).await?;
+        }
+        Ok(())
+    }
+
+    async fn catch_up_partition(&self, p: u32) -> Result<(), AppError> {
         let end = self.log.end_offset(p).await?;
         self.verdicts
             .wait_applied(p, end, self.config.verdict_timeout)

@@ -70,44 +70,67 @@ pub fn render(kind: &str, code: &str) -> (String, String) {
     }
 }
 
-/// Dev default: one JSON object per line in `<data-dir>/outbox.jsonl`. The only place a code
-/// is ever written in clear text, and only in dev mode.
+/// Dev default: one JSON object per line in `<data-dir>/outbox.jsonl` (or `--outbox-file`). The
+/// only place a code is ever written in clear text, and only in dev mode.
+///
+/// Several processes may share one file: every send takes an exclusive lock on the file, reads
+/// the lines other processes appended since this one last looked, and appends only an event id
+/// no one wrote yet, so each message appears once whatever process sends it.
 pub struct DevOutbox {
     path: PathBuf,
-    seen: Mutex<HashSet<String>>,
+    /// Event ids in the file, and how many bytes of it were read.
+    seen: Mutex<(HashSet<String>, u64)>,
 }
 
 impl DevOutbox {
     pub fn open(path: PathBuf) -> std::io::Result<DevOutbox> {
-        let mut seen = HashSet::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines() {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-                    if let Some(id) = v.get("event_id").and_then(|v| v.as_str()) {
-                        seen.insert(id.to_string());
-                    }
-                }
+        let outbox = DevOutbox { path, seen: Mutex::new((HashSet::new(), 0)) };
+        if let Ok(mut f) = std::fs::File::open(&outbox.path) {
+            if let Ok(mut seen) = outbox.seen.lock() {
+                read_new_ids(&mut f, &mut seen)?;
             }
         }
-        Ok(DevOutbox { path, seen: Mutex::new(seen) })
+        Ok(outbox)
     }
+}
+
+/// Adds the event ids of the lines past `seen.1` (complete lines only) and moves `seen.1` on.
+fn read_new_ids(f: &mut std::fs::File, seen: &mut (HashSet<String>, u64)) -> std::io::Result<()> {
+    use std::io::{Read as _, Seek as _};
+    f.seek(std::io::SeekFrom::Start(seen.1))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    for line in bytes[..complete].split(|b| *b == b'\n') {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+            if let Some(id) = v.get("event_id").and_then(|v| v.as_str()) {
+                seen.0.insert(id.to_string());
+            }
+        }
+    }
+    seen.1 += complete as u64;
+    Ok(())
 }
 
 #[async_trait::async_trait]
 impl MessageSender for DevOutbox {
     async fn send(&self, m: &OutgoingMessage) -> Result<(), SendError> {
         let mut seen = self.seen.lock().map_err(|_| SendError::Retry("outbox lock poisoned".into()))?;
-        if seen.contains(&m.event_id) {
+        if seen.0.contains(&m.event_id) {
             return Ok(());
         }
         let line = serde_json::to_string(m).map_err(|e| SendError::Permanent(e.to_string()))?;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| SendError::Retry(format!("{}: {e}", self.path.display())))?;
-        writeln!(f, "{line}").and_then(|_| f.sync_data()).map_err(|e| SendError::Retry(e.to_string()))?;
-        seen.insert(m.event_id.clone());
+        let io = |e: std::io::Error| SendError::Retry(format!("{}: {e}", self.path.display()));
+        let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path).map_err(io)?;
+        // Exclusive across processes sharing the file; released when `f` is closed.
+        f.lock().map_err(io)?;
+        read_new_ids(&mut f, &mut seen).map_err(io)?;
+        if seen.0.contains(&m.event_id) {
+            return Ok(());
+        }
+        writeln!(f, "{line}").and_then(|_| f.sync_data()).map_err(io)?;
+        seen.0.insert(m.event_id.clone());
+        seen.1 += line.len() as u64 + 1;
         Ok(())
     }
 }
@@ -195,6 +218,50 @@ impl MessageSender for Router {
     }
 }
 
+/// Which partitions this process dispatches, and where it resumes: the dispatcher's progress.
+/// Embedded deployments use a [`Cursor`] file; Kafka deployments a consumer group whose committed
+/// offsets are the progress (owner per partition, resumed by the next owner after a crash).
+#[async_trait::async_trait]
+pub trait DispatchProgress: Send + Sync + 'static {
+    /// The partitions this process should dispatch now.
+    fn owned(&self) -> Vec<u32>;
+    /// The outbox clustering key after which `partition` resumes (`None`: from the start).
+    async fn resume(&self, partition: u32) -> Result<Option<Vec<u8>>, String>;
+    /// Records that every row of `partition` up to and including `ck` was handled.
+    async fn save(&self, partition: u32, ck: &[u8]) -> Result<(), String>;
+}
+
+/// A [`Cursor`] over a fixed set of partitions (one process owns them all).
+pub struct FileProgress {
+    pub cursor: Cursor,
+    pub partitions: Vec<u32>,
+}
+
+#[async_trait::async_trait]
+impl DispatchProgress for FileProgress {
+    fn owned(&self) -> Vec<u32> {
+        self.partitions.clone()
+    }
+
+    async fn resume(&self, partition: u32) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.cursor.get(partition))
+    }
+
+    async fn save(&self, partition: u32, ck: &[u8]) -> Result<(), String> {
+        self.cursor.set(partition, ck.to_vec()).map_err(|e| format!("saving the dispatch cursor: {e}"))
+    }
+}
+
+/// Outbox clustering keys are `offset (u64 BE) ‖ event index (u32 BE)`: the log offset of a row.
+pub fn outbox_offset(ck: &[u8]) -> Option<u64> {
+    ck.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes)
+}
+
+/// The clustering key to scan after so that a scan starts at the rows of log offset `offset`.
+pub fn outbox_resume_key(offset: u64) -> Option<Vec<u8>> {
+    offset.checked_sub(1).map(|o| [o.to_be_bytes().as_slice(), u32::MAX.to_be_bytes().as_slice()].concat())
+}
+
 /// Where the dispatcher is, per partition: the clustering key of the last outbox row handled.
 /// Kept in its own file, outside the projection store, so `idp rebuild` (which replays the
 /// outbox rows byte for byte) never re-sends what was already delivered.
@@ -236,13 +303,13 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
-/// Delivers the outbox rows of a set of partitions, in order, at least once.
+/// Delivers the outbox rows of the partitions [`DispatchProgress::owned`] names, in order, at
+/// least once.
 pub struct Dispatcher {
     pub store: Arc<dyn ProjectionStore>,
     pub keys: Arc<crate::Secrets>,
     pub sender: Arc<dyn MessageSender>,
-    pub cursor: Arc<Cursor>,
-    pub partitions: Vec<u32>,
+    pub progress: Arc<dyn DispatchProgress>,
 }
 
 impl Dispatcher {
@@ -251,11 +318,34 @@ impl Dispatcher {
     }
 
     async fn run(self) {
+        // Position per owned partition (outer None: not resumed yet). A partition that leaves the
+        // owned set forgets its position and resumes from the saved progress when it comes back.
+        let mut positions: BTreeMap<u32, Option<Vec<u8>>> = BTreeMap::new();
         loop {
+            let owned = self.progress.owned();
+            positions.retain(|p, _| owned.contains(p));
             let mut any = false;
-            for &p in &self.partitions {
-                match self.drain(p).await {
-                    Ok(n) => any |= n > 0,
+            for &p in &owned {
+                let after = match positions.get(&p) {
+                    Some(after) => after.clone(),
+                    None => match self.progress.resume(p).await {
+                        Ok(after) => {
+                            tracing::info!(partition = p, "dispatching messages of this partition");
+                            positions.insert(p, after.clone());
+                            after
+                        }
+                        Err(e) => {
+                            tracing::warn!(partition = p, error = %e, "cannot read the dispatch progress");
+                            continue;
+                        }
+                    },
+                };
+                match self.drain(p, after).await {
+                    Ok(Some(last)) => {
+                        any = true;
+                        positions.insert(p, Some(last));
+                    }
+                    Ok(None) => {}
                     Err(e) => tracing::warn!(partition = p, error = %e, "message dispatch stalled"),
                 }
             }
@@ -265,12 +355,12 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers up to one page of rows past the cursor; returns how many were handled.
-    pub async fn drain(&self, partition: u32) -> Result<usize, String> {
+    /// Delivers up to one page of rows after `after`, saving the progress after each; returns
+    /// the clustering key of the last row handled (None: nothing handled).
+    pub async fn drain(&self, partition: u32, after: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String> {
         let pk = rows::outbox_pk(partition);
-        let after = self.cursor.get(partition);
         let page = self.store.scan(Table::Outbox, &pk, after.as_deref(), 64).await.map_err(|e| e.to_string())?;
-        let mut n = 0;
+        let mut last = None;
         for row in &page {
             match self.deliver(&row.value, &self.keys.codes).await {
                 Ok(()) => {}
@@ -280,10 +370,10 @@ impl Dispatcher {
                     break;
                 }
             }
-            self.cursor.set(partition, row.ck.clone()).map_err(|e| format!("saving the dispatch cursor: {e}"))?;
-            n += 1;
+            self.progress.save(partition, &row.ck).await?;
+            last = Some(row.ck.clone());
         }
-        Ok(n)
+        Ok(last)
     }
 
     async fn deliver(&self, bytes: &[u8], keys: &CodeKeys) -> Result<(), SendError> {

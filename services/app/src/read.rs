@@ -25,8 +25,11 @@ impl App {
         Ok(self.store.get(Table::Requests, &rows::request_row(aggregate, request_id), &[]).await?.is_some())
     }
 
+    /// A pool, read after catching up its partition (every caller decides something with it).
     pub async fn pool(&self, pool_id: &str) -> Result<PoolState, AppError> {
-        match self.load(&AggregateKey::pool(pool_id)).await? {
+        let key = AggregateKey::pool(pool_id);
+        self.catch_up(&key).await?;
+        match self.load(&key).await? {
             Some(AggregateState::Pool(p)) => Ok(p),
             _ => Err(DomainError::ResourceNotFound(format!("User pool {pool_id} does not exist.")).into()),
         }
@@ -69,8 +72,9 @@ impl App {
         Ok(self.store.get(Table::Revocations, origin_jti.as_bytes(), &[]).await?.is_some())
     }
 
-    /// Pool ids and names, in id order, after `after`.
+    /// Pool ids and names, in id order, after `after` (every partition caught up first).
     pub async fn list_pools(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>, AppError> {
+        self.catch_up_all().await?;
         let rows = self.store.scan(Table::PoolIndex, rows::POOL_INDEX_PK, after.map(str::as_bytes), limit).await?;
         Ok(rows
             .into_iter()
@@ -78,7 +82,9 @@ impl App {
             .collect())
     }
 
+    /// A pool's client ids and names (every partition caught up first: clients live anywhere).
     pub async fn list_clients(&self, pool_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>, AppError> {
+        self.catch_up_all().await?;
         let rows = self.store.scan(Table::ClientIndex, pool_id.as_bytes(), after.map(str::as_bytes), limit).await?;
         Ok(rows
             .into_iter()

@@ -54,6 +54,11 @@ pub struct KafkaConfig {
     /// tuning). Applied verbatim; the properties that carry the log's guarantees
     /// (`enable.idempotence`, `acks`, `enable.auto.commit`, ...) cannot be overridden here.
     pub extra: Vec<(String, String)>,
+    /// Send every record in a batch of its own (librdkafka `batch.num.messages=1`). Needed on
+    /// brokers that report a partition's end offset as "start of the last batch + 1" (tansu):
+    /// there another process would see a too-low end offset after a multi-record batch, and
+    /// "catch up to the end" could stop short. Costs producer throughput; not needed on Kafka.
+    pub one_record_per_batch: bool,
 }
 
 impl KafkaConfig {
@@ -76,6 +81,7 @@ impl KafkaConfig {
             linger: Duration::from_millis(1),
             fetch_wait_max: Duration::from_millis(100),
             extra: Vec::new(),
+            one_record_per_batch: false,
         }
     }
 
@@ -162,6 +168,9 @@ impl KafkaConfig {
                 "request.timeout.ms",
                 millis(self.message_timeout.min(self.request_timeout)),
             );
+        if self.one_record_per_batch {
+            c.set("batch.num.messages", "1");
+        }
         c
     }
 
@@ -206,6 +215,10 @@ pub struct GroupConfig {
     pub fetch_wait_max: Duration,
     /// Further librdkafka properties applied last (auto-commit cannot be re-enabled here).
     pub extra: Vec<(String, String)>,
+    /// False: the member pauses every partition it is assigned, so it only takes part in the
+    /// group (assignment, commits) and fetches no records — for owners that read their work
+    /// elsewhere (the message dispatcher reads the outbox rows of its own replica).
+    pub fetch_records: bool,
 }
 
 impl GroupConfig {
@@ -225,6 +238,7 @@ impl GroupConfig {
             request_timeout: Duration::from_secs(10),
             fetch_wait_max: Duration::from_millis(100),
             extra: Vec::new(),
+            fetch_records: true,
         }
     }
 

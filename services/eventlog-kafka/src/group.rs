@@ -20,6 +20,8 @@ use crate::subscription::poll_consumer;
 struct GroupContext {
     topic: String,
     assignment: watch::Sender<Vec<Partition>>,
+    /// Pause every assigned partition (membership and commits only, no records).
+    pause: bool,
 }
 
 impl ClientContext for GroupContext {}
@@ -32,6 +34,11 @@ impl ConsumerContext for GroupContext {
         }
         match consumer.assignment() {
             Ok(tpl) => {
+                if self.pause && tpl.count() > 0 {
+                    if let Err(e) = consumer.pause(&tpl) {
+                        tracing::warn!(error = %e, "cannot pause the assigned partitions");
+                    }
+                }
                 let mut parts: Vec<Partition> = tpl
                     .elements_for_topic(&self.topic)
                     .iter()
@@ -77,6 +84,7 @@ impl GroupMember {
         let context = GroupContext {
             topic: cfg.topic.clone(),
             assignment: tx,
+            pause: !cfg.fetch_records,
         };
         let consumer: StreamConsumer<GroupContext> = cfg
             .consumer_config()

@@ -14,6 +14,8 @@
 //!   poll loop shared with the group member.
 //! - `group` (private): [`GroupMember`], a consumer-group member with manual commits and
 //!   assignment-change notification, for side-effect owners.
+//! - `deferred` (private): [`DeferredKafkaLog`], a log that connects in the background so a
+//!   service starts (not ready) while the brokers are unreachable.
 //! - `convert` (private): records ⇄ Kafka messages, rdkafka errors → [`LogError`].
 //!
 //! Partitioning is explicit: callers pick the partition (normally
@@ -26,12 +28,14 @@
 
 pub mod config;
 mod convert;
+mod deferred;
 mod group;
 mod log;
 mod subscription;
 mod topic;
 
 pub use config::{GroupConfig, KafkaConfig};
+pub use deferred::DeferredKafkaLog;
 pub use group::GroupMember;
 pub use idp_eventlog::LogError;
 pub use log::KafkaLog;

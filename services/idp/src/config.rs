@@ -39,9 +39,41 @@ pub struct CommonArgs {
     /// Data directory (log, projections, keys, admin.json, outbox.jsonl).
     #[arg(long, env = "IDP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Partitions of the embedded log (fixed when the log is created).
+    /// Partitions of the log (fixed when the log is created; with Kafka the topic must have
+    /// exactly this many).
     #[arg(long, env = "IDP_PARTITIONS")]
     pub partitions: Option<u32>,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Which event log backs the service (`--log embedded|kafka`).
+#[derive(Args, Clone, Default)]
+pub struct LogArgs {
+    /// Event log: `embedded` (files under the data dir, one process) or `kafka` (several
+    /// processes on one topic; each keeps a full replica of the projections).
+    #[arg(long = "log", env = "IDP_LOG_BACKEND")]
+    pub backend: Option<String>,
+    /// Kafka bootstrap servers, `host:port[,host:port…]`.
+    #[arg(long, env = "IDP_KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// Kafka topic holding the log (default `idp-events`).
+    #[arg(long, env = "IDP_KAFKA_TOPIC")]
+    pub topic: Option<String>,
+    /// Extra librdkafka property `key=value` (repeatable; env: comma-separated), e.g. TLS/SASL
+    /// settings, or `batch.num.messages=1` on tansu.
+    #[arg(long = "kafka-property", env = "IDP_KAFKA_PROPERTIES", value_delimiter = ',')]
+    pub kafka_properties: Vec<String>,
+    /// Bound in milliseconds on one Kafka operation (connect, append, end offset; default 10000).
+    #[arg(long, env = "IDP_KAFKA_TIMEOUT_MS")]
+    pub kafka_timeout_ms: Option<u64>,
+    /// Replication factor when the service creates the topic (default 1; use 3 in production).
+    #[arg(long, env = "IDP_KAFKA_REPLICATION_FACTOR")]
+    pub kafka_replication_factor: Option<i32>,
+    /// One record per producer batch: required on tansu (its end offsets lag multi-record
+    /// batches, which breaks catch-up across processes); leave off on Kafka.
+    #[arg(long, env = "IDP_KAFKA_ONE_RECORD_PER_BATCH")]
+    pub kafka_one_record_per_batch: bool,
 }
 
 #[derive(Args, Clone)]
@@ -66,6 +98,10 @@ pub struct ServeArgs {
     /// Send SMS by POSTing to this webhook instead of the dev outbox.
     #[arg(long, env = "IDP_SMS_WEBHOOK")]
     pub sms_webhook: Option<String>,
+    /// Benchmarks only: acknowledge log appends without fsync (loses acknowledged writes on
+    /// power loss). Lets a benchmark separate the service's own cost from the disk's.
+    #[arg(long, env = "IDP_UNSAFE_NO_FSYNC", hide = true)]
+    pub unsafe_no_fsync: bool,
     /// Argon2id memory cost in KiB (OWASP: 19456).
     #[arg(long, env = "IDP_ARGON2_M_KIB")]
     pub argon2_m_kib: Option<u32>,
@@ -73,6 +109,29 @@ pub struct ServeArgs {
     pub argon2_t: Option<u32>,
     #[arg(long, env = "IDP_ARGON2_P")]
     pub argon2_p: Option<u32>,
+    #[command(flatten)]
+    pub shared: SharedArgs,
+}
+
+/// Deployment-wide secrets and side-effect settings that several processes share.
+#[derive(Args, Clone, Default)]
+pub struct SharedArgs {
+    /// Directory of the token signing keys, refresh key and code keys (default
+    /// `<data-dir>/keys`). Every process of a deployment must use the same keys.
+    #[arg(long, env = "IDP_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+    /// JSON file `{"access_key_id","secret_access_key"}` holding the admin credential (default
+    /// `<data-dir>/admin.json`, created on first start). Or set both env variables below.
+    #[arg(long, env = "IDP_ADMIN_CREDENTIALS")]
+    pub admin_credentials: Option<PathBuf>,
+    /// The dev mailbox file (default `<data-dir>/outbox.jsonl`); processes may share one file,
+    /// messages are de-duplicated by event id across them.
+    #[arg(long, env = "IDP_OUTBOX_FILE")]
+    pub outbox_file: Option<PathBuf>,
+    /// Kafka consumer group that splits message dispatching between processes (default
+    /// `<topic>-dispatch`).
+    #[arg(long, env = "IDP_DISPATCH_GROUP")]
+    pub dispatch_group: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +203,17 @@ pub struct FileConfig {
     pub argon2_m_kib: Option<u32>,
     pub argon2_t: Option<u32>,
     pub argon2_p: Option<u32>,
+    pub log: Option<String>,
+    pub kafka_brokers: Option<String>,
+    pub kafka_topic: Option<String>,
+    pub kafka_properties: Option<Vec<String>>,
+    pub kafka_timeout_ms: Option<u64>,
+    pub kafka_replication_factor: Option<i32>,
+    pub kafka_one_record_per_batch: Option<bool>,
+    pub keys_dir: Option<PathBuf>,
+    pub admin_credentials: Option<PathBuf>,
+    pub outbox_file: Option<PathBuf>,
+    pub dispatch_group: Option<String>,
 }
 
 /// The resolved settings (no `Debug`: the SMTP URL may hold a password).
@@ -159,6 +229,62 @@ pub struct Settings {
     pub smtp_from: String,
     pub sms_webhook: Option<String>,
     pub argon2: idp_crypto::password::Argon2Params,
+    pub log: LogBackend,
+    pub keys_dir: PathBuf,
+    pub admin_credentials: Option<PathBuf>,
+    pub outbox_file: PathBuf,
+}
+
+/// The event log the service runs on.
+#[derive(Clone, Debug)]
+pub enum LogBackend {
+    Embedded,
+    Kafka(KafkaSettings),
+}
+
+#[derive(Clone, Debug)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    pub topic: String,
+    pub properties: Vec<(String, String)>,
+    pub timeout: std::time::Duration,
+    pub replication_factor: i32,
+    pub one_record_per_batch: bool,
+    pub dispatch_group: String,
+}
+
+/// Resolves `--log` and the Kafka settings (flag > env > file > default).
+pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<String>) -> Result<LogBackend, ConfigError> {
+    let a = &args.log;
+    let backend = a.backend.clone().or(file.log.clone()).unwrap_or_else(|| "embedded".into());
+    match backend.as_str() {
+        "embedded" => Ok(LogBackend::Embedded),
+        "kafka" => {
+            let brokers = a.brokers.clone().or(file.kafka_brokers.clone()).filter(|b| !b.trim().is_empty());
+            let brokers = brokers.ok_or_else(|| ConfigError::Invalid("--log kafka needs --brokers (IDP_KAFKA_BROKERS)".into()))?;
+            let topic = a.topic.clone().or(file.kafka_topic.clone()).unwrap_or_else(|| "idp-events".into());
+            let raw = if a.kafka_properties.is_empty() { file.kafka_properties.clone().unwrap_or_default() } else { a.kafka_properties.clone() };
+            let mut properties = Vec::new();
+            for p in raw.iter().filter(|p| !p.trim().is_empty()) {
+                let (k, v) = p
+                    .split_once('=')
+                    .ok_or_else(|| ConfigError::Invalid(format!("--kafka-property {p:?}: expected key=value")))?;
+                properties.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            let ms = a.kafka_timeout_ms.or(file.kafka_timeout_ms).unwrap_or(10_000).max(1);
+            let dispatch_group = dispatch_group.unwrap_or_else(|| format!("{topic}-dispatch"));
+            Ok(LogBackend::Kafka(KafkaSettings {
+                brokers,
+                topic,
+                properties,
+                timeout: std::time::Duration::from_millis(ms),
+                replication_factor: a.kafka_replication_factor.or(file.kafka_replication_factor).unwrap_or(1),
+                one_record_per_batch: a.kafka_one_record_per_batch || file.kafka_one_record_per_batch.unwrap_or(false),
+                dispatch_group,
+            }))
+        }
+        other => Err(ConfigError::Invalid(format!("--log must be embedded or kafka, not {other:?}"))),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +322,6 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
     let http_addr = args.http_addr.or(file.http_addr).unwrap_or(default_http);
     let defaults = idp_crypto::password::Argon2Params::default();
     Ok(Settings {
-        data_dir,
         partitions,
         grpc_addr: args.grpc_addr.or(file.grpc_addr).unwrap_or(default_grpc),
         http_addr,
@@ -216,5 +341,10 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
             t_cost: args.argon2_t.or(file.argon2_t).unwrap_or(defaults.t_cost),
             p_cost: args.argon2_p.or(file.argon2_p).unwrap_or(defaults.p_cost),
         },
+        log: resolve_log(&args.common, &file, args.shared.dispatch_group.clone().or(file.dispatch_group.clone()))?,
+        keys_dir: args.shared.keys_dir.clone().or(file.keys_dir.clone()).unwrap_or_else(|| data_dir.join("keys")),
+        admin_credentials: args.shared.admin_credentials.clone().or(file.admin_credentials.clone()),
+        outbox_file: args.shared.outbox_file.clone().or(file.outbox_file.clone()).unwrap_or_else(|| data_dir.join("outbox.jsonl")),
+        data_dir,
     })
 }

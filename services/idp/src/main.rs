@@ -8,6 +8,7 @@
 //! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`].
 
 mod admin;
+mod cluster;
 mod config;
 mod rebuild;
 mod serve;

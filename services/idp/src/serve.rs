@@ -1,11 +1,11 @@
-//! `idp serve`: open the embedded log and store, load or create the deployment secrets, start
-//! the projector, the message dispatcher, and the gRPC and HTTP listeners.
+//! `idp serve`: open the log (embedded, or a Kafka topic shared with other processes) and the
+//! local projection store, load or create the deployment secrets, start the projector, the
+//! message dispatcher, and the gRPC and HTTP listeners.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use idp_app::credentials::AdminCredentials;
-use idp_app::messages::{Cursor, DevOutbox, Dispatcher, MessageSender, Router, SmtpSender, WebhookSms};
+use idp_app::messages::{DevOutbox, Dispatcher, MessageSender, Router, SmtpSender, WebhookSms};
 use idp_app::{App, AppConfig, Secrets};
 use idp_crypto::codes::CodeKeys;
 use idp_crypto::password::PasswordHasher;
@@ -15,40 +15,60 @@ use idp_store::{ProjectionStore, RedbStore};
 use idp_tokens::{KeyRing, RefreshKey, TokenIssuer};
 use rand::rngs::OsRng;
 
-use crate::config::{self, ServeArgs, Settings};
+use crate::cluster;
+use crate::config::{self, LogBackend, ServeArgs, Settings};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Opens the embedded log and store under the data dir.
-pub fn open_embedded(data_dir: &Path, partitions: u32) -> Result<(Arc<dyn EventLog>, Arc<dyn ProjectionStore>), BoxError> {
-    std::fs::create_dir_all(data_dir)?;
-    let log = EmbeddedLog::open(&data_dir.join("log"), partitions, EmbeddedOptions::default())?;
-    let store = RedbStore::open(&data_dir.join("projections.redb"))?;
+pub fn open_embedded(data_dir: &Path, partitions: u32, fsync: bool) -> Result<(Arc<dyn EventLog>, Arc<dyn ProjectionStore>), BoxError> {
+    let store = open_store(data_dir)?;
+    let log = EmbeddedLog::open(&data_dir.join("log"), partitions, EmbeddedOptions { fsync, ..EmbeddedOptions::default() })?;
     Ok((log, store))
+}
+
+/// Opens the projection store under the data dir (each process of a Kafka deployment has its
+/// own: a full replica).
+pub fn open_store(data_dir: &Path) -> Result<Arc<dyn ProjectionStore>, BoxError> {
+    std::fs::create_dir_all(data_dir)?;
+    // Lazily durable: the log is the source of truth and offsets commit with their rows, so a
+    // crash only costs a short replay, and the write path waits for one fsync (the log's).
+    Ok(RedbStore::open_lazy(&data_dir.join("projections.redb"), std::time::Duration::from_millis(250))?)
+}
+
+/// Opens the configured log (embedded or Kafka) and the local projection store.
+pub async fn open_backend(log: &LogBackend, data_dir: &Path, partitions: u32, fsync: bool) -> Result<(Arc<dyn EventLog>, Arc<dyn ProjectionStore>), BoxError> {
+    match log {
+        LogBackend::Embedded => open_embedded(data_dir, partitions, fsync),
+        LogBackend::Kafka(k) => {
+            let store = open_store(data_dir)?;
+            Ok((cluster::open_kafka(k, partitions).await?, store))
+        }
+    }
 }
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// Loads the deployment secrets from `<data-dir>/keys`, creating them on first start.
-pub fn secrets(data_dir: &Path, issuer_base: &str) -> Result<Secrets, BoxError> {
-    let keys = data_dir.join("keys");
-    std::fs::create_dir_all(&keys)?;
+/// Loads the deployment secrets from the keys directory (`--keys-dir`, default
+/// `<data-dir>/keys`), creating them on first start (race-free: processes may share it).
+pub fn secrets(keys: &Path, issuer_base: &str) -> Result<Secrets, BoxError> {
+    std::fs::create_dir_all(keys)?;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))?;
     }
-    let ring = KeyRing::load_or_create(&keys, now_secs())?;
+    let ring = KeyRing::load_or_create(keys, now_secs())?;
     Ok(Secrets {
         issuer: TokenIssuer::new(ring, issuer_base.to_string()),
-        refresh: RefreshKey::load_or_create(&keys)?,
-        codes: CodeKeys::load_or_generate(&keys, &mut OsRng)?,
+        refresh: RefreshKey::load_or_create(keys)?,
+        codes: CodeKeys::load_or_generate(keys, &mut OsRng)?,
     })
 }
 
 fn sender(s: &Settings) -> Result<Arc<dyn MessageSender>, BoxError> {
-    let dev: Arc<dyn MessageSender> = Arc::new(DevOutbox::open(s.data_dir.join("outbox.jsonl"))?);
+    let dev: Arc<dyn MessageSender> = Arc::new(DevOutbox::open(s.outbox_file.clone())?);
     let email: Arc<dyn MessageSender> = match &s.smtp_url {
         Some(url) => Arc::new(SmtpSender::new(url, &s.smtp_from)?),
         None => dev.clone(),
@@ -62,15 +82,12 @@ fn sender(s: &Settings) -> Result<Arc<dyn MessageSender>, BoxError> {
 
 pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let s = config::resolve(&args)?;
-    let (log, store) = open_embedded(&s.data_dir, s.partitions)?;
-    let secrets = secrets(&s.data_dir, &s.issuer_base)?;
-    let (credentials, created) = AdminCredentials::load_or_create(&s.data_dir)?;
-    let admin_path = s.data_dir.join("admin.json");
-    if created {
-        tracing::info!(path = %admin_path.display(), "created the admin credential");
-    } else {
-        tracing::info!(path = %admin_path.display(), "admin credential");
+    if args.unsafe_no_fsync {
+        tracing::warn!("--unsafe-no-fsync: acknowledged writes are not durable (benchmarks only)");
     }
+    let (log, store) = open_backend(&s.log, &s.data_dir, s.partitions, !args.unsafe_no_fsync).await?;
+    let secrets = secrets(&s.keys_dir, &s.issuer_base)?;
+    let credentials = cluster::admin_credentials(s.admin_credentials.as_deref(), &s.data_dir)?;
     let verdicts = Arc::new(Verdicts::new(log.partition_count()));
     Projector::new(log.clone(), store.clone(), verdicts.clone()).spawn();
     let config = AppConfig { region: s.region.clone(), ..AppConfig::default() };
@@ -79,9 +96,8 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     Dispatcher {
         store: store.clone(),
         keys: app.secrets(),
-        sender: sender(&s)?,
-        cursor: Arc::new(Cursor::open(s.data_dir.join("dispatch-cursor.json"))?),
-        partitions: (0..log.partition_count()).collect(),
+        sender: crate::triggers::custom_messages(&app, sender(&s)?),
+        progress: cluster::dispatch_progress(&s.log, &s.data_dir, log.partition_count())?,
     }
     .spawn();
 

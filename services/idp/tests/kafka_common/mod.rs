@@ -1,0 +1,189 @@
+//! Several `idp serve` processes on one Kafka topic: shared keys, admin credential and dev outbox
+//! file, each with its own data dir (its own replica of the projections).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::common::Server;
+
+/// The broker address (`IDP_TEST_KAFKA`). Under CI a missing variable fails loudly; elsewhere
+/// the test prints a skip notice and returns.
+pub fn broker() -> Option<String> {
+    required_env("IDP_TEST_KAFKA", "IDP_TEST_KAFKA not set: .ci/run must start the broker (.ci/kafka.sh)")
+}
+
+/// The tansu binary, for tests that start a broker of their own.
+pub fn tansu_bin() -> Option<String> {
+    required_env("IDP_TEST_TANSU_BIN", "IDP_TEST_TANSU_BIN not set: .ci/kafka.sh must install the broker and export it")
+}
+
+fn required_env(name: &str, ci_message: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ if std::env::var_os("CI").is_some() => panic!("{ci_message}"),
+        _ => {
+            eprintln!("SKIPPED: {name} is not set (run `eval \"$(bash .ci/kafka.sh)\"` first)");
+            None
+        }
+    }
+}
+
+pub fn unique_topic(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{prefix}-{}-{nanos:x}", std::process::id())
+}
+
+/// A deployment: one topic, shared secrets and outbox, N processes.
+pub struct Cluster {
+    pub root: tempfile::TempDir,
+    pub brokers: String,
+    pub topic: String,
+    pub partitions: u32,
+    pub servers: Vec<Server>,
+}
+
+pub const PARTITIONS: u32 = 4;
+
+impl Cluster {
+    /// The flags every process gets. tansu reports a partition's end offset as the start of the
+    /// last record batch + 1, so producers send one record per batch (not needed on Kafka).
+    pub fn flags(&self) -> Vec<String> {
+        let shared = self.root.path().join("shared");
+        let mut f: Vec<String> = vec![
+            "--log".into(),
+            "kafka".into(),
+            "--brokers".into(),
+            self.brokers.clone(),
+            "--topic".into(),
+            self.topic.clone(),
+            "--partitions".into(),
+            self.partitions.to_string(),
+            "--kafka-one-record-per-batch".into(),
+            // Every front signs tokens for the same public issuer.
+            "--issuer-base".into(),
+            "http://idp.test".into(),
+            "--kafka-timeout-ms".into(),
+            "5000".into(),
+            "--keys-dir".into(),
+            shared.join("keys").display().to_string(),
+            "--admin-credentials".into(),
+            shared.join("admin.json").display().to_string(),
+            "--outbox-file".into(),
+            self.outbox_path().display().to_string(),
+        ];
+        f.extend(Server::FAST_HASH.iter().map(|s| s.to_string()));
+        f
+    }
+
+    pub fn outbox_path(&self) -> PathBuf {
+        self.root.path().join("shared").join("outbox.jsonl")
+    }
+
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.root.path().join(format!("node{i}"))
+    }
+
+    /// Starts `n` processes (each waits for `/readyz`).
+    pub async fn start(brokers: &str, prefix: &str, n: usize) -> Cluster {
+        let root = tempfile::tempdir().expect("tempdir");
+        let shared = root.path().join("shared");
+        std::fs::create_dir_all(&shared).expect("shared dir");
+        let admin = serde_json::json!({"access_key_id": "AKIDKAFKATEST0001", "secret_access_key": "kafka-test-secret-0123456789abcdef"});
+        std::fs::write(shared.join("admin.json"), admin.to_string()).expect("admin.json");
+        let mut c = Cluster { root, brokers: brokers.to_string(), topic: unique_topic(prefix), partitions: PARTITIONS, servers: vec![] };
+        for i in 0..n {
+            let s = c.spawn(i).await;
+            c.servers.push(s);
+        }
+        c
+    }
+
+    async fn spawn(&self, i: usize) -> Server {
+        let dir = self.data_dir(i);
+        std::fs::create_dir_all(&dir).expect("data dir");
+        // The harness's admin client reads <data-dir>/admin.json; the server reads the shared file.
+        std::fs::copy(self.root.path().join("shared").join("admin.json"), dir.join("admin.json")).expect("copy admin.json");
+        let flags = self.flags();
+        let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
+        Server::start(&dir, &refs).await
+    }
+
+    /// The dev outbox lines, shared by every process.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.outbox_path())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The code sent to `username` (waits: the dispatch group may still be forming, ~20 s on tansu).
+    pub async fn code_for(&self, username: &str, kind: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.messages().into_iter().rev().find(|m| m["username"] == username && m["kind"] == kind) {
+                return m["code"].as_str().unwrap_or_default().to_string();
+            }
+            assert!(Instant::now() < deadline, "no {kind} code for {username} in the shared outbox within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `idp rebuild` on replica `i` (stopped): (fingerprint caught up to the log end, after a
+    /// fresh replay of the topic).
+    pub fn rebuild(&self, i: usize) -> (String, String) {
+        let mut args: Vec<String> = vec!["rebuild".into(), "--data-dir".into(), self.data_dir(i).display().to_string()];
+        let flags = self.flags();
+        // Only the log flags apply to rebuild.
+        let mut it = flags.iter();
+        while let Some(f) = it.next() {
+            if f == "--kafka-one-record-per-batch" {
+                args.push(f.clone());
+            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms") {
+                args.push(f.clone());
+                if let Some(v) = it.next() {
+                    args.push(v.clone());
+                }
+            }
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_idp")).args(&args).env("IDP_LOG", "warn").output().expect("run rebuild");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "rebuild failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+        let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|s| s.trim().to_string()).unwrap_or_default();
+        (field("fingerprint before:"), field("fingerprint after:"))
+    }
+
+    /// Stops every process (kill -9; the replicas resume from their stored offsets) and checks
+    /// that every replica, caught up to the end of the topic, has the same fingerprint, equal to
+    /// a fresh replay of the topic.
+    pub fn assert_replicas_identical(&mut self) {
+        for s in &mut self.servers {
+            s.kill9();
+        }
+        let mut prints = BTreeMap::new();
+        for i in 0..self.servers.len() {
+            let (before, after) = self.rebuild(i);
+            assert_eq!(before.len(), 64, "fingerprint of replica {i}: {before:?}");
+            assert_eq!(before, after, "replica {i} differs from a fresh replay of the topic");
+            prints.insert(i, before);
+        }
+        let first = prints.values().next().cloned().unwrap_or_default();
+        assert!(prints.values().all(|p| *p == first), "replicas differ: {prints:?}");
+    }
+}
+
+/// Counts per event id in the shared outbox.
+pub fn lines_per_event(messages: &[serde_json::Value]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for v in messages {
+        *m.entry(v["event_id"].as_str().unwrap_or_default().to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
