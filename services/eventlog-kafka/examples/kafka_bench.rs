@@ -9,7 +9,9 @@
 //! Prints append latency p50/p99/max with 1 and 32 concurrent appenders (each waits for its
 //! acks=all acknowledgement before the next append), then fills a topic with `consume_records`
 //! records (64 appenders) and prints the records/s of one subscription reading them all back
-//! over the 4 partitions. Each run uses a fresh 4-partition topic.
+//! over the 4 partitions. Each run uses a fresh 4-partition topic. Also prints the latency of
+//! `end_offset` (one ListOffsets round trip) with 1 and 32 concurrent callers: what a front's
+//! catch-up before a state-dependent read costs once its replica is already caught up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +61,38 @@ async fn appenders(log: &Arc<KafkaLog>, concurrency: usize, total: usize) -> Ben
     let secs = started.elapsed().as_secs_f64();
     println!(
         "append  {concurrency:>2} appender(s): {:>6} appends, p50 {:>7.2} ms, p99 {:>7.2} ms, max {:>7.2} ms, {:>8.0} appends/s",
+        all.len(),
+        all.value_at_quantile(0.50) as f64 / 1000.0,
+        all.value_at_quantile(0.99) as f64 / 1000.0,
+        all.max() as f64 / 1000.0,
+        all.len() as f64 / secs,
+    );
+    Ok(())
+}
+
+async fn end_offsets(log: &Arc<KafkaLog>, concurrency: usize, total: usize) -> BenchResult<()> {
+    let per = total / concurrency;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for a in 0..concurrency {
+        let log = Arc::clone(log);
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            for i in 0..per {
+                let t = Instant::now();
+                log.end_offset(((a + i) as u32) % PARTITIONS).await?;
+                h.record(t.elapsed().as_micros().max(1) as u64)?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(h)
+        }));
+    }
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        all.add(t.await??)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "end_offset {concurrency:>2} caller(s): {:>6} calls, p50 {:>7.2} ms, p99 {:>7.2} ms, max {:>7.2} ms, {:>8.0} calls/s",
         all.len(),
         all.value_at_quantile(0.50) as f64 / 1000.0,
         all.value_at_quantile(0.99) as f64 / 1000.0,
@@ -126,6 +160,7 @@ async fn main() -> BenchResult<()> {
     for concurrency in [1usize, 32] {
         let log = fresh_log(&brokers, &format!("latency{concurrency}"), linger_ms).await?;
         appenders(&log, concurrency, total).await?;
+        end_offsets(&log, concurrency, total).await?;
     }
     let log = fresh_log(&brokers, "consume", linger_ms).await?;
     appenders(&log, 64, consume_records).await?;
