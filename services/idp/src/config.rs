@@ -74,6 +74,11 @@ pub struct LogArgs {
     /// batches, which breaks catch-up across processes); leave off on Kafka.
     #[arg(long, env = "IDP_KAFKA_ONE_RECORD_PER_BATCH")]
     pub kafka_one_record_per_batch: bool,
+    /// librdkafka `fetch.wait.max.ms` of the replica's readers (default 100). Kafka answers a
+    /// fetch as soon as a record arrives; tansu holds it for this long, which then bounds how
+    /// fast a replica sees a record (use ~5 ms there).
+    #[arg(long, env = "IDP_KAFKA_FETCH_WAIT_MS")]
+    pub kafka_fetch_wait_ms: Option<u64>,
 }
 
 #[derive(Args, Clone)]
@@ -210,6 +215,7 @@ pub struct FileConfig {
     pub kafka_timeout_ms: Option<u64>,
     pub kafka_replication_factor: Option<i32>,
     pub kafka_one_record_per_batch: Option<bool>,
+    pub kafka_fetch_wait_ms: Option<u64>,
     pub keys_dir: Option<PathBuf>,
     pub admin_credentials: Option<PathBuf>,
     pub outbox_file: Option<PathBuf>,
@@ -250,6 +256,7 @@ pub struct KafkaSettings {
     pub timeout: std::time::Duration,
     pub replication_factor: i32,
     pub one_record_per_batch: bool,
+    pub fetch_wait: std::time::Duration,
     pub dispatch_group: String,
 }
 
@@ -280,6 +287,7 @@ pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<
                 timeout: std::time::Duration::from_millis(ms),
                 replication_factor: a.kafka_replication_factor.or(file.kafka_replication_factor).unwrap_or(1),
                 one_record_per_batch: a.kafka_one_record_per_batch || file.kafka_one_record_per_batch.unwrap_or(false),
+                fetch_wait: std::time::Duration::from_millis(a.kafka_fetch_wait_ms.or(file.kafka_fetch_wait_ms).unwrap_or(100)),
                 dispatch_group,
             }))
         }

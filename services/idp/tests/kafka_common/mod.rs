@@ -43,6 +43,8 @@ pub struct Cluster {
     pub topic: String,
     pub partitions: u32,
     pub servers: Vec<Server>,
+    /// Argon2 flags (cheap by default).
+    pub hash: Vec<String>,
 }
 
 pub const PARTITIONS: u32 = 4;
@@ -62,6 +64,9 @@ impl Cluster {
             "--partitions".into(),
             self.partitions.to_string(),
             "--kafka-one-record-per-batch".into(),
+            // tansu holds a fetch for fetch.wait.max.ms even when records arrive.
+            "--kafka-fetch-wait-ms".into(),
+            "5".into(),
             // Every front signs tokens for the same public issuer.
             "--issuer-base".into(),
             "http://idp.test".into(),
@@ -74,7 +79,7 @@ impl Cluster {
             "--outbox-file".into(),
             self.outbox_path().display().to_string(),
         ];
-        f.extend(Server::FAST_HASH.iter().map(|s| s.to_string()));
+        f.extend(self.hash.iter().cloned());
         f
     }
 
@@ -88,12 +93,17 @@ impl Cluster {
 
     /// Starts `n` processes (each waits for `/readyz`).
     pub async fn start(brokers: &str, prefix: &str, n: usize) -> Cluster {
+        Cluster::start_with(brokers, prefix, n, Server::FAST_HASH).await
+    }
+
+    /// Like [`Cluster::start`] with other Argon2 flags.
+    pub async fn start_with(brokers: &str, prefix: &str, n: usize, hash: &[&str]) -> Cluster {
         let root = tempfile::tempdir().expect("tempdir");
         let shared = root.path().join("shared");
         std::fs::create_dir_all(&shared).expect("shared dir");
         let admin = serde_json::json!({"access_key_id": "AKIDKAFKATEST0001", "secret_access_key": "kafka-test-secret-0123456789abcdef"});
         std::fs::write(shared.join("admin.json"), admin.to_string()).expect("admin.json");
-        let mut c = Cluster { root, brokers: brokers.to_string(), topic: unique_topic(prefix), partitions: PARTITIONS, servers: vec![] };
+        let mut c = Cluster { root, brokers: brokers.to_string(), topic: unique_topic(prefix), partitions: PARTITIONS, servers: vec![], hash: hash.iter().map(|s| s.to_string()).collect() };
         for i in 0..n {
             let s = c.spawn(i).await;
             c.servers.push(s);
@@ -135,6 +145,12 @@ impl Cluster {
     /// Runs `idp rebuild` on replica `i` (stopped): (fingerprint caught up to the log end, after a
     /// fresh replay of the topic).
     pub fn rebuild(&self, i: usize) -> (String, String) {
+        let (before, after, _) = self.rebuild_output(i);
+        (before, after)
+    }
+
+    /// [`Cluster::rebuild`] plus the command's whole output.
+    pub fn rebuild_output(&self, i: usize) -> (String, String, String) {
         let mut args: Vec<String> = vec!["rebuild".into(), "--data-dir".into(), self.data_dir(i).display().to_string()];
         let flags = self.flags();
         // Only the log flags apply to rebuild.
@@ -142,7 +158,7 @@ impl Cluster {
         while let Some(f) = it.next() {
             if f == "--kafka-one-record-per-batch" {
                 args.push(f.clone());
-            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms") {
+            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms" | "--kafka-fetch-wait-ms") {
                 args.push(f.clone());
                 if let Some(v) = it.next() {
                     args.push(v.clone());
@@ -153,7 +169,7 @@ impl Cluster {
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(out.status.success(), "rebuild failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
         let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|s| s.trim().to_string()).unwrap_or_default();
-        (field("fingerprint before:"), field("fingerprint after:"))
+        (field("fingerprint before:"), field("fingerprint after:"), text)
     }
 
     /// Stops every process (kill -9; the replicas resume from their stored offsets) and checks
