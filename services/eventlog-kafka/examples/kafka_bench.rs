@@ -6,6 +6,9 @@
 //!     [appends_per_latency_run=3200] [consume_records=50000] [linger_ms=1]
 //! ```
 //!
+//! With `ONE_RECORD_PER_BATCH=1` in the environment the producer sends one record per batch
+//! (`KafkaConfig::one_record_per_batch`, what a multi-process deployment on tansu needs).
+//!
 //! Prints append latency p50/p99/max with 1 and 32 concurrent appenders (each waits for its
 //! acks=all acknowledgement before the next append), then fills a topic with `consume_records`
 //! records (64 appenders) and prints the records/s of one subscription reading them all back
@@ -129,10 +132,12 @@ async fn consume(log: &Arc<KafkaLog>) -> BenchResult<()> {
 }
 
 async fn fresh_log(brokers: &str, name: &str, linger_ms: u64) -> BenchResult<Arc<KafkaLog>> {
+    let one_per_batch = std::env::var_os("ONE_RECORD_PER_BATCH").is_some();
     let topic = format!("bench-{}-{name}-{}", std::process::id(), uuid_ish());
     let mut cfg = KafkaConfig::new(brokers, topic, PARTITIONS);
     cfg.client_id = "kafka-bench".into();
     cfg.linger = Duration::from_millis(linger_ms);
+    cfg.one_record_per_batch = one_per_batch;
     let log = KafkaLog::connect(cfg).await?;
     // Warm-up: connections, producer id, metadata.
     for p in 0..PARTITIONS {

@@ -31,6 +31,31 @@ pub struct KafkaLog {
     /// Per partition: 1 + the highest offset this instance got acknowledged. `end_offset` never
     /// reports less (read-your-writes even where a broker's ListOffsets lags; see the ADR).
     acked_end: Vec<AtomicU64>,
+    /// Per partition: concurrent `end_offset` calls share ListOffsets requests.
+    end_flights: Vec<EndFlights>,
+}
+
+/// Coalesces concurrent `end_offset` calls of one partition: at most one ListOffsets request is
+/// in flight, and a caller uses the answer of the first request that *started after it called*
+/// (so it still covers every append acknowledged before the call). Under load this turns N
+/// concurrent catch-ups into about two requests per round trip instead of N.
+struct EndFlights {
+    /// Number of requests started so far (the generation of the latest one).
+    started: AtomicU64,
+    /// One request at a time; FIFO, so waiters are served in arrival order.
+    turn: tokio::sync::Mutex<()>,
+    /// The latest finished request: (generation, high watermark or error text).
+    last: std::sync::Mutex<(u64, Result<i64, String>)>,
+}
+
+impl EndFlights {
+    fn new() -> Self {
+        EndFlights {
+            started: AtomicU64::new(0),
+            turn: tokio::sync::Mutex::new(()),
+            last: std::sync::Mutex::new((0, Ok(0))),
+        }
+    }
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -56,6 +81,7 @@ impl KafkaLog {
         let producer = new_producer(&cfg)?;
         Ok(Arc::new(KafkaLog {
             acked_end: (0..cfg.partitions).map(|_| AtomicU64::new(0)).collect(),
+            end_flights: (0..cfg.partitions).map(|_| EndFlights::new()).collect(),
             cfg,
             producer: RwLock::new(producer),
         }))
@@ -127,6 +153,26 @@ impl KafkaLog {
         };
         // Dropping a producer purges and flushes for up to 500 ms: not on an async thread.
         tokio::task::spawn_blocking(move || drop((old, failed)));
+    }
+
+    /// One ListOffsets(latest) request for `partition`.
+    async fn fetch_high_watermark(&self, partition: Partition, p: i32) -> Result<i64, LogError> {
+        let producer = self.producer();
+        let topic = self.cfg.topic.clone();
+        let timeout = self.cfg.request_timeout;
+        let (_low, high) = tokio::task::spawn_blocking(move || {
+            producer.client().fetch_watermarks(&topic, p, timeout)
+        })
+        .await
+        .map_err(|e| LogError::Unavailable(format!("watermark task failed: {e}")))?
+        .map_err(|e| {
+            log_error(
+                &format!("reading the end offset of partition {partition}"),
+                &self.cfg.brokers,
+                &e,
+            )
+        })?;
+        Ok(high)
     }
 
     fn map_append_error(&self, err: &KafkaError, size: usize) -> LogError {
@@ -204,21 +250,29 @@ impl EventLog for KafkaLog {
 
     async fn end_offset(&self, partition: Partition) -> Result<Offset, LogError> {
         let p = kafka_partition(partition, self.cfg.partitions)?;
-        let producer = self.producer();
-        let topic = self.cfg.topic.clone();
-        let timeout = self.cfg.request_timeout;
-        let (_low, high) = tokio::task::spawn_blocking(move || {
-            producer.client().fetch_watermarks(&topic, p, timeout)
-        })
-        .await
-        .map_err(|e| LogError::Unavailable(format!("watermark task failed: {e}")))?
-        .map_err(|e| {
-            log_error(
-                &format!("reading the end offset of partition {partition}"),
-                &self.cfg.brokers,
-                &e,
-            )
-        })?;
+        let flights = self
+            .end_flights
+            .get(partition as usize)
+            .ok_or(LogError::InvalidPartition(partition))?;
+        // Any request started from now on covers every append acknowledged before this call.
+        let wanted = flights.started.load(Ordering::Acquire) + 1;
+        let _turn = flights.turn.lock().await;
+        let shared = match flights.last.lock() {
+            Ok(last) if last.0 >= wanted => Some(last.1.clone()),
+            _ => None,
+        };
+        let high = match shared {
+            Some(Ok(high)) => high,
+            Some(Err(e)) => return Err(LogError::Unavailable(e)),
+            None => {
+                let generation = flights.started.fetch_add(1, Ordering::AcqRel) + 1;
+                let result = self.fetch_high_watermark(partition, p).await;
+                if let Ok(mut last) = flights.last.lock() {
+                    *last = (generation, result.as_ref().map(|h| *h).map_err(|e| e.to_string()));
+                }
+                result?
+            }
+        };
         let high = Offset::try_from(high).map_err(|_| {
             LogError::Unavailable(format!(
                 "Kafka returned an invalid high watermark {high} for partition {partition}"
