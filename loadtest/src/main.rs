@@ -280,6 +280,7 @@ async fn seed_log(dir: &std::path::Path, partitions: u32, n: u64) -> Result<(), 
                                 client_id: "seedclient".into(),
                                 created_at_ms: 1_790_000_000_000,
                                 pool_id: pool_id.into(),
+                                ..Default::default()
                             })),
                         },
                         Event {
