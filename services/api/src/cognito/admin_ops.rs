@@ -122,7 +122,7 @@ pub fn user_pool_out(p: &PoolState) -> Value {
         "Name": s.name,
         "Arn": format!("arn:aws:cognito-idp:{}:{ACCOUNT_ID}:userpool/{}", region_of(&p.pool_id), p.pool_id),
         "Policies": {
-            "PasswordPolicy": policy_out(&s.password_policy.clone().unwrap_or_default()),
+            "PasswordPolicy": policy_out(&s.password_policy.unwrap_or_default()),
             "SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD"]},
         },
         "DeletionProtection": "INACTIVE",
@@ -158,7 +158,7 @@ fn unit_secs(unit: &str) -> u64 {
 /// The largest unit that expresses `secs` exactly.
 fn unit_of(secs: u64) -> (&'static str, u64) {
     for (name, n) in [("days", 86_400), ("hours", 3600), ("minutes", 60)] {
-        if secs > 0 && secs % n == 0 {
+        if secs > 0 && secs.checked_rem(n) == Some(0) {
             return (name, secs / n);
         }
     }
