@@ -138,8 +138,10 @@ enum Stage {
 
 impl Runtime {
     fn store(&self, spec: &TriggerSpec) -> Store<CallState> {
+        // A WASI context left by a finished call is reused (building one costs microseconds).
+        let pooled = self.wasi_pool.lock().ok().and_then(|mut p| p.pop());
         let state = CallState {
-            wasi: WasiCtx::default(),
+            wasi: pooled.unwrap_or_default(),
             table: ResourceTable::new(),
             spec: spec.clone(),
             sink: self.config.log_sink.clone(),
@@ -196,11 +198,19 @@ impl Runtime {
             let started = Instant::now();
             let mut store = self.store(spec);
             let bindings = instantiate(&mut store).map_err(|e| self.classify(spec, &store, Stage::Instantiate, started, e))?;
-            match call(&bindings, &mut store) {
+            let out = match call(&bindings, &mut store) {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(message)) => Err(TriggerError::Rejected { kind, message: truncate(message, MAX_REJECT_MESSAGE_BYTES) }),
-                Err(e) => Err(self.classify(spec, &store, Stage::Call, started, e)),
+                Err(e) => return Err(self.classify(spec, &store, Stage::Call, started, e)),
+            };
+            // A call that finished normally leaves nothing in its WASI context: keep it.
+            let wasi = store.into_data().wasi;
+            if let Ok(mut pool) = self.wasi_pool.lock() {
+                if pool.len() < self.config.max_concurrent_calls as usize {
+                    pool.push(wasi);
+                }
             }
+            out
         }));
         outcome.unwrap_or_else(|_| Err(TriggerError::Trap { kind, detail: "the trigger host panicked".into() }))
     }

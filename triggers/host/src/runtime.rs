@@ -87,6 +87,8 @@ pub struct Runtime {
     blobs: Option<BlobStore>,
     components: Mutex<HashMap<String, Component>>,
     prepared: Mutex<HashMap<(Kind, String), Arc<Prepared>>>,
+    /// WASI contexts of finished calls, reused (they grant nothing and hold no per-call state).
+    pub(crate) wasi_pool: Mutex<Vec<wasmtime_wasi::WasiCtx>>,
     _ticker: Ticker,
 }
 
@@ -106,10 +108,13 @@ impl Runtime {
             .total_tables(n * 8)
             .total_stacks(n)
             .max_memory_size(config.max_memory_bytes as usize)
-            // Reset the first pages of a slot by memset instead of madvise: cheaper for the
-            // small amount of memory a typical trigger touches.
-            .linear_memory_keep_resident(128 << 10)
-            .table_keep_resident(16 << 10);
+            // Memory of a finished call is returned with madvise, batched: one batch of 16 slots
+            // costs one TLB shootdown instead of 16 (measured: the largest per-call saving).
+            // Keeping pages resident and memset-ing them instead was slower: a Rust guest
+            // touches its stack top (1 MiB in) as well as its data and heap.
+            .linear_memory_keep_resident(0)
+            .table_keep_resident(16 << 10)
+            .decommit_batch_size(16);
         let mut c = Config::new();
         c.wasm_component_model(true)
             .epoch_interruption(true)
@@ -132,6 +137,7 @@ impl Runtime {
             blobs,
             components: Mutex::new(HashMap::new()),
             prepared: Mutex::new(HashMap::new()),
+            wasi_pool: Mutex::new(Vec::new()),
             _ticker: ticker,
         }))
     }
