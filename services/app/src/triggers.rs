@@ -21,6 +21,9 @@ use idp_domain::user::PreSignUpOutcome;
 use idp_domain::AggregateState;
 use idp_triggers::{types as t, Kind, Runtime, TriggerError, TriggerSpec};
 
+mod auth;
+pub mod messages;
+
 use crate::exec::decider;
 use crate::users::ClientCaller;
 use crate::{App, AppError};
@@ -36,12 +39,6 @@ pub fn trigger_error(e: TriggerError) -> AppError {
             other => AppError::Internal(other.to_string()),
         },
     }
-}
-
-/// Name/value pairs for a trigger event.
-#[allow(dead_code)]
-pub(crate) fn pairs<'a>(items: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<(String, String)> {
-    items.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl App {

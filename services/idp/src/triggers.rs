@@ -1,11 +1,14 @@
 //! Triggers in the binary: the runtime `idp serve` runs them with (components stored under
-//! `<data-dir>/triggers/<sha256>.wasm`), and `idp trigger deploy|list|remove` for humans.
+//! `<data-dir>/triggers/<sha256>.wasm`), the CustomMessage wrapper of the message sender, and
+//! `idp trigger deploy|list|remove` for humans.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Subcommand;
 use idp_api::pb::{DeployTriggerRequest, ListTriggersRequest, RemoveTriggerRequest};
+use idp_app::messages::MessageSender;
+use idp_app::triggers::messages::CustomMessages;
 use idp_app::App;
 use idp_triggers::{Runtime, RuntimeConfig};
 
@@ -71,6 +74,11 @@ pub async fn enable(app: &Arc<App>, data_dir: &Path) -> Result<(), BoxError> {
         }
     });
     Ok(())
+}
+
+/// The message sender with the pools' CustomMessage triggers in front.
+pub fn custom_messages(app: &Arc<App>, inner: Arc<dyn MessageSender>) -> Arc<dyn MessageSender> {
+    Arc::new(CustomMessages { app: app.clone(), inner })
 }
 
 fn print_trigger(t: &idp_api::pb::Trigger) {
