@@ -58,6 +58,7 @@ pub struct KafkaConfig {
     /// brokers that report a partition's end offset as "start of the last batch + 1" (tansu):
     /// there another process would see a too-low end offset after a multi-record batch, and
     /// "catch up to the end" could stop short. Costs producer throughput; not needed on Kafka.
+    /// Implies `linger.ms=0`.
     pub one_record_per_batch: bool,
 }
 
@@ -169,7 +170,8 @@ impl KafkaConfig {
                 millis(self.message_timeout.min(self.request_timeout)),
             );
         if self.one_record_per_batch {
-            c.set("batch.num.messages", "1");
+            // A batch never grows past one record, so lingering would only add latency.
+            c.set("batch.num.messages", "1").set("linger.ms", "0");
         }
         c
     }
