@@ -69,7 +69,11 @@ impl DeferredKafkaLog {
 
     fn log(&self) -> Result<&Arc<KafkaLog>, LogError> {
         self.inner.get().ok_or_else(|| {
-            let last = self.last_error.lock().map(|l| l.clone()).unwrap_or_default();
+            let last = self
+                .last_error
+                .lock()
+                .map(|l| l.clone())
+                .unwrap_or_default();
             LogError::Unavailable(format!(
                 "not connected to Kafka ({}, topic {}) yet: {last}",
                 self.cfg.brokers, self.cfg.topic
@@ -92,7 +96,10 @@ impl EventLog for DeferredKafkaLog {
         self.log()?.end_offset(partition).await
     }
 
-    async fn subscribe(&self, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, LogError> {
+    async fn subscribe(
+        &self,
+        start: &[(Partition, Offset)],
+    ) -> Result<Box<dyn Subscription>, LogError> {
         self.log()?.subscribe(start).await
     }
 }

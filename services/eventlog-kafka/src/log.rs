@@ -268,7 +268,10 @@ impl EventLog for KafkaLog {
                 let generation = flights.started.fetch_add(1, Ordering::AcqRel) + 1;
                 let result = self.fetch_high_watermark(partition, p).await;
                 if let Ok(mut last) = flights.last.lock() {
-                    *last = (generation, result.as_ref().map(|h| *h).map_err(|e| e.to_string()));
+                    *last = (
+                        generation,
+                        result.as_ref().map(|h| *h).map_err(|e| e.to_string()),
+                    );
                 }
                 result?
             }
