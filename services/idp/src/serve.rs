@@ -20,8 +20,11 @@ use crate::config::{self, LogBackend, ServeArgs, Settings};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The log and the local projection store a process runs on.
+pub type Backend = (Arc<dyn EventLog>, Arc<dyn ProjectionStore>);
+
 /// Opens the embedded log and store under the data dir.
-pub fn open_embedded(data_dir: &Path, partitions: u32, fsync: bool) -> Result<(Arc<dyn EventLog>, Arc<dyn ProjectionStore>), BoxError> {
+pub fn open_embedded(data_dir: &Path, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
     let store = open_store(data_dir)?;
     let log = EmbeddedLog::open(&data_dir.join("log"), partitions, EmbeddedOptions { fsync, ..EmbeddedOptions::default() })?;
     Ok((log, store))
@@ -37,7 +40,7 @@ pub fn open_store(data_dir: &Path) -> Result<Arc<dyn ProjectionStore>, BoxError>
 }
 
 /// Opens the configured log (embedded or Kafka) and the local projection store.
-pub async fn open_backend(log: &LogBackend, data_dir: &Path, partitions: u32, fsync: bool) -> Result<(Arc<dyn EventLog>, Arc<dyn ProjectionStore>), BoxError> {
+pub async fn open_backend(log: &LogBackend, data_dir: &Path, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
     match log {
         LogBackend::Embedded => open_embedded(data_dir, partitions, fsync),
         LogBackend::Kafka(k) => {
@@ -57,7 +60,7 @@ pub fn secrets(keys: &Path, issuer_base: &str) -> Result<Secrets, BoxError> {
     std::fs::create_dir_all(keys)?;
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(keys, std::fs::Permissions::from_mode(0o700))?;
     }
     let ring = KeyRing::load_or_create(keys, now_secs())?;
     Ok(Secrets {
