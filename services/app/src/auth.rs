@@ -162,7 +162,7 @@ impl App {
         self.catch_up(&key).await?;
         let user = match self.load(&key).await? {
             Some(AggregateState::User(u)) => Some(u),
-            _ => None,
+            _ => self.migrate_user(pool, client, username, Some(password)).await?,
         };
         let ctx = self.new_ctx();
         let (p, u, pw) = (pool.clone(), user.clone(), password.to_string());

@@ -23,6 +23,7 @@ use idp_triggers::{types as t, Kind, Runtime, TriggerError, TriggerSpec};
 
 mod auth;
 pub mod messages;
+mod migration;
 
 use crate::exec::decider;
 use crate::users::ClientCaller;

@@ -193,6 +193,7 @@ impl App {
     pub async fn forgot_password(&self, client_id: &str, secret_hash: Option<&str>, username: &str) -> Result<CodeDelivery, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
+        self.migrate_if_unknown(&caller.pool, &caller.client, username).await?;
         let cid = client_id.to_string();
         let result = self.user_command(&caller.pool, username, "", move || UserCommand::ForgotPassword { client_id: cid.clone() }).await;
         self.delivery_or_pretend(result, prevent, username)

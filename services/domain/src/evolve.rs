@@ -95,7 +95,11 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
                 .map(|a| (a.name.clone(), a.value.clone()))
                 .chain(e.auto_verified_attributes.iter().map(|a| (format!("{a}_verified"), "true".to_string())))
                 .collect(),
-            status: if e.auto_confirmed { status::CONFIRMED.into() } else { status::UNCONFIRMED.into() },
+            status: match (e.initial_status.as_str(), e.auto_confirmed) {
+                ("", true) => status::CONFIRMED.into(),
+                ("", false) => status::UNCONFIRMED.into(),
+                (migrated, _) => migrated.into(),
+            },
             enabled: true,
             password: e.password.clone(),
             codes: vec![],

@@ -37,6 +37,19 @@ pub enum UserCommand {
         /// `None` when the pool has no PreSignUp trigger.
         pre_sign_up: Option<PreSignUpOutcome>,
     },
+    /// Creates a user the pool's UserMigration trigger found in a legacy store (the trigger ran
+    /// before; its answer is recorded in UserSignedUp).
+    Migrate {
+        username: String,
+        /// The password the user signed in with (`None` for a ForgotPassword migration).
+        password: Option<String>,
+        /// Attributes; `email_verified` / `phone_number_verified` = "true" mark them verified.
+        attributes: Vec<(String, String)>,
+        client_id: String,
+        /// CONFIRMED or RESET_REQUIRED.
+        final_status: String,
+        trigger_version: u64,
+    },
     ConfirmSignUp { code: String },
     ResendConfirmationCode { client_id: String },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
@@ -105,6 +118,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 auto_confirmed: trigger.auto_confirm,
                 auto_verified_attributes: auto_verified,
                 pre_sign_up_trigger_version: trigger.trigger_version,
+                ..Default::default()
             }))];
             // An auto-confirmed user needs no confirmation code.
             if !trigger.auto_confirm {
@@ -113,6 +127,38 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 }
             }
             Ok(events)
+        }
+        UserCommand::Migrate { username, password, attributes, client_id, final_status, trigger_version } => {
+            validate::username(&username)?;
+            if user.is_some() {
+                return Err(DomainError::UsernameExists.into());
+            }
+            if final_status != status::CONFIRMED && final_status != status::RESET_REQUIRED {
+                return Err(DomainError::invalid(format!("A migrated user cannot have status {final_status}.")).into());
+            }
+            let flag = |name: &str| attributes.iter().any(|(n, v)| n == name && v == "true");
+            let plain: Vec<(String, String)> =
+                attributes.iter().filter(|(n, _)| n != "email_verified" && n != "phone_number_verified").cloned().collect();
+            validate::attributes(&s, &plain, Writer::SignUp)?;
+            let verified: Vec<String> = ["email", "phone_number"]
+                .into_iter()
+                .filter(|a| flag(&format!("{a}_verified")) && plain.iter().any(|(n, v)| n == a && !v.is_empty()))
+                .map(str::to_string)
+                .collect();
+            let record = password.map(|p| ctx.hash_password(pool_name(&pool.pool_id), &username, &p));
+            Ok(vec![ev(Kind::UserSignedUp(UserSignedUp {
+                sub: ctx.new_uuid(),
+                username,
+                attributes: plain.into_iter().map(|(name, value)| Attribute { name, value }).collect(),
+                password: record,
+                client_id,
+                created_at_ms: ctx.now_ms(),
+                pool_id: pool.pool_id.clone(),
+                auto_verified_attributes: verified,
+                initial_status: final_status,
+                user_migration_trigger_version: trigger_version,
+                ..Default::default()
+            }))])
         }
         UserCommand::ConfirmSignUp { code } => {
             let u = existing(user)?;

@@ -505,3 +505,30 @@ fn trigger_deploys_are_versioned_replaced_and_removed() {
     }
     assert_eq!(error(crate::pool::decide(Some(&p), PoolCommand::RemoveTrigger { kind: "PreSignUp".into() }, &mut w.ctx)).name(), "ResourceNotFoundException");
 }
+
+#[test]
+fn migrated_users_keep_their_status_verified_flags_and_password() {
+    let mut w = world();
+    let migrate = |status: &str, password: Option<&str>| UserCommand::Migrate {
+        username: "legacy".into(),
+        password: password.map(str::to_string),
+        attributes: vec![("email".into(), "l@example.com".into()), ("email_verified".into(), "true".into())],
+        client_id: "c1".into(),
+        final_status: status.into(),
+        trigger_version: 4,
+    };
+    assert_eq!(error(w.when(migrate("UNCONFIRMED", None))).name(), "InvalidParameterException");
+    let events = w.when(migrate(status::CONFIRMED, Some("Legacy-Passw0rd"))).expect("migrate");
+    assert_eq!(kinds(&events), ["UserSignedUp"]);
+    let u = w.user.clone().expect("user");
+    assert_eq!(u.status, status::CONFIRMED);
+    assert_eq!(u.attributes.get("email_verified").map(String::as_str), Some("true"));
+    assert_eq!(u.password.as_ref().map(|p| p.argon2_phc.as_str()), Some("hash(Legacy-Passw0rd)"));
+    assert!(w.when(UserCommand::Authenticate { password: "Legacy-Passw0rd".into() }).is_ok());
+    assert_eq!(error(w.when(migrate(status::CONFIRMED, None))), DomainError::UsernameExists);
+
+    let mut w = world();
+    w.when(migrate(status::RESET_REQUIRED, None)).expect("migrate");
+    assert_eq!(w.user.as_ref().map(|u| u.status.as_str()), Some(status::RESET_REQUIRED));
+    assert!(w.user.as_ref().is_some_and(|u| u.password.is_none()));
+}
