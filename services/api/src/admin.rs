@@ -230,6 +230,30 @@ impl Admin for AdminService {
         }))
     }
 
+    async fn list_users(&self, req: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
+        self.authorize(&req)?;
+        let r = req.into_inner();
+        let limit = page_size(r.limit);
+        let after = (!r.pagination_token.is_empty()).then_some(r.pagination_token.as_str());
+        let users = self.app.list_users(&r.user_pool_id, after, limit).await.map_err(to_status)?;
+        let pagination_token = if users.len() == limit { users.last().map(|(k, _)| k.clone()).unwrap_or_default() } else { String::new() };
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users
+                .into_iter()
+                .map(|(_, u)| pb::UserSummary {
+                    username: u.username,
+                    sub: u.sub,
+                    user_status: u.status,
+                    enabled: u.enabled,
+                    attributes: u.attributes.into_iter().map(|(name, value)| pb::AttributeType { name, value }).collect(),
+                    user_create_date_ms: u.created_at_ms,
+                    user_last_modified_date_ms: u.updated_at_ms,
+                })
+                .collect(),
+            pagination_token,
+        }))
+    }
+
     async fn delete_user_pool_client(&self, req: Request<pb::DeleteUserPoolClientRequest>) -> Result<Response<pb::Empty>, Status> {
         self.authorize(&req)?;
         let rid = request_id(&req);

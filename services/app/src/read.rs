@@ -91,4 +91,20 @@ impl App {
             .map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned()))
             .collect())
     }
+
+    /// Users of a pool in username-key order after `after` (no filter: ListUsers' filters are
+    /// a later addition), each with its current state.
+    pub async fn list_users(&self, pool_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, UserState)>, AppError> {
+        self.catch_up(&AggregateKey::pool(pool_id)).await?;
+        let pool = self.pool(pool_id).await?;
+        let rows = self.store.scan(Table::UserIndex, pool_id.as_bytes(), after.map(str::as_bytes), limit).await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in rows {
+            let username_key = String::from_utf8_lossy(&row.ck).into_owned();
+            if let Some(AggregateState::User(u)) = self.load(&AggregateKey::user(&pool.pool_id, &username_key)).await? {
+                users.push((username_key, u));
+            }
+        }
+        Ok(users)
+    }
 }

@@ -5,7 +5,7 @@ use idp_api::pb::{admin_client::AdminClient, CreateUserPoolClientRequest, Create
 use idp_app::credentials::AdminCredentials;
 use tonic::Request;
 
-use crate::config::{ClientCmd, ConnArgs, PoolCmd};
+use crate::config::{ClientCmd, ConnArgs, PoolCmd, UsersCmd};
 use crate::serve::BoxError;
 
 pub(crate) async fn connect(conn: &ConnArgs) -> Result<(AdminClient<tonic::transport::Channel>, AdminCredentials), BoxError> {
@@ -72,6 +72,28 @@ pub async fn client(cmd: ClientCmd) -> Result<(), BoxError> {
             let req = ListUserPoolClientsRequest { user_pool_id: pool, max_results: 60, next_token: String::new() };
             for cl in c.list_user_pool_clients(signed(req, &creds)?).await?.into_inner().user_pool_clients {
                 println!("{}\t{}", cl.client_id, cl.client_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn users(cmd: UsersCmd) -> Result<(), BoxError> {
+    match cmd {
+        UsersCmd::List { conn, pool } => {
+            let (mut c, creds) = connect(&conn).await?;
+            let mut token = String::new();
+            loop {
+                let req = idp_api::pb::ListUsersRequest { user_pool_id: pool.clone(), limit: 60, pagination_token: token.clone() };
+                let page = c.list_users(signed(req, &creds)?).await?.into_inner();
+                for u in page.users {
+                    let email = u.attributes.iter().find(|a| a.name == "email").map(|a| a.value.as_str()).unwrap_or("-");
+                    println!("{}\t{}\t{}\t{}\t{}", u.username, u.user_status, if u.enabled { "enabled" } else { "disabled" }, u.sub, email);
+                }
+                if page.pagination_token.is_empty() {
+                    break;
+                }
+                token = page.pagination_token;
             }
         }
     }

@@ -28,6 +28,9 @@ pub enum Command {
     /// App clients (admin).
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Users (admin).
+    #[command(subcommand)]
+    Users(UsersCmd),
     /// Triggers (admin): deploy, list, remove WebAssembly trigger components.
     #[command(subcommand)]
     Trigger(crate::triggers::TriggerCmd),
@@ -178,6 +181,17 @@ pub enum ClientCmd {
         flows: Vec<String>,
     },
     /// List a pool's app clients.
+    List {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[arg(long)]
+        pool: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCmd {
+    /// List a pool's users (username, status, enabled, sub, email).
     List {
         #[command(flatten)]
         conn: ConnArgs,

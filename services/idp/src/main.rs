@@ -29,6 +29,7 @@ async fn main() -> std::process::ExitCode {
         config::Command::Rebuild(args) => rebuild::run(args).await,
         config::Command::Pool(cmd) => admin::pool(cmd).await,
         config::Command::Client(cmd) => admin::client(cmd).await,
+        config::Command::Users(cmd) => admin::users(cmd).await,
         config::Command::Trigger(cmd) => triggers::command(cmd).await,
     };
     match result {

@@ -64,7 +64,36 @@ async fn concurrent_sign_ups_have_one_winner_per_username() {
     // Sign-up codes: one per winner, not one per caller.
     let signups = server.messages().iter().filter(|m| m["kind"] == "SIGN_UP").count();
     assert!(signups >= 50, "{signups}");
-    let _ = pool;
+    // ListUsers pages through exactly the 50 winners, each with the winner's sub.
+    let mut admin = server.admin().await;
+    let (mut listed, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = admin
+            .client
+            .list_users(admin.req(ListUsersRequest { user_pool_id: pool.clone(), limit: 20, pagination_token: token.clone() }))
+            .await
+            .expect("list users")
+            .into_inner();
+        assert!(page.users.len() <= 20);
+        listed.extend(page.users);
+        if page.pagination_token.is_empty() {
+            break;
+        }
+        token = page.pagination_token;
+    }
+    assert_eq!(listed.len(), 50);
+    for u in &listed {
+        let name: u32 = u.username.trim_start_matches("user").parse().expect("name");
+        assert!(winners[&name].contains(&u.sub), "{} has a loser's sub", u.username);
+    }
+    // The CLI lists the same users with the same credential file.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .args(["users", "list", "--pool", &pool, "--grpc-addr", &format!("127.0.0.1:{}", server.grpc), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("idp users list");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 50);
 }
 
 /// kill -9 during 500 concurrent sign-ups: every acknowledged one survives the restart, and a

@@ -11,6 +11,7 @@
 //! | Revocations  | origin jti                 | ""                  | expiry (ms, big endian)  |
 //! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
+//! | UserIndex    | pool id                    | username key        | sub                      |
 
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, PoolState, UserState};
@@ -112,11 +113,20 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
                         ck: vec![],
                         value: username_key.as_bytes().to_vec(),
                     });
+                    writes.push(Write::Put {
+                        table: Table::UserIndex,
+                        pk: u.pool_id.as_bytes().to_vec(),
+                        ck: username_key.as_bytes().to_vec(),
+                        value: u.sub.as_bytes().to_vec(),
+                    });
                 }
             }
         }
         (Some(AggregateState::User(u)), None) => {
-            writes.push(Write::Delete { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![] })
+            writes.push(Write::Delete { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![] });
+            if let AggregateKey::User { username_key, .. } = key {
+                writes.push(Write::Delete { table: Table::UserIndex, pk: u.pool_id.as_bytes().to_vec(), ck: username_key.as_bytes().to_vec() });
+            }
         }
         _ => {}
     }

@@ -61,8 +61,12 @@ tables! {
     Requests => "requests",
     /// Store-wide metadata.
     Meta => "meta",
-    /// Messages waiting for delivery: written by projectors, deleted by the sender with `apply`.
+    /// Messages to deliver, written by projectors (pk = log partition, ck = offset + index);
+    /// senders keep their progress outside the projection.
     Outbox => "outbox",
+    /// Users of a pool in username order (pk = pool id, ck = username key, value = sub), for
+    /// listing without scans.
+    UserIndex => "user_index",
 }
 
 impl Table {
