@@ -95,7 +95,8 @@ impl App {
     /// Users of a pool in username-key order after `after` (no filter: ListUsers' filters are
     /// a later addition), each with its current state.
     pub async fn list_users(&self, pool_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, UserState)>, AppError> {
-        self.catch_up(&AggregateKey::pool(pool_id)).await?;
+        // Users live on every partition: catch them all up, as the pool index does for pools.
+        self.catch_up_all().await?;
         let pool = self.pool(pool_id).await?;
         let rows = self.store.scan(Table::UserIndex, pool_id.as_bytes(), after.map(str::as_bytes), limit).await?;
         let mut users = Vec::with_capacity(rows.len());
