@@ -8,7 +8,7 @@
 //!   block (3-minute lifetime), checks `TIMESTAMP` (±5 min), recomputes the session key from
 //!   (A, B, b, v) on a blocking thread, checks `PASSWORD_CLAIM_SIGNATURE` in constant time, then
 //!   applies the sign-in rules (`UserCommand::AuthenticateSrp`, the same rules as a password
-//!   sign-in) and issues tokens.
+//!   sign-in), runs the PreAuthentication trigger and issues tokens.
 //!
 //! `SECRET_BLOCK` *is* the server's state of the exchange: b, A, B, pool, client, user, the
 //! password version and the issue time, sealed with XChaCha20-Poly1305 under the deployment's
@@ -232,6 +232,8 @@ impl App {
             return Err(rejected.error.hide_existence(prevent).into());
         }
         let user = user.ok_or_else(|| AppError::Internal("authenticated a missing user".into()))?;
+        // The same trigger as a password sign-in, once the password proved out.
+        self.run_pre_authentication(&pool, &client, &user).await?;
         self.issue_tokens(&pool, &client, &user, None).await.map(InitiateOutcome::Authenticated)
     }
 

@@ -36,6 +36,9 @@ use input::Input;
 
 /// Largest accepted request body (Cognito's own limit is far below this).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// An oversized body is read and dropped up to this size before the 413, so the client sees
+/// the answer instead of a reset connection; beyond it the connection is simply closed.
+pub const DRAIN_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 /// The `X-Amz-Target` prefix of every Cognito user pools operation.
 pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
@@ -148,6 +151,30 @@ fn too_large() -> CognitoError {
     CognitoError::new("RequestEntityTooLargeException", format!("The request body is larger than {MAX_BODY_BYTES} bytes."))
 }
 
+/// Reads at most [`MAX_BODY_BYTES`]; a larger body is drained (bounded) and refused.
+async fn read_body(body: Body, declared: Option<usize>) -> Result<Vec<u8>, CognitoError> {
+    use tokio_stream::StreamExt;
+    if declared.is_some_and(|n| n > DRAIN_LIMIT_BYTES) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let (mut buf, mut total) = (Vec::new(), 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| CognitoError::invalid("The request body could not be read."))?;
+        total += chunk.len();
+        if total > DRAIN_LIMIT_BYTES {
+            return Err(too_large());
+        }
+        if total <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    if total > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(buf)
+}
+
 impl Cognito {
     async fn call(&self, req: Request) -> Result<Value, CognitoError> {
         let (parts, body): (_, Body) = req.into_parts();
@@ -157,10 +184,7 @@ impl Cognito {
             return Err(CognitoError::invalid(format!("Operation {op} is not supported by this service.")));
         }
         let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        let bytes = read_body(body, declared).await?;
         if signed {
             let req = sigv4::SignedRequest { method: &parts.method, uri: &parts.uri, headers: &parts.headers, body: &bytes };
             sigv4::verify(&req, &self.credentials, now_secs())?;
