@@ -50,7 +50,9 @@ fn build() -> Result<Option<PathBuf>, String> {
     let target_dir = target_root.join("triggers-guest");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = examples_dir().join("Cargo.toml");
+    // From the examples' directory, so their `.cargo/config.toml` (guest link flags) applies.
     let out = Command::new(cargo)
+        .current_dir(examples_dir())
         .args(["build", "--release", "--target", "wasm32-wasip2", "--workspace", "--manifest-path"])
         .arg(&manifest)
         .arg("--target-dir")
