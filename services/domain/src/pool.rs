@@ -80,18 +80,23 @@ fn validate_trigger(t: &mut TriggerDeployed) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Cognito's default password policy.
+pub fn default_password_policy() -> PasswordPolicy {
+    PasswordPolicy {
+        minimum_length: 8,
+        require_uppercase: true,
+        require_lowercase: true,
+        require_numbers: true,
+        require_symbols: true,
+        temporary_password_validity_days: 7,
+    }
+}
+
 /// Cognito's defaults for a new pool, used for every unset field.
 pub fn default_settings(name: &str) -> PoolSettings {
     PoolSettings {
         name: name.to_string(),
-        password_policy: Some(PasswordPolicy {
-            minimum_length: 8,
-            require_uppercase: true,
-            require_lowercase: true,
-            require_numbers: true,
-            require_symbols: true,
-            temporary_password_validity_days: 7,
-        }),
+        password_policy: Some(default_password_policy()),
         schema: standard_schema(),
         auto_verified_attributes: Vec::new(),
         username_case_sensitive: false,

@@ -29,14 +29,7 @@ fn region_of(pool_id: &str) -> &str {
 }
 
 fn password_policy_in(p: &Input<'_>) -> Result<PasswordPolicy, CognitoError> {
-    let d = PasswordPolicy {
-        minimum_length: 8,
-        require_uppercase: true,
-        require_lowercase: true,
-        require_numbers: true,
-        require_symbols: true,
-        temporary_password_validity_days: 7,
-    };
+    let d = idp_domain::pool::default_password_policy();
     Ok(PasswordPolicy {
         minimum_length: p.opt_int("MinimumLength", 6, 99)?.map(|n| n as u32).unwrap_or(d.minimum_length),
         require_uppercase: p.opt_bool("RequireUppercase")?.unwrap_or(false),

@@ -30,7 +30,7 @@ use crate::mac::hmac_sha256;
 use crate::CryptoError;
 use group::{Fe, BYTES};
 
-pub use timestamp::{format_timestamp, parse_timestamp, timestamp_within};
+pub use timestamp::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp, timestamp_within};
 
 /// The info string of Cognito's key derivation.
 pub(crate) const DERIVED_KEY_INFO: &[u8] = b"Caldera Derived Key\x01";
