@@ -53,6 +53,7 @@ pub const SIGNED: &[&str] = &[
     "DescribeUserPoolClient",
     "ListUserPoolClients",
     "DeleteUserPoolClient",
+    "ListUsers",
 ];
 
 /// Operations answered without a signature.
@@ -207,6 +208,7 @@ impl Cognito {
             "DescribeUserPoolClient" => admin_ops::describe_user_pool_client(app, i).await,
             "ListUserPoolClients" => admin_ops::list_user_pool_clients(app, i).await,
             "DeleteUserPoolClient" => admin_ops::delete_user_pool_client(app, i, rid).await,
+            "ListUsers" => admin_ops::list_users(app, i).await,
             "SignUp" => user_ops::sign_up(app, i, rid).await,
             "ConfirmSignUp" => user_ops::confirm_sign_up(app, i).await,
             "ResendConfirmationCode" => user_ops::resend_confirmation_code(app, i).await,

@@ -162,6 +162,9 @@ def main():
     expect_error(ex.CodeMismatchException, "wrong code", users.confirm_sign_up, ClientId=cid, SecretHash=sh("alice"), Username="alice", ConfirmationCode=wrong)
     users.confirm_sign_up(ClientId=cid, SecretHash=sh("alice"), Username="alice", ConfirmationCode=code)
     CHECKS.append("ConfirmSignUp with the outbox code")
+    listed = admin.list_users(UserPoolId=pool_id, Limit=10, AttributesToGet=["email"])["Users"]
+    check(any(u["Username"] == "alice" and u["UserStatus"] == "CONFIRMED" and u["Enabled"]
+              and u["Attributes"] == [{"Name": "email", "Value": "alice@example.com"}] for u in listed), "ListUsers")
 
     # --- sign-in, user calls -----------------------------------------------------------------
     expect_error(ex.NotAuthorizedException, "wrong password", password_auth, username="alice", password="Wr0ng-Password!")
