@@ -89,9 +89,9 @@ pub async fn sign_up(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, C
     let username = input.str("Username", rules::USERNAME)?;
     let password = input.str("Password", rules::PASSWORD)?;
     let attributes = input.attributes("UserAttributes")?;
-    input.attributes("ValidationData")?;
-    input.string_map("ClientMetadata")?;
-    let out = app.sign_up(cid, sh, username, password, attributes, rid).await?;
+    let validation_data = input.attributes("ValidationData")?;
+    let client_metadata: Vec<(String, String)> = input.string_map("ClientMetadata")?.into_iter().collect();
+    let out = app.sign_up_with_data(cid, sh, username, password, attributes, validation_data, client_metadata, rid).await?;
     let mut v = json!({"UserConfirmed": out.user_confirmed, "UserSub": out.user_sub});
     if let Some(d) = &out.delivery {
         v["CodeDeliveryDetails"] = delivery(d);
