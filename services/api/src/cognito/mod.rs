@@ -252,6 +252,6 @@ mod tests {
     #[test]
     fn operation_lists_are_disjoint() {
         assert!(SIGNED.iter().all(|op| !UNSIGNED.contains(op)));
-        assert_eq!(SIGNED.len() + UNSIGNED.len(), 25);
+        assert_eq!(SIGNED.len() + UNSIGNED.len(), 26);
     }
 }
