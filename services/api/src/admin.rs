@@ -19,12 +19,19 @@ pub struct AdminService {
 
 impl AdminService {
     fn authorize<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        authorize(&self.credentials, req)
+    }
+}
+
+/// Checks the admin credential carried in a request's metadata.
+pub(crate) fn authorize<T>(credentials: &AdminCredentials, req: &Request<T>) -> Result<(), Status> {
+    {
         let get = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
         let (id, secret) = (get(meta::ACCESS_KEY_ID), get(meta::SECRET_ACCESS_KEY));
         if id.is_empty() || secret.is_empty() {
             return Err(named("UnrecognizedClientException", "Admin credential missing: send x-idp-access-key-id and x-idp-secret-access-key."));
         }
-        if !self.credentials.matches(id, secret) {
+        if !credentials.matches(id, secret) {
             return Err(named("UnrecognizedClientException", "The security token included in the request is invalid."));
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! - [`status`]: the one mapping from error names to gRPC codes (+ `x-idp-error` metadata).
 //! - [`admin`]: the `Admin` service (pools, app clients), guarded by the admin credential.
 //! - [`users`]: the `Users` service (sign-up … delete user).
+//! - [`signin`]: the `SignIn` service (admin sign-in, software tokens, MFA settings).
 //! - [`http`]: the HTTP listener: JWKS, OpenID discovery, `/healthz`, `/readyz`, and `POST /`.
 //! - [`cognito`]: the Cognito JSON 1.1 protocol on `POST /` (SigV4 for admin operations).
 //! - [`server`]: assembling the gRPC server (reflection, grpc.health.v1) and serving both.
@@ -13,6 +14,7 @@ pub mod admin;
 pub mod cognito;
 pub mod http;
 pub mod server;
+pub mod signin;
 pub mod status;
 pub mod users;
 

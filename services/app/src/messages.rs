@@ -66,6 +66,7 @@ pub fn render(kind: &str, code: &str) -> (String, String) {
     match kind {
         "SIGN_UP" => ("Your verification code".into(), format!("Your confirmation code is {code}")),
         "FORGOT_PASSWORD" => ("Your password reset code".into(), format!("Your password reset code is {code}")),
+        "MFA" => ("Your authentication code".into(), format!("Your authentication code is {code}")),
         _ => ("Your verification code".into(), format!("Your verification code is {code}")),
     }
 }

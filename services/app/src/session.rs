@@ -91,7 +91,7 @@ fn seal(keys: &CodeKeys, session: &ChallengeSession) -> Result<String, AppError>
 }
 
 /// Opens a session and checks it against the client, the challenge and the clock.
-fn open(keys: &CodeKeys, session: Option<&str>, client_id: &str, challenge: &str, now_ms: i64) -> Result<ChallengeSession, AppError> {
+fn open(keys: &CodeKeys, session: Option<&str>, client_id: Option<&str>, challenge: &str, now_ms: i64) -> Result<ChallengeSession, AppError> {
     let text = session.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| AppError::invalid("Missing required parameter Session"))?;
     if text.len() > MAX_SESSION_LEN {
         return Err(invalid_session());
@@ -100,7 +100,7 @@ fn open(keys: &CodeKeys, session: Option<&str>, client_id: &str, challenge: &str
     let plain = keys.open(&bytes).map_err(|_| invalid_session())?;
     let json = plain.strip_prefix(SESSION_TAG).ok_or_else(invalid_session)?;
     let s: ChallengeSession = serde_json::from_str(json).map_err(|_| invalid_session())?;
-    if s.client_id != client_id || s.challenge != challenge || now_ms >= s.expires_at_ms {
+    if client_id.is_some_and(|c| c != s.client_id) || s.challenge != challenge || now_ms >= s.expires_at_ms {
         return Err(invalid_session());
     }
     Ok(s)
@@ -117,11 +117,31 @@ impl App {
         responses: &BTreeMap<String, String>,
         session: Option<&str>,
     ) -> Result<InitiateOutcome, AppError> {
-        let _ = session;
         match challenge_name {
             "PASSWORD_VERIFIER" => self.respond_password_verifier(client_id, responses).await,
+            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SELECT_MFA_TYPE" | "MFA_SETUP" => {
+                self.respond_with_session(client_id, challenge_name, responses, session, None).await
+            }
             "" => Err(AppError::invalid("Missing required parameter ChallengeName")),
             other => Err(AppError::invalid(format!("Challenge {other} is not supported."))),
+        }
+    }
+
+    /// AdminRespondToAuthChallenge: the same answers, for a client of `pool_id`.
+    pub async fn admin_respond_to_auth_challenge(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        challenge_name: &str,
+        responses: &BTreeMap<String, String>,
+        session: Option<&str>,
+    ) -> Result<InitiateOutcome, AppError> {
+        match challenge_name {
+            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SELECT_MFA_TYPE" | "MFA_SETUP" => {
+                self.respond_with_session(client_id, challenge_name, responses, session, Some(pool_id)).await
+            }
+            "" => Err(AppError::invalid("Missing required parameter ChallengeName")),
+            other => Err(AppError::invalid(format!("Challenge {other} is not supported by AdminRespondToAuthChallenge."))),
         }
     }
 
@@ -135,7 +155,13 @@ impl App {
     /// [`ChallengeSession::current_for`], checked by the answering command against the user it
     /// re-reads inside the write loop.)
     pub fn open_session(&self, session: Option<&str>, client_id: &str, challenge: &str) -> Result<ChallengeSession, AppError> {
-        open(&self.secrets.codes, session, client_id, challenge, now_ms())
+        open(&self.secrets.codes, session, Some(client_id), challenge, now_ms())
+    }
+
+    /// Opens a session for an operation that names no client (AssociateSoftwareToken and
+    /// VerifySoftwareToken during MFA_SETUP): the session itself says which client it is for.
+    pub fn open_session_any_client(&self, session: Option<&str>, challenge: &str) -> Result<ChallengeSession, AppError> {
+        open(&self.secrets.codes, session, None, challenge, now_ms())
     }
 }
 
@@ -155,12 +181,12 @@ mod tests {
         let sealed = seal(&keys, &s).unwrap();
         assert!(!sealed.contains("alice"), "the session is opaque");
         let now = s.issued_at_ms + 1000;
-        assert_eq!(open(&keys, Some(&sealed), "client1", "SOFTWARE_TOKEN_MFA", now).unwrap(), s);
-        let wrong_client = open(&keys, Some(&sealed), "client2", "SOFTWARE_TOKEN_MFA", now).unwrap_err();
+        assert_eq!(open(&keys, Some(&sealed), Some("client1"), "SOFTWARE_TOKEN_MFA", now).unwrap(), s);
+        let wrong_client = open(&keys, Some(&sealed), Some("client2"), "SOFTWARE_TOKEN_MFA", now).unwrap_err();
         assert_eq!(wrong_client.name(), "NotAuthorizedException");
-        assert!(open(&keys, Some(&sealed), "client1", "SMS_MFA", now).is_err());
-        assert!(open(&keys, Some(&sealed), "client1", "SOFTWARE_TOKEN_MFA", s.expires_at_ms).is_err(), "expired");
-        assert_eq!(open(&keys, None, "client1", "SOFTWARE_TOKEN_MFA", now).unwrap_err().name(), "InvalidParameterException");
+        assert!(open(&keys, Some(&sealed), Some("client1"), "SMS_MFA", now).is_err());
+        assert!(open(&keys, Some(&sealed), Some("client1"), "SOFTWARE_TOKEN_MFA", s.expires_at_ms).is_err(), "expired");
+        assert_eq!(open(&keys, None, Some("client1"), "SOFTWARE_TOKEN_MFA", now).unwrap_err().name(), "InvalidParameterException");
     }
 
     #[test]
@@ -170,15 +196,15 @@ mod tests {
         let s = sample(1);
         let sealed = seal(&keys, &s).unwrap();
         let now = s.issued_at_ms;
-        assert!(open(&other, Some(&sealed), "client1", "SOFTWARE_TOKEN_MFA", now).is_err(), "another deployment's key");
+        assert!(open(&other, Some(&sealed), Some("client1"), "SOFTWARE_TOKEN_MFA", now).is_err(), "another deployment's key");
         let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         let tampered = URL_SAFE_NO_PAD.encode(bytes);
-        assert!(open(&keys, Some(&tampered), "client1", "SOFTWARE_TOKEN_MFA", now).is_err());
-        assert!(open(&keys, Some("not base64!"), "client1", "SOFTWARE_TOKEN_MFA", now).is_err());
+        assert!(open(&keys, Some(&tampered), Some("client1"), "SOFTWARE_TOKEN_MFA", now).is_err());
+        assert!(open(&keys, Some("not base64!"), Some("client1"), "SOFTWARE_TOKEN_MFA", now).is_err());
         let srp_like = URL_SAFE_NO_PAD.encode(keys.seal("srp1:{}", &mut OsRng).unwrap());
-        assert!(open(&keys, Some(&srp_like), "client1", "SOFTWARE_TOKEN_MFA", now).is_err(), "other sealed values");
+        assert!(open(&keys, Some(&srp_like), Some("client1"), "SOFTWARE_TOKEN_MFA", now).is_err(), "other sealed values");
     }
 
     #[test]

@@ -224,17 +224,12 @@ impl App {
                 other => AppError::Internal(format!("SRP session key: {other}")),
             })?;
         let proof_ok = claim_ok && same_password && username == block.user;
-        let decision = {
-            let mut ctx = self.new_ctx();
-            idp_domain::user::decide(&pool, user.as_ref(), UserCommand::AuthenticateSrp { proof_ok }, &mut ctx)
-        };
-        if let Err(rejected) = decision {
-            return Err(rejected.error.hide_existence(prevent).into());
+        if user.is_none() {
+            return Err(DomainError::UserNotFound.hide_existence(prevent).into());
         }
-        let user = user.ok_or_else(|| AppError::Internal("authenticated a missing user".into()))?;
-        // The same trigger as a password sign-in, once the password proved out.
-        self.run_pre_authentication(&pool, &client, &user).await?;
-        self.issue_tokens(&pool, &client, &user, None).await.map(InitiateOutcome::Authenticated)
+        // The same rules (and lockout) and trigger as a password sign-in.
+        let user = self.first_factor(&pool, &client, &block.user, move || UserCommand::AuthenticateSrp { proof_ok }).await?;
+        self.next_step(&pool, &client, user).await
     }
 
     async fn srp_user(&self, pool: &PoolState, username: &str) -> Result<Option<UserState>, AppError> {

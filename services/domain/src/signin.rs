@@ -5,7 +5,7 @@
 //! Lockout follows Cognito: after [`FREE_FAILURES`] consecutive failures each further failure
 //! locks the user for 1 s, doubling per failure up to [`MAX_LOCKOUT_MS`] (15 min); attempts
 //! while locked are refused without being checked (and without being counted); the counter
-//! restarts after [`FAILURE_MEMORY_MS`] without failures, and a successful sign-in clears it.
+//! restarts after [`FAILURE_MEMORY_MS`] without failures (counted from the end of a lockout), and a successful sign-in clears it.
 //! The counter, the lockout instant and the TOTP steps used are recorded in events, so every
 //! front and every replay sees the same lockouts.
 //!
@@ -56,8 +56,9 @@ pub struct MethodPreference {
 pub enum SignInCommand {
     /// The first factor (password or SRP proof) was checked by the front: `ok` is its verdict.
     FirstFactor { ok: bool },
-    /// The first factor passed and no second factor follows: clears a failure streak.
-    Succeeded,
+    /// The sign-in passed every factor. Clears a failure streak; through a session (MFA_SETUP
+    /// completed) it always records, which spends the session.
+    Succeeded { session_version: Option<u64> },
     /// NEW_PASSWORD_REQUIRED answered through a session issued at `session_version`.
     AnswerNewPassword { password: String, attributes: Vec<(String, String)>, session_version: u64 },
     /// Sends an SMS_MFA or EMAIL_OTP code (recorded like every code: hashed and sealed).
@@ -90,7 +91,9 @@ pub fn check_not_locked(u: &UserState, now_ms: i64) -> Result<(), DomainError> {
 
 /// The event recording one more failure, with the lockout it earns.
 pub fn failure(u: &UserState, factor: &str, now_ms: i64) -> Event {
-    let streak = if now_ms - u.last_failed_sign_in_ms > FAILURE_MEMORY_MS { 0 } else { u.failed_sign_ins };
+    // Quiet time counts from the last failure or the end of its lockout, whichever is later.
+    let quiet_since = u.last_failed_sign_in_ms.max(u.locked_until_ms);
+    let streak = if now_ms - quiet_since > FAILURE_MEMORY_MS { 0 } else { u.failed_sign_ins };
     let failures = streak.saturating_add(1);
     let locked_until_ms = if failures > FREE_FAILURES {
         let doublings = (failures - FREE_FAILURES - 1).min(20);
@@ -163,9 +166,13 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
     let s = settings(pool);
     match cmd {
         SignInCommand::FirstFactor { ok } => first_factor(pool, user, ok, ctx),
-        SignInCommand::Succeeded => {
+        SignInCommand::Succeeded { session_version } => {
             let u = existing(user)?;
-            Ok(if u.failed_sign_ins > 0 { vec![ev(Kind::SignInSucceeded(SignInSucceeded {}))] } else { vec![] })
+            if let Some(v) = session_version {
+                check_session(u, v)?;
+            }
+            let record = u.failed_sign_ins > 0 || session_version.is_some();
+            Ok(if record { vec![ev(Kind::SignInSucceeded(SignInSucceeded {}))] } else { vec![] })
         }
         SignInCommand::AnswerNewPassword { password, attributes, session_version } => {
             let u = existing(user)?;
@@ -296,6 +303,13 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
             }
             if let Some(m) = preferred.first() {
                 next.3 = m.to_string();
+            }
+            // PreferredMfa false on the preferred method withdraws the preference.
+            let withdrawn = [(sms, method::SMS), (software_token, method::SOFTWARE_TOKEN), (email, method::EMAIL)]
+                .into_iter()
+                .any(|(p, m)| p.preferred == Some(false) && next.3 == m);
+            if withdrawn {
+                next.3.clear();
             }
             // A preferred method that is (now) disabled is no longer preferred.
             let enabled = |m: &str| match m {

@@ -50,10 +50,10 @@ fn a_locked_user_is_refused_even_with_the_right_password_and_the_attempt_is_not_
     // once the lock has passed, the right password works and clears the streak
     w.ctx.now = until;
     assert_eq!(w.when(first(true)).expect("sign in"), vec![]);
-    let cleared = w.when(UserCommand::SignIn(SignInCommand::Succeeded)).expect("succeeded");
+    let cleared = w.when(UserCommand::SignIn(SignInCommand::Succeeded { session_version: None })).expect("succeeded");
     assert_eq!(cleared.len(), 1);
     assert_eq!((w.user().failed_sign_ins, locked_until(&w)), (0, 0));
-    assert_eq!(w.when(UserCommand::SignIn(SignInCommand::Succeeded)).expect("nothing to clear"), vec![]);
+    assert_eq!(w.when(UserCommand::SignIn(SignInCommand::Succeeded { session_version: None })).expect("nothing to clear"), vec![]);
 }
 
 #[test]
@@ -185,6 +185,9 @@ fn mfa_preferences() {
     w.when(set(none, none, preferred)).expect("email preferred");
     assert_eq!((w.user().mfa_email_enabled, w.user().mfa_preferred.as_str()), (true, method::EMAIL));
     assert_eq!(signin::enabled_methods(&w.pool, w.user()), vec![method::EMAIL]);
+    w.when(set(none, none, MethodPreference { enabled: Some(true), preferred: Some(false) })).expect("preference withdrawn");
+    assert_eq!((w.user().mfa_email_enabled, w.user().mfa_preferred.as_str()), (true, ""));
+    w.when(set(none, none, preferred)).expect("email preferred again");
     w.when(set(none, none, MethodPreference { enabled: Some(false), preferred: None })).expect("email off");
     assert_eq!((w.user().mfa_email_enabled, w.user().mfa_preferred.as_str()), (false, ""));
 }

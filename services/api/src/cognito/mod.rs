@@ -16,6 +16,7 @@
 pub mod admin_ops;
 pub mod errors;
 pub mod input;
+pub mod mfa_ops;
 pub mod sigv4;
 pub mod user_ops;
 
@@ -54,6 +55,11 @@ pub const SIGNED: &[&str] = &[
     "ListUserPoolClients",
     "DeleteUserPoolClient",
     "ListUsers",
+    "AdminInitiateAuth",
+    "AdminRespondToAuthChallenge",
+    "AdminSetUserMFAPreference",
+    "SetUserPoolMfaConfig",
+    "GetUserPoolMfaConfig",
 ];
 
 /// Operations answered without a signature.
@@ -74,7 +80,13 @@ pub const UNSIGNED: &[&str] = &[
     "ConfirmForgotPassword",
     "GlobalSignOut",
     "DeleteUser",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
 ];
+
+/// Sign-in and code-verification operations, throttled per source address.
+const THROTTLED: &[&str] = &["InitiateAuth", "RespondToAuthChallenge", "ConfirmSignUp", "ForgotPassword", "ConfirmForgotPassword"];
 
 /// What the Cognito handler needs.
 pub struct Cognito {
@@ -180,6 +192,10 @@ impl Cognito {
     async fn call(&self, req: Request) -> Result<Value, CognitoError> {
         let (parts, body): (_, Body) = req.into_parts();
         let op = operation(&parts.headers)?;
+        if THROTTLED.contains(&op.as_str()) {
+            let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            self.app.admit_attempt(source)?;
+        }
         let signed = SIGNED.contains(&op.as_str());
         if !signed && !UNSIGNED.contains(&op.as_str()) {
             return Err(CognitoError::invalid(format!("Operation {op} is not supported by this service.")));
@@ -225,6 +241,14 @@ impl Cognito {
             "ConfirmForgotPassword" => user_ops::confirm_forgot_password(app, i).await,
             "GlobalSignOut" => user_ops::global_sign_out(app, i).await,
             "DeleteUser" => user_ops::delete_user(app, i).await,
+            "AdminInitiateAuth" => mfa_ops::admin_initiate_auth(app, i).await,
+            "AdminRespondToAuthChallenge" => mfa_ops::admin_respond_to_auth_challenge(app, i).await,
+            "AssociateSoftwareToken" => mfa_ops::associate_software_token(app, i).await,
+            "VerifySoftwareToken" => mfa_ops::verify_software_token(app, i).await,
+            "SetUserMFAPreference" => mfa_ops::set_user_mfa_preference(app, i).await,
+            "AdminSetUserMFAPreference" => mfa_ops::admin_set_user_mfa_preference(app, i).await,
+            "SetUserPoolMfaConfig" => mfa_ops::set_user_pool_mfa_config(app, i, rid).await,
+            "GetUserPoolMfaConfig" => mfa_ops::get_user_pool_mfa_config(app, i).await,
             other => Err(CognitoError::invalid(format!("Operation {other} is not supported by this service."))),
         }
     }
@@ -252,6 +276,6 @@ mod tests {
     #[test]
     fn operation_lists_are_disjoint() {
         assert!(SIGNED.iter().all(|op| !UNSIGNED.contains(op)));
-        assert_eq!(SIGNED.len() + UNSIGNED.len(), 26);
+        assert_eq!(SIGNED.len() + UNSIGNED.len(), 34);
     }
 }
