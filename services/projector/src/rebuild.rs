@@ -3,7 +3,7 @@
 //! identical: the rows come from the same [`rows`](crate::rows) code).
 //!
 //! What differs from the live path is only how rows reach the store. Partitions replay
-//! concurrently (one task per core, one arbiter each, states cached in memory) and hand their
+//! concurrently (one task each, one arbiter each, states cached in memory) and hand their
 //! writes to one loader, which buffers them and writes them with
 //! [`ProjectionStore::load`]: one sorted transaction per [`RebuildOptions::memory_budget`]
 //! bytes of rows instead of one commit per 4096 records, with the offsets of exactly the
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use idp_eventlog::{EventLog, LogError};
 use idp_store::{ProjectionStore, Write};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::BATCH;
 use crate::{Arbiter, ProjectorError};
@@ -85,19 +85,18 @@ pub async fn rebuild_with(
     }
     let mut progress = Progress { records_done: 0, records_total: ends.iter().sum(), accepted: 0 };
     on_progress(progress);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let slots = Arc::new(Semaphore::new(cores));
-    let (tx, mut rx) = mpsc::channel::<Msg>(2 * cores);
+    // Every partition replays at once (the runtime's workers share them out), so they advance
+    // together through the log: a load then holds a slice of each partition's history, and
+    // keys that grow with the log (generated ids, time-ordered names) are appended to the
+    // B-trees instead of scattered through leaves written by earlier loads.
+    let (tx, mut rx) = mpsc::channel::<Msg>(ends.len().max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for (p, end) in ends.into_iter().enumerate() {
         if end == 0 {
             continue;
         }
-        let (log, store, slots, tx) = (log.clone(), store.clone(), slots.clone(), tx.clone());
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await.map_err(|_| ProjectorError::Log(LogError::Closed))?;
-            replay_partition(log.as_ref(), store.as_ref(), p as u32, end, &options, &tx).await
-        });
+        let (log, store, tx) = (log.clone(), store.clone(), tx.clone());
+        tasks.spawn(async move { replay_partition(log.as_ref(), store.as_ref(), p as u32, end, &options, &tx).await });
     }
     drop(tx);
 
