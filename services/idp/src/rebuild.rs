@@ -26,7 +26,7 @@ fn cpu_seconds() -> f64 {
 }
 
 pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
-    let options = RebuildOptions { memory_budget: args.memory_mib.saturating_mul(1 << 20) };
+    let options = RebuildOptions { memory_budget: args.memory_mib.saturating_mul(1 << 20), ..RebuildOptions::default() };
     let args = args.common;
     let file = config::load_file(&args.config)?;
     let (data_dir, partitions) = config::resolve_common(&args, &file);
