@@ -7,9 +7,9 @@
 //! writes to one loader, which buffers them and writes them with
 //! [`ProjectionStore::load`]: one sorted transaction per [`RebuildOptions::memory_budget`]
 //! bytes of rows instead of one commit per 4096 records, with the offsets of exactly the
-//! records it holds, durable only at the end. A crash mid-rebuild therefore leaves the store
-//! empty or at an earlier load whose offsets match its rows; `idp rebuild` starts over, and
-//! `idp serve` would resume from those offsets.
+//! records it holds. A crash mid-rebuild therefore leaves the store empty or at an earlier load
+//! whose offsets match its rows; `idp rebuild` starts over, and `idp serve` would resume from
+//! those offsets.
 //!
 //! An arbiter whose cache fills up forgets it and reads states from the store again; before it
 //! does, its task asks the loader to write everything buffered, so the store is the truth.
@@ -111,11 +111,11 @@ pub async fn rebuild_with(
                     progress.accepted += accepted;
                     pending.add(partition, next, writes);
                     if pending.bytes >= options.memory_budget {
-                        pending.load(store.as_ref(), false).await?;
+                        pending.load(store.as_ref()).await?;
                     }
                 }
                 Some(Msg::Flush(done)) => {
-                    pending.load(store.as_ref(), false).await?;
+                    pending.load(store.as_ref()).await?;
                     let _ = done.send(());
                 }
             },
@@ -130,7 +130,7 @@ pub async fn rebuild_with(
             Err(e) => return Err(ProjectorError::Log(LogError::Unavailable(format!("replay task: {e}")))),
         }
     }
-    pending.load(store.as_ref(), true).await?;
+    pending.load(store.as_ref()).await?;
     on_progress(progress);
     Ok(progress)
 }
@@ -160,16 +160,19 @@ impl Pending {
         self.offsets.insert(partition, next);
     }
 
-    /// Loads everything buffered with the offsets it reaches (a final load even when empty, so
-    /// the whole rebuild is durable when it returns).
-    async fn load(&mut self, store: &dyn ProjectionStore, durable: bool) -> Result<(), ProjectorError> {
-        if self.offsets.is_empty() && !durable {
+    /// Loads everything buffered with the offsets it reaches, durably.
+    ///
+    /// Every load is durable (one fsync per memory budget of rows, a handful per million
+    /// events): redb reuses the pages freed by `clear` and by earlier loads only after a durable
+    /// commit; with non-durable loads a 1M-event rebuild grew the file from 2.5 GB to 6.4 GB.
+    async fn load(&mut self, store: &dyn ProjectionStore) -> Result<(), ProjectorError> {
+        if self.offsets.is_empty() {
             return Ok(());
         }
         let writes = std::mem::take(&mut self.writes);
         let offsets = std::mem::take(&mut self.offsets).into_iter().collect();
         self.bytes = 0;
-        store.load(offsets, writes, durable).await?;
+        store.load(offsets, writes, true).await?;
         Ok(())
     }
 }

@@ -38,10 +38,9 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
     /// one `commit` per partition had been applied together.
     ///
-    /// Unlike `commit`, it need not be durable when it returns: a rebuild restarts from scratch
-    /// after a crash, so it pays for one flush at the end (`durable: true` makes this load and
-    /// every earlier one durable). A crash in between leaves the store at an earlier load (or
-    /// empty), whose offsets still match its rows. Implementations may reorder writes to
+    /// With `durable: false` it need not be durable when it returns (a later durable load or
+    /// commit makes it so): a crash in between leaves the store at an earlier durable state,
+    /// whose offsets still match its rows. Implementations may reorder writes to
     /// distinct keys (redb inserts them sorted). A write that breaks a limit fails the whole
     /// load with [`StoreError::InvalidWrite`].
     async fn load(
