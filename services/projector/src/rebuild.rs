@@ -162,9 +162,10 @@ impl Pending {
 
     /// Loads everything buffered with the offsets it reaches, durably.
     ///
-    /// Every load is durable (one fsync per memory budget of rows, a handful per million
-    /// events): redb reuses the pages freed by `clear` and by earlier loads only after a durable
-    /// commit; with non-durable loads a 1M-event rebuild grew the file from 2.5 GB to 6.4 GB.
+    /// Every load is durable: one fsync per memory budget of rows (a handful per million
+    /// events) buys a crash mid-rebuild that keeps every finished load, so `idp serve` resumes
+    /// from its offsets instead of replaying from 0 (non-durable loads measured no cheaper in
+    /// CPU; docs/benchmarks.md).
     async fn load(&mut self, store: &dyn ProjectionStore) -> Result<(), ProjectorError> {
         if self.offsets.is_empty() {
             return Ok(());

@@ -324,23 +324,47 @@ where
         del(Table::Users, b"gone", b""),
         del(Table::Users, b"never", b""),
     ];
-    ok(store.load(vec![(1, 10), (2, 20)], batch.clone(), false).await, "load");
+    ok(
+        store
+            .load(vec![(1, 10), (2, 20)], batch.clone(), false)
+            .await,
+        "load",
+    );
     assert_eq!(
         ok(store.get(Table::Outbox, b"o", b"2").await, "get"),
         Some(b"c".to_vec()),
         "later write wins"
     );
-    assert_eq!(ok(store.get(Table::Outbox, b"o", b"1").await, "get"), None, "delete of an earlier row");
-    assert_eq!(ok(store.get(Table::Users, b"gone", b"").await, "get"), None, "delete after put in one load");
-    assert_eq!(ok(store.get(Table::Users, b"zz", b"").await, "get"), Some(b"z".to_vec()));
+    assert_eq!(
+        ok(store.get(Table::Outbox, b"o", b"1").await, "get"),
+        None,
+        "delete of an earlier row"
+    );
+    assert_eq!(
+        ok(store.get(Table::Users, b"gone", b"").await, "get"),
+        None,
+        "delete after put in one load"
+    );
+    assert_eq!(
+        ok(store.get(Table::Users, b"zz", b"").await, "get"),
+        Some(b"z".to_vec())
+    );
     assert_eq!(ok(store.offset(1).await, "offset"), Some(10));
     assert_eq!(ok(store.offset(2).await, "offset"), Some(20));
-    assert_eq!(ok(store.offset(4).await, "offset"), Some(40), "load moved an offset it was not given");
+    assert_eq!(
+        ok(store.offset(4).await, "offset"),
+        Some(40),
+        "load moved an offset it was not given"
+    );
     ok(store.load(vec![], vec![], true).await, "empty durable load");
 
     // The same writes through `commit` give the same bytes.
     let twin = new_store().await;
-    ok(twin.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")]).await, "commit");
+    ok(
+        twin.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")])
+            .await,
+        "commit",
+    );
     ok(twin.commit(1, 10, batch).await, "commit");
     ok(twin.commit(2, 20, vec![]).await, "commit");
     assert_eq!(
@@ -363,5 +387,9 @@ where
         before,
         "rejected load changed the store"
     );
-    assert_eq!(ok(store.offset(3).await, "offset"), None, "rejected load set an offset");
+    assert_eq!(
+        ok(store.offset(3).await, "offset"),
+        None,
+        "rejected load set an offset"
+    );
 }

@@ -32,9 +32,9 @@ pub(super) fn load(
             Write::Put { pk, ck, value, .. } => (row_key(&pk, &ck)?, Some(value)),
             Write::Delete { pk, ck, .. } => (row_key(&pk, &ck)?, None),
         };
-        let slot = tables.get_mut(table.index()).ok_or_else(|| {
-            StoreError::Backend(format!("{table:?} is missing from Table::ALL"))
-        })?;
+        let slot = tables
+            .get_mut(table.index())
+            .ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
         slot.push(keyed);
     }
     let mut txn = db.begin_write().map_err(rerr)?;
