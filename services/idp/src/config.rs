@@ -21,7 +21,7 @@ pub enum Command {
     /// Run the service.
     Serve(ServeArgs),
     /// Drop every projection and replay the log.
-    Rebuild(CommonArgs),
+    Rebuild(RebuildArgs),
     /// User pools (admin).
     #[command(subcommand)]
     Pool(PoolCmd),
@@ -37,6 +37,17 @@ pub enum Command {
 }
 
 #[derive(Args, Clone)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Rows buffered before they are written in one sorted transaction (MiB). Bounds the
+    /// memory of the row buffer, not of the arbiters' state caches.
+    #[arg(long, default_value_t = 256)]
+    pub memory_mib: usize,
+}
+
+/// Options shared by every command that opens the data directory.
+#[derive(Args, Clone, Default)]
 pub struct CommonArgs {
     /// TOML configuration file.
     #[arg(long, env = "IDP_CONFIG")]

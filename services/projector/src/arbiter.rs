@@ -63,6 +63,11 @@ impl Arbiter {
         Arbiter { complete: true, ..Arbiter::new() }
     }
 
+    /// Caps the cache at `entries` states + request ids (it is forgotten when full).
+    pub fn with_capacity(self, entries: usize) -> Self {
+        Arbiter { capacity: entries.max(1), ..self }
+    }
+
     /// Forgets the cache (after a failed commit, the store is the truth again).
     pub fn reset(&mut self) {
         self.states.clear();
@@ -99,11 +104,16 @@ impl Arbiter {
         self.states.insert(key, state);
     }
 
+    /// True when the next [`Arbiter::arbitrate`] will forget the cache (and read the store).
+    pub fn is_full(&self) -> bool {
+        self.states.len() + self.requests.len() >= self.capacity
+    }
+
     /// Bounds the cache. Only called between batches: everything cached then is committed, so
     /// forgetting it is safe (mid-batch, the cache holds uncommitted states the rest of the
     /// batch must see).
     fn evict_if_full(&mut self) {
-        if self.states.len() + self.requests.len() >= self.capacity {
+        if self.is_full() {
             self.states.clear();
             self.requests.clear();
             self.complete = false;

@@ -8,17 +8,18 @@
 //! - `src/store.rs`: the [`ProjectionStore`] trait. It is shaped for Scylla: rows addressed by
 //!   (table, partition key, clustering key), point reads, scans within one partition only, and
 //!   one atomic write, [`ProjectionStore::commit`] (a projector batch plus its log offset), with
-//!   [`ProjectionStore::apply`] as its offset-free twin.
+//!   [`ProjectionStore::load`] as rebuild's bulk twin (several offsets, lazily durable).
 //! - `src/fingerprint.rs`: [`Fingerprinter`], the one SHA-256 framing of an export that every
 //!   implementation's `fingerprint` must match.
 //! - `src/redb_store/`: [`RedbStore`], the embedded implementation on one redb file:
 //!   `mod.rs` (open, reads, clear, export), `commit.rs` (group commit: concurrent batches share
-//!   one durable transaction), `keys.rs` (key encoding and the canonical-order export merge).
+//!   one durable transaction), `load.rs` (rebuild's bulk load: sorted, last write per key,
+//!   durable only when asked), `keys.rs` (key encoding and the canonical-order export merge).
 //! - `src/memory.rs`: [`MemoryStore`], a `BTreeMap` implementation (reference model for the
 //!   suite, and a fast store for other crates' tests).
 //! - `src/conformance/` (feature `conformance`): the one test suite every implementation must
 //!   pass, one `pub async fn` per property plus `run_all`: `rows.rs` (get/put/delete),
-//!   `scan.rs`, `commit.rs` (atomicity, offsets, concurrency, clear, apply), `race.rs`
+//!   `scan.rs`, `commit.rs` (atomicity, offsets, concurrency, clear, load), `race.rs`
 //!   (readers racing a writer), `digest.rs` (export order, fingerprints).
 //! - `tests/`: the suite against `RedbStore` (file and in-memory) and `MemoryStore`, plus the
 //!   redb-only checks (reopen, crash, file lock); `benches/store.rs`: commit and get throughput.

@@ -47,7 +47,7 @@ impl MemoryStore {
 impl MemoryStore {
     fn apply_writes(
         &self,
-        offset: Option<(u32, u64)>,
+        offsets: &[(u32, u64)],
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
         // Validate everything first: nothing below can fail, so the batch is all-or-nothing.
@@ -85,7 +85,7 @@ impl MemoryStore {
                 }
             }
         }
-        if let Some((log_partition, offset)) = offset {
+        for &(log_partition, offset) in offsets {
             state.offsets.insert(log_partition, offset);
         }
         Ok(())
@@ -132,11 +132,16 @@ impl ProjectionStore for MemoryStore {
         offset: u64,
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
-        self.apply_writes(Some((log_partition, offset)), writes)
+        self.apply_writes(&[(log_partition, offset)], writes)
     }
 
-    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.apply_writes(None, writes)
+    async fn load(
+        &self,
+        offsets: Vec<(u32, u64)>,
+        writes: Vec<Write>,
+        _durable: bool,
+    ) -> Result<(), StoreError> {
+        self.apply_writes(&offsets, writes)
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {

@@ -34,9 +34,21 @@ pub trait ProjectionStore: Send + Sync + 'static {
         writes: Vec<Write>,
     ) -> Result<(), StoreError>;
 
-    /// Applies `writes` atomically without touching any log offset: for side-effect workers
-    /// that own rows of their own (e.g. the message sender removing delivered outbox rows).
-    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Bulk write for `idp rebuild`: applies `writes` in order (a later write to the same key
+    /// wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
+    /// one `commit` per partition had been applied together.
+    ///
+    /// With `durable: false` it need not be durable when it returns (a later durable load or
+    /// commit makes it so): a crash in between leaves the store at an earlier durable state,
+    /// whose offsets still match its rows. Implementations may reorder writes to
+    /// distinct keys (redb inserts them sorted). A write that breaks a limit fails the whole
+    /// load with [`StoreError::InvalidWrite`].
+    async fn load(
+        &self,
+        offsets: Vec<(u32, u64)>,
+        writes: Vec<Write>,
+        durable: bool,
+    ) -> Result<(), StoreError>;
 
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;

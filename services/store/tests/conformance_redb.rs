@@ -48,7 +48,7 @@ conformance_tests!(
     writes_never_visible_without_their_offset,
     concurrent_commits_serialize,
     offsets_are_per_log_partition,
-    apply_is_atomic_and_leaves_offsets_alone,
+    load_applies_in_order_and_sets_its_offsets,
     clear_empties_rows_and_offsets,
     export_is_canonical,
     fingerprint_ignores_write_order_and_batching,

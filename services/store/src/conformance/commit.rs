@@ -1,7 +1,6 @@
 //! Commits: atomicity, offsets, concurrency, clear.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{del, dump, ok, put};
@@ -300,12 +299,10 @@ where
     assert_eq!(ok(store.offset(0).await, "offset"), Some(1));
 }
 
-const APPLY_RACE_BATCHES: u32 = 40;
-
-/// `apply` is `commit` without an offset: writes apply in order and all-or-nothing (a reader
-/// never sees half a batch), an invalid write rejects the batch, and no offset is created or
-/// moved.
-pub async fn apply_is_atomic_and_leaves_offsets_alone<F, Fut>(new_store: F)
+/// `load` (rebuild's bulk write) applies writes in order (the last write to a key wins, put or
+/// delete, whatever order the backend inserts in), sets every offset it is given and no other,
+/// rejects an invalid batch whole, and leaves the same rows as `commit`s of the same writes.
+pub async fn load_applies_in_order_and_sets_its_offsets<F, Fut>(new_store: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn ProjectionStore>>,
@@ -319,10 +316,20 @@ where
     );
     let batch = vec![
         put(Table::Outbox, b"o", b"2", b"b"),
+        put(Table::Users, b"zz", b"", b"z"),
+        put(Table::Users, b"a", b"", b"a"),
         put(Table::Outbox, b"o", b"2", b"c"),
         del(Table::Outbox, b"o", b"1"),
+        put(Table::Users, b"gone", b"", b"x"),
+        del(Table::Users, b"gone", b""),
+        del(Table::Users, b"never", b""),
     ];
-    ok(store.apply(batch).await, "apply");
+    ok(
+        store
+            .load(vec![(1, 10), (2, 20)], batch.clone(), false)
+            .await,
+        "load",
+    );
     assert_eq!(
         ok(store.get(Table::Outbox, b"o", b"2").await, "get"),
         Some(b"c".to_vec()),
@@ -331,78 +338,58 @@ where
     assert_eq!(
         ok(store.get(Table::Outbox, b"o", b"1").await, "get"),
         None,
-        "delete applied"
+        "delete of an earlier row"
     );
+    assert_eq!(
+        ok(store.get(Table::Users, b"gone", b"").await, "get"),
+        None,
+        "delete after put in one load"
+    );
+    assert_eq!(
+        ok(store.get(Table::Users, b"zz", b"").await, "get"),
+        Some(b"z".to_vec())
+    );
+    assert_eq!(ok(store.offset(1).await, "offset"), Some(10));
+    assert_eq!(ok(store.offset(2).await, "offset"), Some(20));
     assert_eq!(
         ok(store.offset(4).await, "offset"),
         Some(40),
-        "apply moved an offset"
+        "load moved an offset it was not given"
     );
-    let offsets = dump(&*store)
-        .await
-        .into_iter()
-        .filter(|e| matches!(e, crate::OwnedEntry::Offset { .. }))
-        .count();
-    assert_eq!(offsets, 1, "apply created an offset");
-    ok(store.apply(vec![]).await, "empty apply");
+    ok(store.load(vec![], vec![], true).await, "empty durable load");
+
+    // The same writes through `commit` give the same bytes.
+    let twin = new_store().await;
+    ok(
+        twin.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")])
+            .await,
+        "commit",
+    );
+    ok(twin.commit(1, 10, batch).await, "commit");
+    ok(twin.commit(2, 20, vec![]).await, "commit");
+    assert_eq!(
+        ok(store.fingerprint().await, "fingerprint"),
+        ok(twin.fingerprint().await, "fingerprint"),
+        "load and commit of the same writes differ"
+    );
 
     let before = ok(store.fingerprint().await, "fingerprint");
     let bad = vec![
         put(Table::Outbox, b"o", b"3", b"x"),
         put(Table::Outbox, b"o", &vec![0; MAX_KEY_LEN + 1], b""),
     ];
-    match store.apply(bad).await {
+    match store.load(vec![(3, 30)], bad, true).await {
         Err(StoreError::InvalidWrite(_)) => {}
-        other => panic!("conformance: apply of an invalid batch gave {other:?}"),
+        other => panic!("conformance: load of an invalid batch gave {other:?}"),
     }
     assert_eq!(
         ok(store.fingerprint().await, "fingerprint"),
         before,
-        "rejected apply changed the store"
+        "rejected load changed the store"
     );
-
-    // Each batch writes "first" then "second" under its own pk; whoever sees "first" must see
-    // "second" too.
-    let done = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let store = Arc::clone(&store);
-        let done = Arc::clone(&done);
-        tokio::spawn(async move {
-            for i in 0..APPLY_RACE_BATCHES {
-                let pk = i.to_be_bytes();
-                let result = store
-                    .apply(vec![
-                        put(Table::Outbox, &pk, b"first", b""),
-                        put(Table::Outbox, &pk, b"second", b""),
-                    ])
-                    .await;
-                if result.is_err() {
-                    done.store(true, Ordering::SeqCst);
-                }
-                ok(result, "racing apply");
-            }
-            done.store(true, Ordering::SeqCst);
-        })
-    };
-    loop {
-        let finished = done.load(Ordering::SeqCst);
-        for i in 0..APPLY_RACE_BATCHES {
-            let pk = i.to_be_bytes();
-            if ok(store.get(Table::Outbox, &pk, b"first").await, "get").is_some() {
-                let second = ok(store.get(Table::Outbox, &pk, b"second").await, "get");
-                assert!(
-                    second.is_some(),
-                    "batch {i}: first write visible without the second"
-                );
-            }
-        }
-        if finished {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    if let Err(e) = writer.await {
-        panic!("conformance: apply task failed: {e}");
-    }
-    assert_eq!(ok(store.offset(4).await, "offset"), Some(40));
+    assert_eq!(
+        ok(store.offset(3).await, "offset"),
+        None,
+        "rejected load set an offset"
+    );
 }

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::{Entry, OwnedEntry, ProjectionStore, StoreError, Table, Write};
 
 pub use commit::{
-    apply_is_atomic_and_leaves_offsets_alone, clear_empties_rows_and_offsets,
-    concurrent_commits_serialize, invalid_write_rejects_whole_batch, offsets_are_per_log_partition,
+    clear_empties_rows_and_offsets, concurrent_commits_serialize, invalid_write_rejects_whole_batch,
+    load_applies_in_order_and_sets_its_offsets, offsets_are_per_log_partition,
 };
 pub use digest::{
     export_is_canonical, fingerprint_detects_any_difference,
@@ -60,7 +60,7 @@ where
     writes_never_visible_without_their_offset(f).await;
     concurrent_commits_serialize(f).await;
     offsets_are_per_log_partition(f).await;
-    apply_is_atomic_and_leaves_offsets_alone(f).await;
+    load_applies_in_order_and_sets_its_offsets(f).await;
     clear_empties_rows_and_offsets(f).await;
     export_is_canonical(f).await;
     fingerprint_ignores_write_order_and_batching(f).await;

@@ -35,8 +35,8 @@ type Answer = (
 );
 
 struct Pending {
-    /// (log partition, next offset) for `commit`; None for `apply`.
-    offset: Option<(u32, u64)>,
+    /// (log partition, next offset).
+    offset: (u32, u64),
     writes: Vec<Write>,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
@@ -44,7 +44,7 @@ struct Pending {
 /// Write-path counters, for tests and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommitStats {
-    /// Batches committed (`commit` and `apply` calls that succeeded).
+    /// Batches committed (`commit` calls that succeeded).
     pub batches: u64,
     /// Durable redb write transactions that carried them.
     pub transactions: u64,
@@ -86,7 +86,7 @@ impl CommitQueue {
     pub(super) async fn submit(
         self: &Arc<Self>,
         db: &Arc<Database>,
-        offset: Option<(u32, u64)>,
+        offset: (u32, u64),
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
         // A batch that breaks a limit never joins a group.
@@ -247,13 +247,12 @@ fn apply_group(txn: &WriteTransaction, group: &[Pending]) -> Result<(), StoreErr
                 }
             }
         }
-        if let Some((log_partition, offset)) = batch.offset {
-            if offsets.is_none() {
-                offsets = Some(txn.open_table(OFFSETS).map_err(rerr)?);
-            }
-            if let Some(offsets) = offsets.as_mut() {
-                offsets.insert(log_partition, offset).map_err(rerr)?;
-            }
+        let (log_partition, offset) = batch.offset;
+        if offsets.is_none() {
+            offsets = Some(txn.open_table(OFFSETS).map_err(rerr)?);
+        }
+        if let Some(offsets) = offsets.as_mut() {
+            offsets.insert(log_partition, offset).map_err(rerr)?;
         }
     }
     Ok(())
@@ -279,14 +278,14 @@ mod tests {
         let queue = CommitQueue::default();
         let mut answers = Vec::new();
         let batches = vec![
-            (Some((1, 10)), vec![put(b"good", b"1")]),
+            ((1, 10), vec![put(b"good", b"1")]),
             // Skips `submit`'s validation: the valid first write lands in the group transaction
             // before the bad one is seen.
             (
-                Some((2, 20)),
+                (2, 20),
                 vec![put(b"bad", b"1"), put(b"bad", &vec![0; MAX_KEY_LEN + 1])],
             ),
-            (None, vec![put(b"good", b"2")]),
+            ((3, 30), vec![put(b"good", b"2")]),
         ];
         for (offset, writes) in batches {
             let (reply, answer) = oneshot::channel();
@@ -344,7 +343,7 @@ mod tests {
         for i in 0u32..10 {
             let (reply, answer) = oneshot::channel();
             lock(&queue.pending).push_back(Pending {
-                offset: Some((i, 1)),
+                offset: (i, 1),
                 writes: vec![put(b"p", &i.to_be_bytes())],
                 reply,
             });
@@ -380,7 +379,7 @@ mod tests {
         for writes in [big, vec![put(b"p", b"c")], vec![put(b"p", b"c")]] {
             let (reply, _answer) = oneshot::channel();
             lock(&queue.pending).push_back(Pending {
-                offset: None,
+                offset: (0, 1),
                 writes,
                 reply,
             });
@@ -390,7 +389,7 @@ mod tests {
         for _ in 0..MAX_GROUP_BATCHES + 5 {
             let (reply, _answer) = oneshot::channel();
             lock(&queue.pending).push_back(Pending {
-                offset: None,
+                offset: (0, 1),
                 writes: vec![],
                 reply,
             });

@@ -2,11 +2,13 @@
 //!
 //! One redb table per [`Table`] (named `Table::name()`), keys encoded as in [`keys`], plus the
 //! `_log_offsets` table (u32 log partition → u64 next offset). Every redb transaction runs on
-//! `tokio::task::spawn_blocking`. Writes (`commit`, `apply`) go through the group commit in
+//! `tokio::task::spawn_blocking`. Writes (`commit`) go through the group commit in
 //! [`commit`]: concurrent batches share one durable transaction, applied in arrival order.
+//! Rebuild's bulk `load` writes sorted, mostly non-durable transactions ([`load`]).
 
 mod commit;
 mod keys;
+mod load;
 
 use std::fmt;
 use std::ops::Bound;
@@ -270,12 +272,18 @@ impl ProjectionStore for RedbStore {
         writes: Vec<Write>,
     ) -> Result<(), StoreError> {
         self.queue
-            .submit(&self.db, Some((log_partition, offset)), writes)
+            .submit(&self.db, (log_partition, offset), writes)
             .await
     }
 
-    async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.queue.submit(&self.db, None, writes).await
+    async fn load(
+        &self,
+        offsets: Vec<(u32, u64)>,
+        writes: Vec<Write>,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |db| load::load(db, &offsets, writes, durable))
+            .await
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
