@@ -217,7 +217,6 @@ fn webhook_outcome(status: reqwest::StatusCode) -> Result<(), SendError> {
         400..=499 => Err(SendError::Permanent(format!("webhook answered {status}"))),
         _ => Err(SendError::Retry(format!("webhook answered {status}"))),
     }
-    }
 }
 
 /// Routes by channel.
