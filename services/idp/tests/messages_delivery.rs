@@ -1,7 +1,8 @@
 //! Codes delivered by real senders: `idp serve --smtp-url … --sms-webhook …` against a real SMTP
 //! server (aiosmtpd, `tests/clients/smtp_sink.py`, installed by `.ci/clients.sh`) and a real
-//! HTTP server (axum, in this test). Each server fails its first delivery attempt (SMTP `451`,
-//! HTTP `503`): the message is retried, not lost, and arrives exactly once.
+//! HTTP server (axum, in this test). Each server fails its first delivery attempts (SMTP `451`,
+//! HTTP `429` then `503`): the message is retried, not lost, and arrives exactly once; a
+//! recipient refused for good (SMTP `550`) is dropped after one attempt.
 
 mod common;
 
@@ -80,7 +81,7 @@ struct Hit {
     status: u16,
 }
 
-/// An HTTP server that answers 503 to its first `fail_first` requests, then 200.
+/// An HTTP server that answers the statuses of `failures` to its first requests, then 200.
 struct Webhook {
     port: u16,
     hits: Arc<Mutex<Vec<Hit>>>,
@@ -88,7 +89,7 @@ struct Webhook {
 }
 
 impl Webhook {
-    async fn start(fail_first: usize) -> Webhook {
+    async fn start(failures: &'static [u16]) -> Webhook {
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::new(Mutex::new(Vec::new()));
         let state = hits.clone();
         let app = axum::Router::new().route(
@@ -97,7 +98,7 @@ impl Webhook {
                 let hits = state.clone();
                 async move {
                     let mut hits = hits.lock().expect("hits");
-                    let status = if hits.len() < fail_first { 503 } else { 200 };
+                    let status = failures.get(hits.len()).copied().unwrap_or(200);
                     hits.push(Hit {
                         idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
                         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
@@ -193,7 +194,8 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 async fn codes_arrive_over_smtp_and_the_sms_webhook_once_despite_a_failed_first_attempt() {
     let Some(python) = python() else { return };
     let sink = SmtpSink::start(&python, 1);
-    let hook = Webhook::start(1).await;
+    // 429 (rate limited) then 503: both ask for a retry.
+    let hook = Webhook::start(&[429, 503]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
     let webhook_url = format!("http://127.0.0.1:{}/sms", hook.port);
@@ -203,6 +205,9 @@ async fn codes_arrive_over_smtp_and_the_sms_webhook_once_despite_a_failed_first_
     let (_mail_pool, mail_cid) = pool_with_client(&server, "mail", &["email"]).await;
     let (_sms_pool, sms_cid) = pool_with_client(&server, "sms", &["email", "phone_number"]).await;
 
+    // A recipient the SMTP server refuses for good (550): dropped after one attempt, not retried
+    // forever (which would stall its partition).
+    sign_up(&server, &mail_cid, "nobody", "nobody@example.com", "+15550109999").await;
     // Three users per pool: email-verified pool → email; phone-verified pool → SMS (Cognito sends
     // the sign-up code by SMS when the phone number is auto-verified).
     for k in 0..3 {
@@ -232,9 +237,12 @@ async fn codes_arrive_over_smtp_and_the_sms_webhook_once_despite_a_failed_first_
     let mail0 = mails.iter().find(|m| m["rcpt_tos"][0] == "mail0@example.com").expect("mail0's email");
     confirm(&server, &mail_cid, "mail0", &code_in(mail0["body"].as_str().unwrap_or_default())).await;
 
+    let refused = std::fs::read_dir(sink.out.path()).map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("refused-rcpt-")).count()).unwrap_or(0);
+    assert_eq!(refused, 1, "a 550 recipient is tried once, then dropped");
+
     let hits = hook.hits();
-    assert_eq!(hits.len(), 4, "one failed attempt + three deliveries: {hits:#?}");
-    assert_eq!(hits[0].status, 503);
+    assert_eq!(hits.len(), 5, "two failed attempts (429, 503) + three deliveries: {hits:#?}");
+    assert_eq!((hits[0].status, hits[1].status), (429, 503));
     let delivered: Vec<&Hit> = hits.iter().filter(|h| h.status == 200).collect();
     let mut keys: Vec<&str> = delivered.iter().map(|h| h.idempotency_key.as_str()).collect();
     keys.sort();

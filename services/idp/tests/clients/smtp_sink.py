@@ -4,7 +4,9 @@
 
 Accepts mail on 127.0.0.1:PORT and writes every accepted message to DIR/<n>.json
 ({mail_from, rcpt_tos, message_id, subject, body}); answers `451` (a transient failure, the
-client must retry) to the first N DATA commands, noting their Message-ID in DIR/rejected-<n>.txt. Prints READY once it accepts connections.
+client must retry) to the first N DATA commands, noting their Message-ID in DIR/rejected-<n>.txt;
+answers `550` (permanent: the client must not retry) to RCPT TO:<nobody@…>, noting each refusal
+in DIR/refused-rcpt-<n>.txt. Prints READY once it accepts connections.
 """
 
 import argparse
@@ -24,7 +26,20 @@ class Sink:
         self.fail_first = fail_first
         self.attempts = 0
         self.accepted = 0
+        self.refused = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A mailbox that does not exist: a permanent failure the client must not retry.
+        if address.startswith("nobody@"):
+            with self.lock:
+                self.refused += 1
+                n = self.refused
+            with open(os.path.join(self.out, f"refused-rcpt-{n:06d}.txt"), "w") as f:
+                f.write(address)
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
