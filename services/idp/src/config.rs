@@ -473,3 +473,36 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
         data_dir,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration_secs("90").ok(), Some(90));
+        assert_eq!(parse_duration_secs("90s").ok(), Some(90));
+        assert_eq!(parse_duration_secs("15m").ok(), Some(900));
+        assert_eq!(parse_duration_secs("12h").ok(), Some(43_200));
+        assert_eq!(parse_duration_secs("30d").ok(), Some(2_592_000));
+        for bad in ["", "0", "0d", "d", "12w", "-1h", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration_secs(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn key_reload_and_rotation_settings_are_checked() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["idp", "serve"], args].concat()).map_err(|e| e.to_string())?;
+            match cli.command {
+                Command::Serve(a) => resolve(&a).map(|s| (s.keys_reload.as_secs(), s.rotate_every)).map_err(|e| e.to_string()),
+                _ => Err("not serve".to_string()),
+            }
+        };
+        assert_eq!(parse(&[]), Ok((60, None)));
+        assert_eq!(parse(&["--keys-reload-secs", "5", "--rotate-every", "1d"]), Ok((5, Some(86_400))));
+        assert!(parse(&["--keys-reload-secs", "0"]).is_err());
+        assert!(parse(&["--keys-reload-secs", "3601"]).is_err());
+        assert!(parse(&["--keys-reload-secs", "600", "--rotate-every", "5m"]).is_err(), "rotation faster than reload");
+    }
+}
