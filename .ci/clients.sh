@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real Cognito clients the e2e tests drive (services/idp/tests/cognito_*.rs):
 #   - a Python venv with boto3, PyJWT[crypto] and pycognito (pinned in
-#     services/idp/tests/clients/requirements.txt, pycognito here),
+#     services/idp/tests/clients/requirements.txt, pycognito here), and aiosmtpd (here): the
+#     real SMTP server of services/idp/tests/messages_delivery.rs,
 #   - amazon-cognito-identity-js and jose from services/idp/tests/clients/package-lock.json.
 # Idempotent: an up-to-date venv / node_modules is reused.
 #
@@ -17,6 +18,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CLIENTS="$ROOT/services/idp/tests/clients"
 VENV="${IDP_VENV:-/var/cache/idp-venv}"
 PYCOGNITO_VERSION=2024.5.1
+AIOSMTPD_VERSION=1.4.6
 
 log() { echo "clients.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -28,18 +30,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
 fi
 stamp="$VENV/.idp-requirements"
-wanted="$(cat "$CLIENTS/requirements.txt"; echo "pycognito==$PYCOGNITO_VERSION")"
+wanted="$(cat "$CLIENTS/requirements.txt"; echo "pycognito==$PYCOGNITO_VERSION"; echo "aiosmtpd==$AIOSMTPD_VERSION")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ] \
-  || ! "$VENV/bin/python" -c "import boto3, jwt, cryptography, pycognito, pyotp" 2>/dev/null; then
+  || ! "$VENV/bin/python" -c "import boto3, jwt, cryptography, pycognito, pyotp, aiosmtpd" 2>/dev/null; then
   log "pip install -r requirements.txt pycognito==$PYCOGNITO_VERSION"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CLIENTS/requirements.txt" >&2 \
     || die "pip install of boto3 / PyJWT failed"
   # pycognito pulls boto3 too; installed after the pins so it cannot move them.
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "pycognito==$PYCOGNITO_VERSION" >&2 \
     || die "pip install pycognito failed"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" >&2 \
+    || die "pip install aiosmtpd failed"
   echo "$wanted" > "$stamp"
 fi
-"$VENV/bin/python" -c "import boto3, jwt, cryptography" || die "the venv cannot import boto3 + PyJWT[crypto]"
+"$VENV/bin/python" -c "import boto3, jwt, cryptography, aiosmtpd" || die "the venv cannot import boto3 + PyJWT[crypto] + aiosmtpd"
 
 # --- Node: amazon-cognito-identity-js + jose ---------------------------------------------------
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

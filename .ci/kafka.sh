@@ -3,6 +3,8 @@
 # tests. Idempotent: re-running it reuses the install and an already running broker.
 #
 #   env="$(bash .ci/kafka.sh)" && eval "$env"   # install if needed, start, export IDP_TEST_KAFKA & co.
+#   env="$(bash .ci/kafka.sh durable)" && eval "$env"  # build the sqlite-backed tansu if needed,
+#                                                    # export IDP_TEST_TANSU_DURABLE_BIN (no start)
 #   bash .ci/kafka.sh stop | status
 #
 # (A bare `eval "$(bash .ci/kafka.sh)"` works too, but `eval` hides the script's failure: the
@@ -18,6 +20,9 @@
 #              install). Memory storage only: topics and records are LOST when it restarts.
 #       cargo: `cargo install tansu --features dynostore,libsql` (~15 min on 2 cores) and durable
 #              sqlite storage under $IDP_KAFKA_HOME/data.
+#   IDP_TANSU_ROOT        cargo install root of the durable build (default /var/cache/idp-tansu):
+#                         reused when it holds a working binary, built when it does not
+#   IDP_TANSU_TARGET_DIR  CARGO_TARGET_DIR of that build (default /var/cache/tansu-build)
 set -euo pipefail
 
 HOME_DIR="${IDP_KAFKA_HOME:-/opt/idp-kafka}"
@@ -52,13 +57,18 @@ install_wheel() {
 }
 
 install_cargo() {
-  local root="$HOME_DIR/cargo"
-  if [ ! -x "$root/bin/tansu" ]; then
-    log "cargo install tansu $TANSU_CRATE_VERSION with sqlite storage (slow: ~15 min on 2 cores)"
-    cargo install tansu --locked --version "$TANSU_CRATE_VERSION" --features dynostore,libsql \
+  local root="${IDP_TANSU_ROOT:-/var/cache/idp-tansu}"
+  local bin="$root/bin/tansu"
+  if [ ! -x "$bin" ] || ! "$bin" --version >/dev/null 2>&1; then
+    command -v cargo >/dev/null || die "cargo is missing: the durable broker is built from crates.io"
+    log "cargo install tansu $TANSU_CRATE_VERSION with sqlite storage into $root (slow: ~15 min on 2 cores)"
+    mkdir -p "$root"
+    CARGO_TARGET_DIR="${IDP_TANSU_TARGET_DIR:-/var/cache/tansu-build}" \
+      nice -n 10 cargo install tansu --locked --version "$TANSU_CRATE_VERSION" --features dynostore,libsql \
       --root "$root" >&2 || die "cargo install tansu failed"
   fi
-  echo "$root/bin/tansu"
+  "$bin" --version >&2 || die "$bin does not run"
+  echo "$bin"
 }
 
 storage_url() {
@@ -136,8 +146,12 @@ stop() {
 
 case "${1:-start}" in
   start) start ;;
+  durable)
+    # The sqlite-backed build, for tests that start (and kill, and restart) a broker of their own.
+    bin="$(install_cargo)"
+    echo "export IDP_TEST_TANSU_DURABLE_BIN=$bin" ;;
   stop) stop ;;
   status)
     if running_pid >/dev/null && port_answers; then log "running on $HOST:$PORT"; else log "not running"; exit 1; fi ;;
-  *) die "usage: $0 [start|stop|status]" ;;
+  *) die "usage: $0 [start|durable|stop|status]" ;;
 esac

@@ -1,6 +1,7 @@
 //! Sign-in, token issuance, access-token checks, refresh and revocation.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use base64::Engine;
 use idp_domain::client::{prevents_existence_errors, require_flow};
@@ -97,7 +98,15 @@ impl App {
             return Err(AppError::not_authorized("Invalid Access Token"));
         }
         let pool_id = claimed_pool_id(token).ok_or_else(|| AppError::not_authorized("Invalid Access Token"))?;
-        let claims = self.secrets.issuer.verify_access(token, &pool_id, now_ms() / 1000).map_err(token_error)?;
+        let issuer = &self.secrets.issuer;
+        let claims = match issuer.verify_access(token, &pool_id, now_ms() / 1000) {
+            // Signed by a process that already rotated to a key this one has not reloaded yet.
+            Err(TokenError::UnknownKey) if issuer.reload_for_unknown_kid(Duration::from_secs(1)) => {
+                issuer.verify_access(token, &pool_id, now_ms() / 1000)
+            }
+            r => r,
+        }
+        .map_err(token_error)?;
         let pool = self.pool(&pool_id).await.map_err(|e| not_found_as(e, || AppError::not_authorized("Invalid Access Token")))?;
         let user = self.user_by_sub(&pool, &claims.username, &claims.sub).await?.ok_or(DomainError::UserNotFound)?;
         if !user.enabled {

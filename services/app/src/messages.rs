@@ -165,7 +165,18 @@ impl MessageSender for SmtpSender {
             .subject(m.subject.clone())
             .body(m.text.clone())
             .map_err(|e| SendError::Permanent(e.to_string()))?;
-        self.transport.send(email).await.map(|_| ()).map_err(|e| SendError::Retry(e.to_string()))
+        self.transport.send(email).await.map(|_| ()).map_err(smtp_error)
+    }
+}
+
+/// A 5xx reply (mailbox unknown, message refused) will not change on retry: drop the message
+/// instead of stalling the partition behind it. Everything else (4xx, connection, TLS, timeout)
+/// is retried.
+fn smtp_error(e: lettre::transport::smtp::Error) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(format!("SMTP server refused the message: {e}"))
+    } else {
+        SendError::Retry(format!("SMTP: {e}"))
     }
 }
 
@@ -194,11 +205,18 @@ impl MessageSender for WebhookSms {
             .send()
             .await
             .map_err(|e| SendError::Retry(e.to_string()))?;
-        match resp.status() {
-            s if s.is_success() => Ok(()),
-            s if s.is_client_error() => Err(SendError::Permanent(format!("webhook answered {s}"))),
-            s => Err(SendError::Retry(format!("webhook answered {s}"))),
-        }
+        webhook_outcome(resp.status())
+    }
+}
+
+/// 2xx = delivered. 408 (timeout), 425 (too early) and 429 (rate limited) are the client errors
+/// that ask for a retry; other 4xx refuse this message for good; 5xx and the rest are retried.
+fn webhook_outcome(status: reqwest::StatusCode) -> Result<(), SendError> {
+    match status.as_u16() {
+        200..=299 => Ok(()),
+        408 | 425 | 429 => Err(SendError::Retry(format!("webhook answered {status}"))),
+        400..=499 => Err(SendError::Permanent(format!("webhook answered {status}"))),
+        _ => Err(SendError::Retry(format!("webhook answered {status}"))),
     }
 }
 
@@ -304,6 +322,19 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
+/// First and longest wait before retrying a partition whose sender failed transiently.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What one [`Dispatcher::drain`] did.
+#[derive(Debug, Default)]
+pub struct Drained {
+    /// Clustering key of the last row handled (delivered or dropped), if any.
+    pub last: Option<Vec<u8>>,
+    /// The sender failed transiently: the partition should be retried later.
+    pub retry: bool,
+}
+
 /// Delivers the outbox rows of the partitions [`DispatchProgress::owned`] names, in order, at
 /// least once.
 pub struct Dispatcher {
@@ -322,11 +353,17 @@ impl Dispatcher {
         // Position per owned partition (outer None: not resumed yet). A partition that leaves the
         // owned set forgets its position and resumes from the saved progress when it comes back.
         let mut positions: BTreeMap<u32, Option<Vec<u8>>> = BTreeMap::new();
+        // Partitions whose sender asked for a retry: when to try again, and the current delay.
+        let mut backoff: BTreeMap<u32, (tokio::time::Instant, Duration)> = BTreeMap::new();
         loop {
             let owned = self.progress.owned();
             positions.retain(|p, _| owned.contains(p));
+            backoff.retain(|p, _| owned.contains(p));
             let mut any = false;
             for &p in &owned {
+                if backoff.get(&p).is_some_and(|(at, _)| tokio::time::Instant::now() < *at) {
+                    continue;
+                }
                 let after = match positions.get(&p) {
                     Some(after) => after.clone(),
                     None => match self.progress.resume(p).await {
@@ -342,11 +379,20 @@ impl Dispatcher {
                     },
                 };
                 match self.drain(p, after).await {
-                    Ok(Some(last)) => {
-                        any = true;
-                        positions.insert(p, Some(last));
+                    Ok(d) => {
+                        if let Some(last) = d.last {
+                            any = true;
+                            positions.insert(p, Some(last));
+                        }
+                        if d.retry {
+                            // Back off on this partition only (100 ms doubling to 30 s), so a down
+                            // server is not hammered and other partitions keep flowing.
+                            let delay = backoff.get(&p).map_or(RETRY_FIRST, |(_, d)| (*d * 2).min(RETRY_MAX));
+                            backoff.insert(p, (tokio::time::Instant::now() + delay, delay));
+                        } else {
+                            backoff.remove(&p);
+                        }
                     }
-                    Ok(None) => {}
                     Err(e) => tracing::warn!(partition = p, error = %e, "message dispatch stalled"),
                 }
             }
@@ -356,25 +402,26 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers up to one page of rows after `after`, saving the progress after each; returns
-    /// the clustering key of the last row handled (None: nothing handled).
-    pub async fn drain(&self, partition: u32, after: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, String> {
+    /// Delivers up to one page of rows after `after`, saving the progress after each; stops at
+    /// the first message the sender asks to retry.
+    pub async fn drain(&self, partition: u32, after: Option<Vec<u8>>) -> Result<Drained, String> {
         let pk = rows::outbox_pk(partition);
         let page = self.store.scan(Table::Outbox, &pk, after.as_deref(), 64).await.map_err(|e| e.to_string())?;
-        let mut last = None;
+        let mut out = Drained::default();
         for row in &page {
             match self.deliver(&row.value, &self.keys.codes).await {
                 Ok(()) => {}
-                Err(SendError::Permanent(e)) => tracing::error!(error = %e, "dropping undeliverable message"),
+                Err(SendError::Permanent(e)) => tracing::error!(partition, error = %e, "dropping undeliverable message"),
                 Err(SendError::Retry(e)) => {
-                    tracing::warn!(error = %e, "message delivery failed; will retry");
+                    tracing::warn!(partition, error = %e, "message delivery failed; will retry");
+                    out.retry = true;
                     break;
                 }
             }
             self.progress.save(partition, &row.ck).await?;
-            last = Some(row.ck.clone());
+            out.last = Some(row.ck.clone());
         }
-        Ok(last)
+        Ok(out)
     }
 
     async fn deliver(&self, bytes: &[u8], keys: &CodeKeys) -> Result<(), SendError> {
@@ -394,5 +441,22 @@ impl Dispatcher {
             text,
         };
         self.sender.send(&message).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_statuses_map_to_delivered_retry_or_drop() {
+        let outcome = |code: u16| webhook_outcome(reqwest::StatusCode::from_u16(code).expect("status"));
+        assert!(outcome(200).is_ok() && outcome(204).is_ok());
+        for code in [408, 425, 429, 500, 502, 503] {
+            assert!(matches!(outcome(code), Err(SendError::Retry(_))), "{code}");
+        }
+        for code in [400, 401, 404, 422] {
+            assert!(matches!(outcome(code), Err(SendError::Permanent(_))), "{code}");
+        }
     }
 }

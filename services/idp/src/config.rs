@@ -34,6 +34,54 @@ pub enum Command {
     /// Triggers (admin): deploy, list, remove WebAssembly trigger components.
     #[command(subcommand)]
     Trigger(crate::triggers::TriggerCmd),
+    /// Token signing keys: rotate, list (works on the keys directory; running servers pick a
+    /// rotation up at their next reload).
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Add a new signing key and make it the active one. The previous key stays published (it
+    /// verifies the tokens it signed) for `--retire-after-secs`, then servers prune it.
+    Rotate {
+        #[command(flatten)]
+        dir: KeysDirArgs,
+        /// How long the retired key stays published, in seconds (default 90300 = 25 h 5 min:
+        /// the longest token validity, 1 day, plus the longest reload interval and clock skew).
+        /// Never set it below the longest ID/access token validity of any app client plus
+        /// the servers' `--keys-reload-secs`.
+        #[arg(long)]
+        retire_after_secs: Option<u64>,
+    },
+    /// List the keys (kid, created_at, retired_at, not_after, active) as JSON.
+    List {
+        #[command(flatten)]
+        dir: KeysDirArgs,
+    },
+}
+
+/// Where the keys are: `--keys-dir`, else `<data-dir>/keys` (as `idp serve` resolves them).
+#[derive(Args, Clone)]
+pub struct KeysDirArgs {
+    /// TOML configuration file (its `keys_dir` / `data_dir` apply).
+    #[arg(long, env = "IDP_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "IDP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "IDP_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl KeysDirArgs {
+    pub fn resolve(&self) -> Result<PathBuf, ConfigError> {
+        let file = load_file(&self.config)?;
+        if let Some(k) = self.keys_dir.clone().or(file.keys_dir) {
+            return Ok(k);
+        }
+        let data_dir = self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        Ok(data_dir.join("keys"))
+    }
 }
 
 #[derive(Args, Clone)]
@@ -137,6 +185,16 @@ pub struct ServeArgs {
     pub argon2_t: Option<u32>,
     #[arg(long, env = "IDP_ARGON2_P")]
     pub argon2_p: Option<u32>,
+    /// Seconds between reloads of the signing keys from the keys directory (default 60, at most
+    /// 3600): a rotation (`idp keys rotate`, or another process's `--rotate-every`) reaches every
+    /// process within this interval; expired retired keys are pruned at the same time.
+    #[arg(long, env = "IDP_KEYS_RELOAD_SECS")]
+    pub keys_reload_secs: Option<u64>,
+    /// Rotate the signing key when the active one is this old, e.g. `30d`, `12h`, `90m`, `600s`
+    /// (default: never; rotate with `idp keys rotate`). Processes sharing the keys directory
+    /// rotate once between them.
+    #[arg(long, env = "IDP_ROTATE_EVERY")]
+    pub rotate_every: Option<String>,
     #[command(flatten)]
     pub shared: SharedArgs,
 }
@@ -244,6 +302,8 @@ pub struct FileConfig {
     pub argon2_m_kib: Option<u32>,
     pub argon2_t: Option<u32>,
     pub argon2_p: Option<u32>,
+    pub keys_reload_secs: Option<u64>,
+    pub rotate_every: Option<String>,
     pub log: Option<String>,
     pub kafka_brokers: Option<String>,
     pub kafka_topic: Option<String>,
@@ -272,6 +332,10 @@ pub struct Settings {
     pub smtp_from: String,
     pub sms_webhook: Option<String>,
     pub argon2: idp_crypto::password::Argon2Params,
+    /// How often the signing keys are reloaded (and expired ones pruned).
+    pub keys_reload: std::time::Duration,
+    /// Automatic rotation age in seconds (`None`: only `idp keys rotate` rotates).
+    pub rotate_every: Option<u64>,
     pub log: LogBackend,
     pub keys_dir: PathBuf,
     pub admin_credentials: Option<PathBuf>,
@@ -350,6 +414,27 @@ pub fn load_file(path: &Option<PathBuf>) -> Result<FileConfig, ConfigError> {
 
 pub const DEFAULT_PARTITIONS: u32 = 8;
 
+/// `90`, `90s`, `15m`, `12h`, `30d` → seconds (at least 1).
+pub fn parse_duration_secs(text: &str) -> Result<u64, ConfigError> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(ConfigError::Invalid(format!("duration {text:?}: expected a number with s, m, h or d"))),
+    };
+    let n: u64 = digits.parse().map_err(|_| ConfigError::Invalid(format!("duration {text:?}: expected a number with s, m, h or d")))?;
+    match n.checked_mul(scale) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => Err(ConfigError::Invalid(format!("duration {text:?} is out of range"))),
+    }
+}
+
 pub fn resolve_common(args: &CommonArgs, file: &FileConfig) -> (PathBuf, u32) {
     let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./data"));
     let partitions = args.partitions.or(file.partitions).unwrap_or(DEFAULT_PARTITIONS);
@@ -366,7 +451,23 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
     let default_http: SocketAddr = ([127, 0, 0, 1], 8080).into();
     let http_addr = args.http_addr.or(file.http_addr).unwrap_or(default_http);
     let defaults = idp_crypto::password::Argon2Params::default();
+    let reload = args.keys_reload_secs.or(file.keys_reload_secs).unwrap_or(60);
+    if reload == 0 || reload > idp_tokens::maintenance::MAX_RELOAD_SECS {
+        return Err(ConfigError::Invalid(format!(
+            "keys_reload_secs must be between 1 and {} (retired keys are kept for that long beyond the token lifetime)",
+            idp_tokens::maintenance::MAX_RELOAD_SECS
+        )));
+    }
+    let rotate_every = match args.rotate_every.clone().or(file.rotate_every.clone()) {
+        Some(text) => Some(parse_duration_secs(&text)?),
+        None => None,
+    };
+    if rotate_every.is_some_and(|r| r < reload) {
+        return Err(ConfigError::Invalid("rotate_every must not be shorter than keys_reload_secs".into()));
+    }
     Ok(Settings {
+        keys_reload: std::time::Duration::from_secs(reload),
+        rotate_every,
         partitions,
         grpc_addr: args.grpc_addr.or(file.grpc_addr).unwrap_or(default_grpc),
         http_addr,
@@ -401,4 +502,37 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
         outbox_file: args.shared.outbox_file.clone().or(file.outbox_file.clone()).unwrap_or_else(|| data_dir.join("outbox.jsonl")),
         data_dir,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration_secs("90").ok(), Some(90));
+        assert_eq!(parse_duration_secs("90s").ok(), Some(90));
+        assert_eq!(parse_duration_secs("15m").ok(), Some(900));
+        assert_eq!(parse_duration_secs("12h").ok(), Some(43_200));
+        assert_eq!(parse_duration_secs("30d").ok(), Some(2_592_000));
+        for bad in ["", "0", "0d", "d", "12w", "-1h", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration_secs(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn key_reload_and_rotation_settings_are_checked() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["idp", "serve"], args].concat()).map_err(|e| e.to_string())?;
+            match cli.command {
+                Command::Serve(a) => resolve(&a).map(|s| (s.keys_reload.as_secs(), s.rotate_every)).map_err(|e| e.to_string()),
+                _ => Err("not serve".to_string()),
+            }
+        };
+        assert_eq!(parse(&[]), Ok((60, None)));
+        assert_eq!(parse(&["--keys-reload-secs", "5", "--rotate-every", "1d"]), Ok((5, Some(86_400))));
+        assert!(parse(&["--keys-reload-secs", "0"]).is_err());
+        assert!(parse(&["--keys-reload-secs", "3601"]).is_err());
+        assert!(parse(&["--keys-reload-secs", "600", "--rotate-every", "5m"]).is_err(), "rotation faster than reload");
+    }
 }

@@ -4,12 +4,15 @@
 //! - `idp rebuild`: drop every projection and replay the log, with progress and events/s.
 //! - `idp pool …`, `idp client …`: admin commands against a running server, using
 //!   `<data-dir>/admin.json`.
+//! - `idp keys rotate|list`: the token signing keys in the (shared) keys directory.
 //!
-//! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`].
+//! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`],
+//! [`keys`] (key commands and the reload / rotation task of `serve`).
 
 mod admin;
 mod cluster;
 mod config;
+mod keys;
 mod rebuild;
 mod serve;
 mod triggers;
@@ -31,6 +34,7 @@ async fn main() -> std::process::ExitCode {
         config::Command::Client(cmd) => admin::client(cmd).await,
         config::Command::Users(cmd) => admin::users(cmd).await,
         config::Command::Trigger(cmd) => triggers::command(cmd).await,
+        config::Command::Keys(cmd) => keys::command(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -96,6 +96,7 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let config = AppConfig { region: s.region.clone(), source_limit: s.source_limit, ..AppConfig::default() };
     let app = App::new(log.clone(), store.clone(), verdicts, secrets, PasswordHasher::new(s.argon2), config)?;
     crate::triggers::enable(&app, &s.data_dir).await?;
+    crate::keys::spawn_maintenance(&app, &s);
     Dispatcher {
         store: store.clone(),
         keys: app.secrets(),

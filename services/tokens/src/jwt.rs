@@ -189,6 +189,8 @@ pub struct TokenIssuer {
     keys: RwLock<Arc<KeyRing>>,
     /// Serialises `update_keyring` so concurrent updates do not overwrite each other.
     update: Mutex<()>,
+    /// When a verification last reloaded the ring for an unknown kid (rate limit).
+    miss_reload: Mutex<Option<std::time::Instant>>,
     issuer_base: String,
     leeway_secs: i64,
 }
@@ -214,6 +216,7 @@ impl TokenIssuer {
         TokenIssuer {
             keys: RwLock::new(Arc::new(keyring)),
             update: Mutex::new(()),
+            miss_reload: Mutex::new(None),
             issuer_base: base,
             leeway_secs: 0,
         }
@@ -261,6 +264,21 @@ impl TokenIssuer {
         let out = f(&mut ring)?;
         self.replace_keyring(ring);
         Ok(out)
+    }
+
+    /// Reloads the ring from its directory, at most once per `min_interval`: for a token whose
+    /// `kid` is unknown here, signed by another process that already uses a newer key. Returns
+    /// whether a reload happened (and succeeded), i.e. whether verifying again can help.
+    pub fn reload_for_unknown_kid(&self, min_interval: std::time::Duration) -> bool {
+        {
+            let mut last = self.miss_reload.lock().unwrap_or_else(|p| p.into_inner());
+            let now = std::time::Instant::now();
+            if last.is_some_and(|t| now.duration_since(t) < min_interval) {
+                return false;
+            }
+            *last = Some(now);
+        }
+        self.update_keyring(KeyRing::reload).is_ok()
     }
 
     /// The JWKS of the current ring.

@@ -349,9 +349,51 @@ impl KeyRing {
         now_unix: i64,
         max_token_lifetime_secs: u64,
     ) -> Result<String, TokenError> {
-        let lifetime = i64::try_from(max_token_lifetime_secs).unwrap_or(i64::MAX);
         let _lock = DirLock::acquire(&self.dir)?;
-        let mut keys = load_dir(&self.dir, &self.keys)?.unwrap_or_default();
+        let keys = load_dir(&self.dir, &self.keys)?.unwrap_or_default();
+        self.rotate_locked(keys, now_unix, max_token_lifetime_secs)
+    }
+
+    /// Rotates only when the directory's active key was created `max_age_secs` or more before
+    /// `now_unix`. The check runs under the lock on the directory's current state, so several
+    /// processes on the same schedule rotate once between them. Returns the new kid, or `None`
+    /// (the ring is then reloaded) when the active key is younger.
+    pub fn rotate_if_older(
+        &mut self,
+        now_unix: i64,
+        max_age_secs: u64,
+        max_token_lifetime_secs: u64,
+    ) -> Result<Option<String>, TokenError> {
+        let age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
+        let _lock = DirLock::acquire(&self.dir)?;
+        let keys = load_dir(&self.dir, &self.keys)?.unwrap_or_default();
+        let due = keys
+            .iter()
+            .find(|k| k.info.active)
+            .is_none_or(|k| k.info.created_at.saturating_add(age) <= now_unix);
+        if !due {
+            self.keys = keys;
+            return Ok(None);
+        }
+        self.rotate_locked(keys, now_unix, max_token_lifetime_secs)
+            .map(Some)
+    }
+
+    /// Whether some retired key may be pruned at `now_unix` (see [`KeyRing::prune`]).
+    pub fn has_expired(&self, now_unix: i64) -> bool {
+        self.keys
+            .iter()
+            .any(|k| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix))
+    }
+
+    /// The rotation itself; the caller holds the directory lock and read `keys` under it.
+    fn rotate_locked(
+        &mut self,
+        mut keys: Vec<LoadedKey>,
+        now_unix: i64,
+        max_token_lifetime_secs: u64,
+    ) -> Result<String, TokenError> {
+        let lifetime = i64::try_from(max_token_lifetime_secs).unwrap_or(i64::MAX);
         let new_key = generate_key(&self.dir, now_unix)?;
         let kid = new_key.info.kid.clone();
         for key in keys.iter_mut().filter(|k| k.info.active) {

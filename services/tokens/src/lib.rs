@@ -4,6 +4,8 @@
 //! - [`keys`]: [`KeyRing`], the RSA-2048 RS256 signing keys persisted in a directory shared by
 //!   every process (PKCS#8 PEM files + `keys.json` manifest, mode 0600), rotation with a grace
 //!   period, pruning, and the JWKS document.
+//! - [`maintenance`]: [`KeyPolicy`], the periodic reload / automatic rotation / pruning every
+//!   process runs on a shared key directory, and how long retired keys stay published.
 //! - [`jwt`]: Cognito-shaped [`IdClaims`] / [`AccessClaims`] and [`TokenIssuer`], which signs
 //!   them with the active key and verifies them (alg pinned to RS256, kid lookup, iss,
 //!   token_use, exp with optional leeway).
@@ -19,11 +21,13 @@ pub mod error;
 mod fsutil;
 pub mod jwt;
 pub mod keys;
+pub mod maintenance;
 pub mod refresh;
 pub mod validity;
 
 pub use error::TokenError;
 pub use jwt::{new_jti, AccessClaims, IdClaims, TokenIssuer, ADMIN_SCOPE};
 pub use keys::{KeyInfo, KeyRing};
+pub use maintenance::{KeyPolicy, Tick};
 pub use refresh::{RefreshClaims, RefreshKey};
 pub use validity::{TokenKind, Validity, ValidityUnit};

@@ -76,6 +76,16 @@ impl Server {
         }
     }
 
+    /// The process id while a process runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running (it did not exit or crash).
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     pub async fn users(&self) -> UsersClient<Channel> {
         UsersClient::connect(format!("http://127.0.0.1:{}", self.grpc)).await.expect("connect users")
     }

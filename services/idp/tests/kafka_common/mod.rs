@@ -31,6 +31,94 @@ fn required_env(name: &str, ci_message: &str) -> Option<String> {
     }
 }
 
+/// The sqlite-backed tansu build (`bash .ci/kafka.sh durable`), for tests that kill and restart
+/// a broker of their own. Under CI a missing variable fails loudly.
+pub fn tansu_durable_bin() -> Option<String> {
+    required_env(
+        "IDP_TEST_TANSU_DURABLE_BIN",
+        "IDP_TEST_TANSU_DURABLE_BIN not set: .ci/run must build the durable broker (`bash .ci/kafka.sh durable`)",
+    )
+}
+
+/// A tansu broker of the test's own: its own loopback port and its own sqlite file, killed with
+/// SIGKILL and restarted on the same port and storage.
+pub struct DurableBroker {
+    bin: String,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl DurableBroker {
+    pub fn start(bin: &str) -> DurableBroker {
+        let mut b = DurableBroker { bin: bin.to_string(), port: super::common::free_port(), dir: tempfile::tempdir().expect("tempdir"), child: None };
+        b.spawn();
+        b
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn storage_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("tansu.db").display())
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("tansu.log")
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("tansu log");
+        let err = log.try_clone().expect("tansu log");
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let child = Command::new(&self.bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", &self.storage_url()])
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.bin));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("tansu exited ({status}) at start:\n{}", self.log_tail());
+            }
+            assert!(Instant::now() < deadline, "tansu did not listen on {} within 30 s:\n{}", self.port, self.log_tail());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The last lines of the broker's log (for failure messages).
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// SIGKILL: no shutdown path runs; what the broker acknowledged must be in its sqlite file.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+}
+
+impl Drop for DurableBroker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
 pub fn unique_topic(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{prefix}-{}-{nanos:x}", std::process::id())
