@@ -139,6 +139,7 @@ impl Admin for AdminService {
                     min_length: a.min_length,
                     max_length: a.max_length,
                     developer_only: false,
+                    ..Default::default()
                 })
                 .collect(),
             auto_verified_attributes: r.auto_verified_attributes,

@@ -9,10 +9,10 @@ pub fn code_for(name: &str) -> Code {
         "InvalidParameterException" | "InvalidPasswordException" | "CodeMismatchException" | "ExpiredCodeException" => {
             Code::InvalidArgument
         }
-        "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" => Code::AlreadyExists,
+        "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" | "GroupExistsException" => Code::AlreadyExists,
         "UserNotFoundException" | "ResourceNotFoundException" => Code::NotFound,
         "NotAuthorizedException" | "UnrecognizedClientException" | "InvalidSignatureException" => Code::Unauthenticated,
-        "UserNotConfirmedException" => Code::FailedPrecondition,
+        "UserNotConfirmedException" | "UnsupportedUserStateException" => Code::FailedPrecondition,
         "LimitExceededException" | "TooManyRequestsException" | "TooManyFailedAttemptsException" => Code::ResourceExhausted,
         "ServiceUnavailableException" => Code::Unavailable,
         // Triggers: a rejection is the caller's problem; a broken trigger is the deployment's.

@@ -166,6 +166,17 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::SignedOutEverywhere(_)) => "SignedOutEverywhere",
         Some(Kind::RefreshTokenRevoked(_)) => "RefreshTokenRevoked",
         Some(Kind::UserDeleted(_)) => "UserDeleted",
+        Some(Kind::UserCreatedByAdmin(_)) => "UserCreatedByAdmin",
+        Some(Kind::PasswordSetByAdmin(_)) => "PasswordSetByAdmin",
+        Some(Kind::UserDisabled(_)) => "UserDisabled",
+        Some(Kind::UserEnabled(_)) => "UserEnabled",
+        Some(Kind::PasswordResetRequired(_)) => "PasswordResetRequired",
+        Some(Kind::UserAddedToGroup(_)) => "UserAddedToGroup",
+        Some(Kind::UserRemovedFromGroup(_)) => "UserRemovedFromGroup",
+        Some(Kind::GroupCreated(_)) => "GroupCreated",
+        Some(Kind::GroupUpdated(_)) => "GroupUpdated",
+        Some(Kind::GroupDeleted(_)) => "GroupDeleted",
+        Some(Kind::CustomAttributesAdded(_)) => "CustomAttributesAdded",
         None => "Empty",
     };
     format!("idp.events.v1.{name}")

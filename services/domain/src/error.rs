@@ -26,6 +26,10 @@ pub enum DomainError {
     ResourceNotFound(String),
     #[error("{0}")]
     ResourceExists(String),
+    #[error("{0}")]
+    GroupExists(String),
+    #[error("{0}")]
+    UnsupportedUserState(String),
 }
 
 impl DomainError {
@@ -43,6 +47,8 @@ impl DomainError {
             DomainError::LimitExceeded(_) => "LimitExceededException",
             DomainError::ResourceNotFound(_) => "ResourceNotFoundException",
             DomainError::ResourceExists(_) => "ResourceExistsException",
+            DomainError::GroupExists(_) => "GroupExistsException",
+            DomainError::UnsupportedUserState(_) => "UnsupportedUserStateException",
         }
     }
 

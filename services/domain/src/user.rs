@@ -183,9 +183,9 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
         }
         UserCommand::Authenticate { password } => {
             let matches = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
-            sign_in(user, matches)
+            sign_in(user, matches, ctx.now_ms())
         }
-        UserCommand::AuthenticateSrp { proof_ok } => sign_in(user, proof_ok),
+        UserCommand::AuthenticateSrp { proof_ok } => sign_in(user, proof_ok, ctx.now_ms()),
         UserCommand::UpdateAttributes { attributes, client_id } => {
             let u = active(user)?;
             validate::attributes(&s, &attributes, Writer::UserUpdate)?;
@@ -279,8 +279,9 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
     }
 }
 
-/// The sign-in rules, whatever proved the password: exists, enabled, password, status.
-fn sign_in(user: Option<&UserState>, password_ok: bool) -> Result<Vec<Event>, Rejected> {
+/// The sign-in rules, whatever proved the password: exists, enabled, password, status, and an
+/// unexpired temporary password (AdminCreateUser / AdminSetUserPassword not permanent).
+fn sign_in(user: Option<&UserState>, password_ok: bool, now_ms: i64) -> Result<Vec<Event>, Rejected> {
     let u = existing(user)?;
     if !u.enabled {
         return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
@@ -293,6 +294,9 @@ fn sign_in(user: Option<&UserState>, password_ok: bool) -> Result<Vec<Event>, Re
     }
     if u.status == status::RESET_REQUIRED {
         return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
+    }
+    if crate::user_admin::temporary_password_expired(u, now_ms) {
+        return Err(DomainError::NotAuthorized("Temporary password has expired and must be reset by an administrator.".into()).into());
     }
     Ok(vec![])
 }
@@ -320,7 +324,7 @@ fn signup_code(s: &PoolSettings, lookup: impl Fn(&str) -> Option<String>, client
         .map(|(attr, value)| code_event(purpose::SIGN_UP, attr, &value, client_id, SIGN_UP_CODE_TTL_MS, ctx))
 }
 
-fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
+pub(crate) fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
     let code = ctx.issue_code();
     let channel = if attribute == "phone_number" { "SMS" } else { "EMAIL" };
     ev(Kind::CodeIssued(CodeIssued {
