@@ -19,16 +19,21 @@ pub struct AdminService {
 
 impl AdminService {
     fn authorize<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        let get = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let (id, secret) = (get(meta::ACCESS_KEY_ID), get(meta::SECRET_ACCESS_KEY));
-        if id.is_empty() || secret.is_empty() {
-            return Err(named("UnrecognizedClientException", "Admin credential missing: send x-idp-access-key-id and x-idp-secret-access-key."));
-        }
-        if !self.credentials.matches(id, secret) {
-            return Err(named("UnrecognizedClientException", "The security token included in the request is invalid."));
-        }
-        Ok(())
+        authorize(&self.credentials, req)
     }
+}
+
+/// Checks the admin credential in a request's metadata (every admin service).
+pub(crate) fn authorize<T>(credentials: &AdminCredentials, req: &Request<T>) -> Result<(), Status> {
+    let get = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (id, secret) = (get(meta::ACCESS_KEY_ID), get(meta::SECRET_ACCESS_KEY));
+    if id.is_empty() || secret.is_empty() {
+        return Err(named("UnrecognizedClientException", "Admin credential missing: send x-idp-access-key-id and x-idp-secret-access-key."));
+    }
+    if !credentials.matches(id, secret) {
+        return Err(named("UnrecognizedClientException", "The security token included in the request is invalid."));
+    }
+    Ok(())
 }
 
 pub(crate) fn policy_in(p: pb::PasswordPolicy) -> ev::PasswordPolicy {
@@ -115,7 +120,7 @@ fn trigger_out(t: ev::TriggerDeployed) -> pb::Trigger {
     }
 }
 
-fn page_size(max: u32) -> usize {
+pub(crate) fn page_size(max: u32) -> usize {
     if max == 0 { 60 } else { max.min(60) as usize }
 }
 

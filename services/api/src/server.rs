@@ -1,4 +1,5 @@
-//! Serving: the gRPC server (Admin, Users, reflection, grpc.health.v1) and the HTTP listener.
+//! Serving: the gRPC server (Admin, AdminUsers, Groups, Users, reflection, grpc.health.v1) and
+//! the HTTP listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +9,8 @@ use idp_app::App;
 use tokio::net::TcpListener;
 
 use crate::admin::AdminService;
-use crate::pb::{admin_server::AdminServer, users_server::UsersServer, DESCRIPTOR};
+use crate::admin_users::{AdminUsersService, GroupsService};
+use crate::pb::{admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, users_server::UsersServer, DESCRIPTOR};
 use crate::users::UsersService;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,10 +41,14 @@ pub async fn serve_grpc(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
     health_reporter.set_serving::<UsersServer<UsersService>>().await;
+    health_reporter.set_serving::<AdminUsersServer<AdminUsersService>>().await;
+    health_reporter.set_serving::<GroupsServer<GroupsService>>().await;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(AdminUsersServer::new(AdminUsersService { app: app.clone(), credentials: credentials.clone() }))
+        .add_service(GroupsServer::new(GroupsService { app: app.clone(), credentials: credentials.clone() }))
         .add_service(AdminServer::new(AdminService { app: app.clone(), credentials }))
         .add_service(UsersServer::new(UsersService { app }))
         .serve_with_incoming_shutdown(incoming, shutdown)
