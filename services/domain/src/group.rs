@@ -12,6 +12,8 @@ pub const MAX_GROUP_NAME: usize = 128;
 pub const MAX_DESCRIPTION: usize = 2048;
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 
+// Built once per command attempt; boxing the pool would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum GroupCommand {
     /// `pool` is the pool as the front read it (`None`: no such pool).
     Create { pool: Option<PoolState>, group_name: String, settings: GroupSettings },

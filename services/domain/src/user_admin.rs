@@ -79,7 +79,7 @@ fn group_not_found() -> DomainError {
 /// Decides an admin command on the user `user` of `pool`.
 pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand, ctx: &mut dyn Ctx) -> Result<Vec<Event>, Rejected> {
     let s = pool.settings.clone().unwrap_or_default();
-    let policy = s.password_policy.clone().unwrap_or_default();
+    let policy = s.password_policy.unwrap_or_default();
     match cmd {
         AdminUserCommand::Create { username, temporary_password, attributes, action, delivery_mediums } => {
             validate::username(&username)?;
