@@ -12,8 +12,8 @@ use crate::exec::{decider, Committed};
 use crate::users::{deliveries, CodeDelivery, UserView};
 use crate::{App, AppError};
 
-/// AdminCreateUser's members.
-#[derive(Debug, Clone, Default)]
+/// AdminCreateUser's members. `Debug` never shows the temporary password.
+#[derive(Clone, Default)]
 pub struct CreateUserSpec {
     pub username: String,
     /// `None`: generated to the pool's password policy.
@@ -22,6 +22,18 @@ pub struct CreateUserSpec {
     pub action: MessageAction,
     /// "EMAIL" / "SMS"; empty: SMS (Cognito's default).
     pub delivery_mediums: Vec<String>,
+}
+
+impl std::fmt::Debug for CreateUserSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserSpec")
+            .field("username", &self.username)
+            .field("temporary_password", &self.temporary_password.as_ref().map(|_| "<redacted>"))
+            .field("attributes", &self.attributes)
+            .field("action", &self.action)
+            .field("delivery_mediums", &self.delivery_mediums)
+            .finish()
+    }
 }
 
 fn user_of(state: Option<&AggregateState>) -> Option<&UserState> {
