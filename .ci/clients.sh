@@ -30,7 +30,7 @@ fi
 stamp="$VENV/.idp-requirements"
 wanted="$(cat "$CLIENTS/requirements.txt"; echo "pycognito==$PYCOGNITO_VERSION")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ] \
-  || ! "$VENV/bin/python" -c "import boto3, jwt, cryptography, pycognito" 2>/dev/null; then
+  || ! "$VENV/bin/python" -c "import boto3, jwt, cryptography, pycognito, pyotp" 2>/dev/null; then
   log "pip install -r requirements.txt pycognito==$PYCOGNITO_VERSION"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CLIENTS/requirements.txt" >&2 \
     || die "pip install of boto3 / PyJWT failed"

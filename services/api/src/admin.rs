@@ -23,17 +23,19 @@ impl AdminService {
     }
 }
 
-/// Checks the admin credential in a request's metadata (every admin service).
+/// Checks the admin credential carried in a request's metadata.
 pub(crate) fn authorize<T>(credentials: &AdminCredentials, req: &Request<T>) -> Result<(), Status> {
-    let get = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let (id, secret) = (get(meta::ACCESS_KEY_ID), get(meta::SECRET_ACCESS_KEY));
-    if id.is_empty() || secret.is_empty() {
-        return Err(named("UnrecognizedClientException", "Admin credential missing: send x-idp-access-key-id and x-idp-secret-access-key."));
+    {
+        let get = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let (id, secret) = (get(meta::ACCESS_KEY_ID), get(meta::SECRET_ACCESS_KEY));
+        if id.is_empty() || secret.is_empty() {
+            return Err(named("UnrecognizedClientException", "Admin credential missing: send x-idp-access-key-id and x-idp-secret-access-key."));
+        }
+        if !credentials.matches(id, secret) {
+            return Err(named("UnrecognizedClientException", "The security token included in the request is invalid."));
+        }
+        Ok(())
     }
-    if !credentials.matches(id, secret) {
-        return Err(named("UnrecognizedClientException", "The security token included in the request is invalid."));
-    }
-    Ok(())
 }
 
 pub(crate) fn policy_in(p: pb::PasswordPolicy) -> ev::PasswordPolicy {

@@ -7,6 +7,7 @@
 //! - [`admin_users`]: the `AdminUsers` (admin user operations, AddCustomAttributes) and `Groups`
 //!   services, guarded by the admin credential.
 //! - [`users`]: the `Users` service (sign-up … delete user).
+//! - [`signin`]: the `SignIn` service (admin sign-in, software tokens, MFA settings).
 //! - [`http`]: the HTTP listener: JWKS, OpenID discovery, `/healthz`, `/readyz`, and `POST /`.
 //! - [`cognito`]: the Cognito JSON 1.1 protocol on `POST /` (SigV4 for admin operations).
 //! - [`server`]: assembling the gRPC server (reflection, grpc.health.v1) and serving both.
@@ -16,6 +17,7 @@ pub mod admin_users;
 pub mod cognito;
 pub mod http;
 pub mod server;
+pub mod signin;
 pub mod status;
 pub mod users;
 

@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 
 use crate::admin::AdminService;
 use crate::admin_users::{AdminUsersService, GroupsService};
-use crate::pb::{admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, users_server::UsersServer, DESCRIPTOR};
+use crate::pb::{
+    admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, sign_in_server::SignInServer,
+    users_server::UsersServer, DESCRIPTOR,
+};
+use crate::signin::SignInService;
 use crate::users::UsersService;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +47,15 @@ pub async fn serve_grpc(
     health_reporter.set_serving::<UsersServer<UsersService>>().await;
     health_reporter.set_serving::<AdminUsersServer<AdminUsersService>>().await;
     health_reporter.set_serving::<GroupsServer<GroupsService>>().await;
+    health_reporter.set_serving::<SignInServer<SignInService>>().await;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(AdminUsersServer::new(AdminUsersService { app: app.clone(), credentials: credentials.clone() }))
         .add_service(GroupsServer::new(GroupsService { app: app.clone(), credentials: credentials.clone() }))
-        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials }))
+        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials: credentials.clone() }))
+        .add_service(SignInServer::new(SignInService { app: app.clone(), credentials }))
         .add_service(UsersServer::new(UsersService { app }))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
@@ -62,5 +68,9 @@ pub async fn serve_http(
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(|e| ServeError::Http(e.to_string()))
+    // Peer addresses reach the handlers (per-source throttling of the Cognito sign-in calls).
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ServeError::Http(e.to_string()))
 }

@@ -12,7 +12,10 @@ pub fn code_for(name: &str) -> Code {
         "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" | "GroupExistsException" => Code::AlreadyExists,
         "UserNotFoundException" | "ResourceNotFoundException" => Code::NotFound,
         "NotAuthorizedException" | "UnrecognizedClientException" | "InvalidSignatureException" => Code::Unauthenticated,
-        "UserNotConfirmedException" | "UnsupportedUserStateException" => Code::FailedPrecondition,
+        "UserNotConfirmedException" | "PasswordResetRequiredException" | "SoftwareTokenMFANotFoundException" | "UnsupportedUserStateException" => {
+            Code::FailedPrecondition
+        }
+        "EnableSoftwareTokenMFAException" => Code::InvalidArgument,
         "LimitExceededException" | "TooManyRequestsException" | "TooManyFailedAttemptsException" => Code::ResourceExhausted,
         "ServiceUnavailableException" => Code::Unavailable,
         // Triggers: a rejection is the caller's problem; a broken trigger is the deployment's.

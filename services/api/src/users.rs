@@ -23,7 +23,7 @@ fn delivery(d: CodeDelivery) -> pb::CodeDeliveryDetails {
     pb::CodeDeliveryDetails { destination: d.destination, delivery_medium: d.delivery_medium, attribute_name: d.attribute_name }
 }
 
-fn outcome(out: InitiateOutcome) -> pb::InitiateAuthResponse {
+pub(crate) fn outcome(out: InitiateOutcome) -> pb::InitiateAuthResponse {
     match out {
         InitiateOutcome::Authenticated(t) => pb::InitiateAuthResponse {
             authentication_result: Some(pb::AuthenticationResult {
@@ -42,6 +42,11 @@ fn outcome(out: InitiateOutcome) -> pb::InitiateAuthResponse {
             session: session.unwrap_or_default(),
         },
     }
+}
+
+/// The caller's address (per-source throttling).
+fn source<T>(req: &Request<T>) -> Option<std::net::IpAddr> {
+    req.remote_addr().map(|a| a.ip())
 }
 
 fn opt(s: &str) -> Option<&str> {
@@ -66,6 +71,7 @@ impl Users for UsersService {
     }
 
     async fn confirm_sign_up(&self, req: Request<pb::ConfirmSignUpRequest>) -> Result<Response<pb::Empty>, Status> {
+        self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
         self.app.confirm_sign_up(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
@@ -78,6 +84,7 @@ impl Users for UsersService {
     }
 
     async fn initiate_auth(&self, req: Request<pb::InitiateAuthRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
+        self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
         let params = r.auth_parameters.into_iter().collect();
         let out = self.app.initiate_auth(&r.client_id, &r.auth_flow, &params).await.map_err(to_status)?;
@@ -85,6 +92,7 @@ impl Users for UsersService {
     }
 
     async fn respond_to_auth_challenge(&self, req: Request<pb::RespondToAuthChallengeRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
+        self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
         let responses = r.challenge_responses.into_iter().collect();
         let out = self.app.respond_to_auth_challenge(&r.client_id, &r.challenge_name, &responses, opt(&r.session)).await.map_err(to_status)?;
@@ -98,6 +106,8 @@ impl Users for UsersService {
             user_attributes: u.attributes.into_iter().map(|(name, value)| pb::AttributeType { name, value }).collect(),
             user_status: u.status,
             enabled: u.enabled,
+            preferred_mfa_setting: u.preferred_mfa.unwrap_or_default(),
+            user_mfa_setting_list: u.mfa_enabled,
         }))
     }
 
@@ -129,12 +139,14 @@ impl Users for UsersService {
     }
 
     async fn forgot_password(&self, req: Request<pb::ForgotPasswordRequest>) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
+        self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
         let d = self.app.forgot_password(&r.client_id, opt(&r.secret_hash), &r.username).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }
 
     async fn confirm_forgot_password(&self, req: Request<pb::ConfirmForgotPasswordRequest>) -> Result<Response<pb::Empty>, Status> {
+        self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
         self.app
             .confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password)

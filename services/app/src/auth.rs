@@ -136,7 +136,7 @@ impl App {
                 let caller = self.client_caller(client_id, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 require_flow(&caller.client, "ALLOW_USER_PASSWORD_AUTH")?;
                 let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
-                self.issue_tokens(&caller.pool, &caller.client, &user, None).await.map(InitiateOutcome::Authenticated)
+                self.next_step(&caller.pool, &caller.client, user).await
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = params.get("REFRESH_TOKEN").map(String::as_str).unwrap_or("");
@@ -147,38 +147,73 @@ impl App {
                 let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
                 self.start_srp(client_id, get("USERNAME"), get("SRP_A"), params.get("SECRET_HASH").map(String::as_str)).await
             }
-            "CUSTOM_AUTH" | "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
-                Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet.")))
+            "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
+                Err(AppError::invalid(format!("Auth flow {flow} is only for AdminInitiateAuth.")))
             }
+            "CUSTOM_AUTH" => Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet."))),
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),
         }
     }
 
-    /// Checks a password (Argon2id on a blocking thread) with every sign-in rule; errors are
-    /// masked per PreventUserExistenceErrors.
+    /// AdminInitiateAuth: ADMIN_USER_PASSWORD_AUTH (and its old name ADMIN_NO_SRP_AUTH) for a
+    /// trusted backend (the adapter checked the admin credential), REFRESH_TOKEN_AUTH as in
+    /// InitiateAuth. The client must belong to `pool_id`.
+    pub async fn admin_initiate_auth(&self, pool_id: &str, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<InitiateOutcome, AppError> {
+        match flow {
+            "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+                let username = params.get("USERNAME").map(String::as_str).unwrap_or("");
+                let password = params.get("PASSWORD").map(String::as_str).unwrap_or("");
+                if username.is_empty() || password.is_empty() {
+                    return Err(AppError::invalid("Missing required parameter USERNAME or PASSWORD"));
+                }
+                let caller = self.client_caller(client_id, username, params.get("SECRET_HASH").map(String::as_str)).await?;
+                if caller.pool.pool_id != pool_id {
+                    return Err(AppError::not_found(format!("Client {client_id} does not belong to user pool {pool_id}.")));
+                }
+                require_flow(&caller.client, "ALLOW_ADMIN_USER_PASSWORD_AUTH")?;
+                let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
+                self.next_step(&caller.pool, &caller.client, user).await
+            }
+            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => self.initiate_auth(client_id, flow, params).await,
+            other => Err(AppError::invalid(format!("Invalid AuthFlow {other} for AdminInitiateAuth."))),
+        }
+    }
+
+    /// Checks a password (Argon2id on a blocking thread, inside the write loop so a failure is
+    /// recorded for lockout) with every sign-in rule; errors are masked per
+    /// PreventUserExistenceErrors.
     async fn password_sign_in(&self, pool: &PoolState, client: &ClientState, username: &str, password: &str) -> Result<UserState, AppError> {
-        let prevent = prevents_existence_errors(pool, Some(client));
         let key = App::user_key(pool, username);
         self.catch_up(&key).await?;
-        let user = match self.load(&key).await? {
-            Some(AggregateState::User(u)) => Some(u),
-            _ => self.migrate_user(pool, client, username, Some(password)).await?,
+        let stored = match self.load(&key).await? {
+            Some(AggregateState::User(u)) => Some(u.username),
+            _ => self.migrate_user(pool, client, username, Some(password)).await?.map(|u| u.username),
         };
-        let ctx = self.new_ctx();
-        let (p, u, pw) = (pool.clone(), user.clone(), password.to_string());
-        let decision = self
-            .blocking(move || {
-                let mut ctx = ctx;
-                idp_domain::user::decide(&p, u.as_ref(), UserCommand::Authenticate { password: pw }, &mut ctx)
-            })
-            .await?;
-        if let (Ok(_), Some(u)) = (&decision, &user) {
-            self.run_pre_authentication(pool, client, u).await?;
-        }
-        match decision {
-            Ok(_) => user.ok_or_else(|| AppError::Internal("authenticated a missing user".into())),
-            Err(rejected) => Err(rejected.error.hide_existence(prevent).into()),
-        }
+        let pw = password.to_string();
+        let name = stored.unwrap_or_else(|| username.to_string());
+        self.first_factor(pool, client, &name, move || UserCommand::Authenticate { password: pw.clone() }).await
+    }
+
+    /// Runs a first-factor command (its failure is recorded for lockout), masks errors per
+    /// PreventUserExistenceErrors, then runs the PreAuthentication trigger.
+    pub(crate) async fn first_factor(
+        &self,
+        pool: &PoolState,
+        client: &ClientState,
+        username: &str,
+        make: impl Fn() -> UserCommand + Send + Sync + 'static,
+    ) -> Result<UserState, AppError> {
+        let prevent = prevents_existence_errors(pool, Some(client));
+        let committed = self.user_command(pool, username, "", make).await.map_err(|e| match e {
+            AppError::Domain(d) => AppError::Domain(d.hide_existence(prevent)),
+            other => other,
+        })?;
+        let user = match committed.state {
+            Some(AggregateState::User(u)) => u,
+            _ => return Err(AppError::Domain(DomainError::UserNotFound.hide_existence(prevent))),
+        };
+        self.run_pre_authentication(pool, client, &user).await?;
+        Ok(user)
     }
 
     /// Issues ID + access tokens (and a refresh token for a new session).

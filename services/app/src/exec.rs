@@ -177,6 +177,13 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::GroupUpdated(_)) => "GroupUpdated",
         Some(Kind::GroupDeleted(_)) => "GroupDeleted",
         Some(Kind::CustomAttributesAdded(_)) => "CustomAttributesAdded",
+        Some(Kind::SignInFailed(_)) => "SignInFailed",
+        Some(Kind::SignInSucceeded(_)) => "SignInSucceeded",
+        Some(Kind::NewPasswordRequiredAnswered(_)) => "NewPasswordRequiredAnswered",
+        Some(Kind::SoftwareTokenAssociated(_)) => "SoftwareTokenAssociated",
+        Some(Kind::SoftwareTokenVerified(_)) => "SoftwareTokenVerified",
+        Some(Kind::MfaPreferenceSet(_)) => "MfaPreferenceSet",
+        Some(Kind::MfaCodeAccepted(_)) => "MfaCodeAccepted",
         None => "Empty",
     };
     format!("idp.events.v1.{name}")

@@ -12,6 +12,11 @@
 //! - [`groups`]: groups, group membership and the `cognito:groups` of tokens.
 //! - [`auth`]: sign-in, token issuance, token checks and revocation.
 //! - [`srp`]: USER_SRP_AUTH and the PASSWORD_VERIFIER challenge (sealed, self-contained state).
+//! - [`session`]: sealed, expiring, single-use challenge sessions, and the RespondToAuthChallenge
+//!   dispatch over the challenge names.
+//! - [`signin`]: what follows a first factor (NEW_PASSWORD_REQUIRED, MFA challenges, lockout
+//!   bookkeeping), software tokens, MFA preferences and the pool's MFA configuration.
+//! - [`throttle`]: per-source throttling of sign-in and code attempts (TooManyRequestsException).
 //! - [`messages`]: the message senders (dev outbox file, SMTP, SMS webhook) and the dispatcher
 //!   that drains the projector's outbox rows at least once, de-duplicated by event id.
 //! - [`triggers`]: trigger deployment (pool events + content-addressed components) and the
@@ -30,7 +35,10 @@ pub mod groups;
 pub mod messages;
 pub mod read;
 pub mod triggers;
+pub mod session;
+pub mod signin;
 pub mod srp;
+pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
@@ -65,6 +73,8 @@ pub struct AppConfig {
     pub max_attempts: u32,
     /// Concurrent password hashes (memory-hard: bound memory and keep latency flat).
     pub hash_concurrency: usize,
+    /// Sign-in and code attempts allowed per source address.
+    pub source_limit: throttle::SourceLimit,
 }
 
 impl Default for AppConfig {
@@ -74,6 +84,7 @@ impl Default for AppConfig {
             verdict_timeout: Duration::from_secs(10),
             max_attempts: 8,
             hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2,
+            source_limit: throttle::SourceLimit::default(),
         }
     }
 }
@@ -90,6 +101,7 @@ pub struct App {
     pub(crate) config: AppConfig,
     /// The trigger runtime, when the server enables triggers ([`App::set_triggers`]).
     pub(crate) triggers: std::sync::OnceLock<Arc<idp_triggers::Runtime>>,
+    pub(crate) source_limiter: Option<throttle::SourceLimiter>,
 }
 
 impl App {
@@ -113,9 +125,20 @@ impl App {
             hasher: Arc::new(hasher),
             dummy_phc: Arc::new(dummy_phc),
             hash_slots: Arc::new(Semaphore::new(config.hash_concurrency.max(1))),
+            source_limiter: throttle::SourceLimiter::new(config.source_limit),
             config,
             triggers: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Admits one sign-in or code-verification attempt from `source` (adapters call this
+    /// before InitiateAuth, RespondToAuthChallenge, ConfirmSignUp, ForgotPassword and
+    /// ConfirmForgotPassword).
+    pub fn admit_attempt(&self, source: Option<std::net::IpAddr>) -> Result<(), AppError> {
+        match &self.source_limiter {
+            Some(l) => l.admit(source),
+            None => Ok(()),
+        }
     }
 
     pub fn issuer(&self) -> &TokenIssuer {

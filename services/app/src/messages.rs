@@ -73,6 +73,7 @@ pub fn render_for(kind: &str, code: &str, username: &str) -> (String, String) {
         "ADMIN_CREATE_USER" => ("Your temporary password".into(), format!("Your username is {username} and temporary password is {code}.")),
         "SIGN_UP" => ("Your verification code".into(), format!("Your confirmation code is {code}")),
         "FORGOT_PASSWORD" => ("Your password reset code".into(), format!("Your password reset code is {code}")),
+        "MFA" => ("Your authentication code".into(), format!("Your authentication code is {code}")),
         _ => ("Your verification code".into(), format!("Your verification code is {code}")),
     }
 }

@@ -34,13 +34,20 @@ pub struct UserView {
     pub enabled: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// PreferredMfaSetting (None when the user has no preference).
+    pub preferred_mfa: Option<String>,
+    /// UserMFASettingList: the MFA methods enabled for the user.
+    pub mfa_enabled: Vec<String>,
 }
 
 impl From<&UserState> for UserView {
     fn from(u: &UserState) -> Self {
         let mut attributes = u.attributes.clone();
         attributes.insert("sub".into(), u.sub.clone());
+        let mfa = crate::signin::user_mfa(u);
         UserView {
+            preferred_mfa: mfa.preferred,
+            mfa_enabled: mfa.enabled,
             username: u.username.clone(),
             attributes,
             status: u.status.clone(),

@@ -35,4 +35,9 @@ pub trait Ctx {
     /// Seals a secret for the message sender (the deployment's sealing key); never stored in
     /// clear (the temporary password of an invitation).
     fn seal(&mut self, secret: &str) -> Vec<u8>;
+    /// Draws a new TOTP secret and returns it sealed (the domain never sees it in clear).
+    fn new_totp_secret(&mut self) -> Vec<u8>;
+    /// The RFC 6238 time step (30 s) of `code` under the sealed secret, if the code is valid
+    /// now (the current step or one step either side); `None` if not.
+    fn totp_step(&self, sealed_secret: &[u8], code: &str) -> Option<u64>;
 }

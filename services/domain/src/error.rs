@@ -30,6 +30,12 @@ pub enum DomainError {
     GroupExists(String),
     #[error("{0}")]
     UnsupportedUserState(String),
+    #[error("Password reset required for the user")]
+    PasswordResetRequired,
+    #[error("Software token MFA has not been set up for the user.")]
+    SoftwareTokenMfaNotFound,
+    #[error("{0}")]
+    EnableSoftwareTokenMfa(String),
 }
 
 impl DomainError {
@@ -49,6 +55,9 @@ impl DomainError {
             DomainError::ResourceExists(_) => "ResourceExistsException",
             DomainError::GroupExists(_) => "GroupExistsException",
             DomainError::UnsupportedUserState(_) => "UnsupportedUserStateException",
+            DomainError::PasswordResetRequired => "PasswordResetRequiredException",
+            DomainError::SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
+            DomainError::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
         }
     }
 

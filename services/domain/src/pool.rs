@@ -108,6 +108,7 @@ pub fn default_settings(name: &str) -> PoolSettings {
         prevent_user_existence_errors: false,
         mfa_configuration: "OFF".into(),
         code_max_attempts: DEFAULT_CODE_MAX_ATTEMPTS,
+        ..Default::default()
     }
 }
 
@@ -191,8 +192,15 @@ pub(crate) fn validate_settings(s: &PoolSettings) -> Result<(), DomainError> {
     if let Some(v) = &s.token_validity {
         validate_validity(v)?;
     }
-    if !matches!(s.mfa_configuration.as_str(), "" | "OFF") {
-        return Err(DomainError::invalid("MfaConfiguration other than OFF is not supported yet."));
+    match s.mfa_configuration.as_str() {
+        "" | "OFF" => {}
+        "ON" | "OPTIONAL" if s.software_token_mfa_enabled || s.sms_mfa_enabled || s.email_mfa_enabled => {}
+        "ON" | "OPTIONAL" => {
+            return Err(DomainError::invalid(
+                "MfaConfiguration ON or OPTIONAL needs an MFA method: configure one with SetUserPoolMfaConfig.",
+            ))
+        }
+        other => return Err(DomainError::invalid(format!("MfaConfiguration must be OFF, ON or OPTIONAL, not {other}."))),
     }
     if s.code_max_attempts > 20 {
         return Err(DomainError::invalid("code_max_attempts must be at most 20."));

@@ -39,6 +39,14 @@ impl Ctx for FakeCtx {
     fn seal(&mut self, secret: &str) -> Vec<u8> {
         format!("sealed:{secret}").into_bytes()
     }
+    fn new_totp_secret(&mut self) -> Vec<u8> {
+        b"sealed-totp".to_vec()
+    }
+    fn totp_step(&self, sealed: &[u8], code: &str) -> Option<u64> {
+        let now = (self.now / 1000 / 30) as u64;
+        let step: u64 = code.parse().ok()?;
+        (sealed == b"sealed-totp" && step + 1 >= now && step <= now + 1).then_some(step)
+    }
 }
 
 pub fn ctx() -> FakeCtx {

@@ -3,6 +3,7 @@
 use crate::ctx::Ctx;
 use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
+use crate::signin::{self, SignInCommand};
 use crate::pb::{
     event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, Event, PasswordChanged, PoolSettings,
     PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserConfirmed, UserDeleted, UserSignedUp, UserState,
@@ -66,6 +67,8 @@ pub enum UserCommand {
     GlobalSignOut,
     RevokeRefreshToken { origin_jti: String, expires_at_ms: i64 },
     Delete,
+    /// Lockout, challenges and MFA ([`crate::signin`]).
+    SignIn(SignInCommand),
 }
 
 fn settings(pool: &PoolState) -> PoolSettings {
@@ -182,10 +185,11 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             }
         }
         UserCommand::Authenticate { password } => {
-            let matches = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
-            sign_in(user, matches, ctx.now_ms())
+            let ok = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
+            signin::decide(pool, user, SignInCommand::FirstFactor { ok }, ctx)
         }
-        UserCommand::AuthenticateSrp { proof_ok } => sign_in(user, proof_ok, ctx.now_ms()),
+        UserCommand::AuthenticateSrp { proof_ok } => signin::decide(pool, user, SignInCommand::FirstFactor { ok: proof_ok }, ctx),
+        UserCommand::SignIn(cmd) => signin::decide(pool, user, cmd, ctx),
         UserCommand::UpdateAttributes { attributes, client_id } => {
             let u = active(user)?;
             validate::attributes(&s, &attributes, Writer::UserUpdate)?;
@@ -277,28 +281,6 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             Ok(vec![ev(Kind::UserDeleted(UserDeleted {}))])
         }
     }
-}
-
-/// The sign-in rules, whatever proved the password: exists, enabled, password, status, and an
-/// unexpired temporary password (AdminCreateUser / AdminSetUserPassword not permanent).
-fn sign_in(user: Option<&UserState>, password_ok: bool, now_ms: i64) -> Result<Vec<Event>, Rejected> {
-    let u = existing(user)?;
-    if !u.enabled {
-        return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
-    }
-    if !password_ok {
-        return Err(DomainError::incorrect_credentials().into());
-    }
-    if u.status == status::UNCONFIRMED {
-        return Err(DomainError::UserNotConfirmed.into());
-    }
-    if u.status == status::RESET_REQUIRED {
-        return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
-    }
-    if crate::user_admin::temporary_password_expired(u, now_ms) {
-        return Err(DomainError::NotAuthorized("Temporary password has expired and must be reset by an administrator.".into()).into());
-    }
-    Ok(vec![])
 }
 
 /// A user that exists and is enabled (token-authenticated calls).

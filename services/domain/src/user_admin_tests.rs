@@ -66,6 +66,14 @@ fn error(r: Result<Vec<Event>, Rejected>) -> DomainError {
     }
 }
 
+/// The error of a sign-in attempt (a wrong password records a failure: not checked here).
+fn sign_in_error(r: Result<Vec<Event>, Rejected>) -> DomainError {
+    match r {
+        Err(r) => r.error,
+        Ok(e) => panic!("expected an error, got {e:?}"),
+    }
+}
+
 fn invitations(events: &[Event]) -> Vec<&CodeIssued> {
     events
         .iter()
@@ -148,11 +156,11 @@ fn an_expired_temporary_password_cannot_sign_in() {
     let mut w = world();
     w.create(&[], Some("Temp-Passw0rd"), MessageAction::Suppress, &[]).expect("create");
     w.ctx.now += 7 * DAY_MS + 1;
-    let e = error(w.user_cmd(UserCommand::Authenticate { password: "Temp-Passw0rd".into() }));
+    let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Temp-Passw0rd".into() }));
     assert_eq!(e.name(), "NotAuthorizedException");
     assert!(e.to_string().contains("expired"), "{e}");
     // A wrong password still says only "incorrect".
-    let e = error(w.user_cmd(UserCommand::Authenticate { password: "Wrong-Passw0rd".into() }));
+    let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Wrong-Passw0rd".into() }));
     assert_eq!(e.to_string(), "Incorrect username or password.");
 }
 
@@ -197,8 +205,8 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
     w.when(AdminUserCommand::ResetPassword { client_id: String::new() }).expect("reset");
     assert_eq!(w.user().status, status::RESET_REQUIRED);
     assert!(w.user().codes.iter().any(|c| c.purpose == purpose::FORGOT_PASSWORD && c.destination == "a@example.com"));
-    let e = error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
-    assert_eq!(e.name(), "NotAuthorizedException");
+    let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
+    assert_eq!(e.name(), "PasswordResetRequiredException");
     w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into() }).expect("confirm reset");
     assert_eq!(w.user().status, status::CONFIRMED);
 }

@@ -45,6 +45,15 @@ impl Ctx for FakeCtx {
     fn seal(&mut self, secret: &str) -> Vec<u8> {
         format!("sealed:{secret}").into_bytes()
     }
+    fn new_totp_secret(&mut self) -> Vec<u8> {
+        b"sealed-totp".to_vec()
+    }
+    /// Code "<step>" is valid for steps now/30s ± 1 (e.g. "033334" at now = 1_000_020 s).
+    fn totp_step(&self, sealed: &[u8], code: &str) -> Option<u64> {
+        let now = (self.now / 1000 / 30) as u64;
+        let step: u64 = code.parse().ok()?;
+        (sealed == b"sealed-totp" && step + 1 >= now && step <= now + 1).then_some(step)
+    }
 }
 
 const PW: &str = "Corr3ct-Horse";
@@ -319,7 +328,7 @@ fn srp_sign_in_applies_the_same_rules_as_password_sign_in() {
         u.enabled = true;
         u.status = status::RESET_REQUIRED.into();
     }
-    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })).name(), "PasswordResetRequiredException");
 }
 
 #[test]
@@ -538,3 +547,6 @@ fn migrated_users_keep_their_status_verified_flags_and_password() {
     assert_eq!(w.user.as_ref().map(|u| u.status.as_str()), Some(status::RESET_REQUIRED));
     assert!(w.user.as_ref().is_some_and(|u| u.password.is_none()));
 }
+
+#[path = "signin_tests.rs"]
+mod signin;

@@ -100,6 +100,13 @@ pub struct ServeArgs {
     /// Region prefix of new pool ids.
     #[arg(long, env = "IDP_REGION")]
     pub region: Option<String>,
+    /// Sign-in and code attempts allowed per second per client address (burst: twice as
+    /// many; 0 = no limit). Loopback addresses are exempt unless --throttle-loopback.
+    #[arg(long, env = "IDP_ATTEMPTS_PER_SOURCE")]
+    pub attempts_per_source: Option<u32>,
+    /// Apply --attempts-per-source to loopback addresses too.
+    #[arg(long, env = "IDP_THROTTLE_LOOPBACK")]
+    pub throttle_loopback: bool,
     /// Send email through SMTP (e.g. smtp://user:pass@host:587) instead of the dev outbox.
     #[arg(long, env = "IDP_SMTP_URL")]
     pub smtp_url: Option<String>,
@@ -218,6 +225,8 @@ pub struct FileConfig {
     pub http_addr: Option<SocketAddr>,
     pub issuer_base: Option<String>,
     pub region: Option<String>,
+    pub attempts_per_source: Option<u32>,
+    pub throttle_loopback: Option<bool>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub sms_webhook: Option<String>,
@@ -247,6 +256,7 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     pub issuer_base: String,
     pub region: String,
+    pub source_limit: idp_app::throttle::SourceLimit,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub sms_webhook: Option<String>,
@@ -357,6 +367,15 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
             .trim_end_matches('/')
             .to_string(),
         region: args.region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into()),
+        source_limit: {
+            let default = idp_app::throttle::SourceLimit::default();
+            let per_second = args.attempts_per_source.or(file.attempts_per_source).unwrap_or(default.per_second);
+            idp_app::throttle::SourceLimit {
+                per_second,
+                burst: per_second.saturating_mul(2),
+                loopback: args.throttle_loopback || file.throttle_loopback.unwrap_or(false),
+            }
+        },
         smtp_url: args.smtp_url.clone().or(file.smtp_url.clone()),
         smtp_from: args.smtp_from.clone().or(file.smtp_from.clone()).unwrap_or_else(|| "no-reply@localhost".into()),
         sms_webhook: args.sms_webhook.clone().or(file.sms_webhook.clone()),

@@ -93,7 +93,7 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let credentials = cluster::admin_credentials(s.admin_credentials.as_deref(), &s.data_dir)?;
     let verdicts = Arc::new(Verdicts::new(log.partition_count()));
     Projector::new(log.clone(), store.clone(), verdicts.clone()).spawn();
-    let config = AppConfig { region: s.region.clone(), ..AppConfig::default() };
+    let config = AppConfig { region: s.region.clone(), source_limit: s.source_limit, ..AppConfig::default() };
     let app = App::new(log.clone(), store.clone(), verdicts, secrets, PasswordHasher::new(s.argon2), config)?;
     crate::triggers::enable(&app, &s.data_dir).await?;
     Dispatcher {

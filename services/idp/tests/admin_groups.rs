@@ -241,7 +241,7 @@ async fn admin_user_apis_and_groups_over_grpc() {
     expect_error(c.users.admin_reset_user_password(c.admin.req(user_req(&pool, "carol"))).await, "InvalidParameterException", Code::InvalidArgument);
     c.users.admin_reset_user_password(c.admin.req(user_req(&pool, "alice"))).await.expect("reset");
     assert_eq!(status(&c.users.admin_get_user(c.admin.req(user_req(&pool, "alice"))).await.expect("get").into_inner()), "RESET_REQUIRED");
-    expect_error(sign_in(&server, &client_id, "alice", PASSWORD).await, "NotAuthorizedException", Code::Unauthenticated);
+    expect_error(sign_in(&server, &client_id, "alice", PASSWORD).await, "PasswordResetRequiredException", Code::FailedPrecondition);
     let code = server.code_for("alice", "FORGOT_PASSWORD").await;
     users
         .confirm_forgot_password(pb::ConfirmForgotPasswordRequest {

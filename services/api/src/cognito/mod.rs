@@ -19,6 +19,7 @@ pub mod admin_user_ops;
 pub mod errors;
 pub mod group_ops;
 pub mod input;
+pub mod mfa_ops;
 pub mod sigv4;
 pub mod user_ops;
 
@@ -57,6 +58,11 @@ pub const SIGNED: &[&str] = &[
     "ListUserPoolClients",
     "DeleteUserPoolClient",
     "ListUsers",
+    "AdminInitiateAuth",
+    "AdminRespondToAuthChallenge",
+    "AdminSetUserMFAPreference",
+    "SetUserPoolMfaConfig",
+    "GetUserPoolMfaConfig",
 ];
 
 /// Whether `op` requires a SigV4 signature ([`SIGNED`] and the admin-user and group operations).
@@ -82,7 +88,13 @@ pub const UNSIGNED: &[&str] = &[
     "ConfirmForgotPassword",
     "GlobalSignOut",
     "DeleteUser",
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "SetUserMFAPreference",
 ];
+
+/// Sign-in and code-verification operations, throttled per source address.
+const THROTTLED: &[&str] = &["InitiateAuth", "RespondToAuthChallenge", "ConfirmSignUp", "ForgotPassword", "ConfirmForgotPassword"];
 
 /// What the Cognito handler needs.
 pub struct Cognito {
@@ -188,6 +200,10 @@ impl Cognito {
     async fn call(&self, req: Request) -> Result<Value, CognitoError> {
         let (parts, body): (_, Body) = req.into_parts();
         let op = operation(&parts.headers)?;
+        if THROTTLED.contains(&op.as_str()) {
+            let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            self.app.admit_attempt(source)?;
+        }
         let signed = is_signed(&op);
         if !signed && !UNSIGNED.contains(&op.as_str()) {
             return Err(CognitoError::invalid(format!("Operation {op} is not supported by this service.")));
@@ -239,6 +255,14 @@ impl Cognito {
             "ConfirmForgotPassword" => user_ops::confirm_forgot_password(app, i).await,
             "GlobalSignOut" => user_ops::global_sign_out(app, i).await,
             "DeleteUser" => user_ops::delete_user(app, i).await,
+            "AdminInitiateAuth" => mfa_ops::admin_initiate_auth(app, i).await,
+            "AdminRespondToAuthChallenge" => mfa_ops::admin_respond_to_auth_challenge(app, i).await,
+            "AssociateSoftwareToken" => mfa_ops::associate_software_token(app, i).await,
+            "VerifySoftwareToken" => mfa_ops::verify_software_token(app, i).await,
+            "SetUserMFAPreference" => mfa_ops::set_user_mfa_preference(app, i).await,
+            "AdminSetUserMFAPreference" => mfa_ops::admin_set_user_mfa_preference(app, i).await,
+            "SetUserPoolMfaConfig" => mfa_ops::set_user_pool_mfa_config(app, i, rid).await,
+            "GetUserPoolMfaConfig" => mfa_ops::get_user_pool_mfa_config(app, i).await,
             other => Err(CognitoError::invalid(format!("Operation {other} is not supported by this service."))),
         }
     }
@@ -266,7 +290,7 @@ mod tests {
     #[test]
     fn operation_lists_are_disjoint() {
         assert!(SIGNED.iter().all(|op| !UNSIGNED.contains(op)));
-        assert_eq!(SIGNED.len() + UNSIGNED.len(), 26);
+        assert_eq!(SIGNED.len() + UNSIGNED.len(), 34);
         let extra: Vec<&str> = admin_user_ops::OPS.iter().chain(group_ops::OPS).copied().collect();
         assert_eq!(extra.len(), 21);
         assert!(extra.iter().all(|op| is_signed(op) && !UNSIGNED.contains(op) && !SIGNED.contains(op)));

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::errors::CognitoError;
 use super::input::{rules, Input};
 
-const AUTH_FLOWS: &[&str] = &[
+pub(crate) const AUTH_FLOWS: &[&str] = &[
     "USER_SRP_AUTH",
     "REFRESH_TOKEN_AUTH",
     "REFRESH_TOKEN",
@@ -22,7 +22,7 @@ const AUTH_FLOWS: &[&str] = &[
     "USER_AUTH",
 ];
 
-const CHALLENGES: &[&str] = &[
+pub(crate) const CHALLENGES: &[&str] = &[
     "SMS_MFA",
     "EMAIL_OTP",
     "SOFTWARE_TOKEN_MFA",
@@ -59,7 +59,7 @@ fn tokens(t: &AuthResult) -> Value {
 }
 
 /// InitiateAuth / RespondToAuthChallenge answer.
-fn outcome(o: &InitiateOutcome) -> Value {
+pub(crate) fn outcome(o: &InitiateOutcome) -> Value {
     match o {
         InitiateOutcome::Authenticated(t) => json!({"ChallengeParameters": {}, "AuthenticationResult": tokens(t)}),
         InitiateOutcome::Challenge { name, parameters, session } => {
@@ -157,7 +157,14 @@ pub async fn revoke_token(app: &App, input: &Input<'_>) -> Result<Value, Cognito
 pub async fn get_user(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
     let u = app.get_user(access_token(input)?).await?;
     let attributes: Vec<Value> = u.attributes.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect();
-    Ok(json!({"Username": u.username, "UserAttributes": attributes}))
+    let mut v = json!({"Username": u.username, "UserAttributes": attributes, "MFAOptions": []});
+    if !u.mfa_enabled.is_empty() {
+        v["UserMFASettingList"] = json!(u.mfa_enabled);
+    }
+    if let Some(p) = &u.preferred_mfa {
+        v["PreferredMfaSetting"] = json!(p);
+    }
+    Ok(v)
 }
 
 pub async fn update_user_attributes(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
