@@ -122,7 +122,7 @@ fn trigger_out(t: ev::TriggerDeployed) -> pb::Trigger {
     }
 }
 
-fn page_size(max: u32) -> usize {
+pub(crate) fn page_size(max: u32) -> usize {
     if max == 0 { 60 } else { max.min(60) as usize }
 }
 
@@ -146,6 +146,7 @@ impl Admin for AdminService {
                     min_length: a.min_length,
                     max_length: a.max_length,
                     developer_only: false,
+                    ..Default::default()
                 })
                 .collect(),
             auto_verified_attributes: r.auto_verified_attributes,

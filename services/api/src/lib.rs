@@ -4,6 +4,8 @@
 //! - [`pb`]: generated gRPC types (`proto/idp/v1/idp.proto`) and the reflection descriptor.
 //! - [`status`]: the one mapping from error names to gRPC codes (+ `x-idp-error` metadata).
 //! - [`admin`]: the `Admin` service (pools, app clients), guarded by the admin credential.
+//! - [`admin_users`]: the `AdminUsers` (admin user operations, AddCustomAttributes) and `Groups`
+//!   services, guarded by the admin credential.
 //! - [`users`]: the `Users` service (sign-up … delete user).
 //! - [`signin`]: the `SignIn` service (admin sign-in, software tokens, MFA settings).
 //! - [`http`]: the HTTP listener: JWKS, OpenID discovery, `/healthz`, `/readyz`, and `POST /`.
@@ -11,6 +13,7 @@
 //! - [`server`]: assembling the gRPC server (reflection, grpc.health.v1) and serving both.
 
 pub mod admin;
+pub mod admin_users;
 pub mod cognito;
 pub mod http;
 pub mod server;

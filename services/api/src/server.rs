@@ -1,4 +1,5 @@
-//! Serving: the gRPC server (Admin, Users, reflection, grpc.health.v1) and the HTTP listener.
+//! Serving: the gRPC server (Admin, AdminUsers, Groups, Users, reflection, grpc.health.v1) and
+//! the HTTP listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +9,11 @@ use idp_app::App;
 use tokio::net::TcpListener;
 
 use crate::admin::AdminService;
-use crate::pb::{admin_server::AdminServer, sign_in_server::SignInServer, users_server::UsersServer, DESCRIPTOR};
+use crate::admin_users::{AdminUsersService, GroupsService};
+use crate::pb::{
+    admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, sign_in_server::SignInServer,
+    users_server::UsersServer, DESCRIPTOR,
+};
 use crate::signin::SignInService;
 use crate::users::UsersService;
 
@@ -40,11 +45,15 @@ pub async fn serve_grpc(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServer<AdminService>>().await;
     health_reporter.set_serving::<UsersServer<UsersService>>().await;
+    health_reporter.set_serving::<AdminUsersServer<AdminUsersService>>().await;
+    health_reporter.set_serving::<GroupsServer<GroupsService>>().await;
     health_reporter.set_serving::<SignInServer<SignInService>>().await;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(AdminUsersServer::new(AdminUsersService { app: app.clone(), credentials: credentials.clone() }))
+        .add_service(GroupsServer::new(GroupsService { app: app.clone(), credentials: credentials.clone() }))
         .add_service(AdminServer::new(AdminService { app: app.clone(), credentials: credentials.clone() }))
         .add_service(SignInServer::new(SignInService { app: app.clone(), credentials }))
         .add_service(UsersServer::new(UsersService { app }))

@@ -9,10 +9,12 @@ pub fn code_for(name: &str) -> Code {
         "InvalidParameterException" | "InvalidPasswordException" | "CodeMismatchException" | "ExpiredCodeException" => {
             Code::InvalidArgument
         }
-        "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" => Code::AlreadyExists,
+        "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" | "GroupExistsException" => Code::AlreadyExists,
         "UserNotFoundException" | "ResourceNotFoundException" => Code::NotFound,
         "NotAuthorizedException" | "UnrecognizedClientException" | "InvalidSignatureException" => Code::Unauthenticated,
-        "UserNotConfirmedException" | "PasswordResetRequiredException" | "SoftwareTokenMFANotFoundException" => Code::FailedPrecondition,
+        "UserNotConfirmedException" | "PasswordResetRequiredException" | "SoftwareTokenMFANotFoundException" | "UnsupportedUserStateException" => {
+            Code::FailedPrecondition
+        }
         "EnableSoftwareTokenMFAException" => Code::InvalidArgument,
         "LimitExceededException" | "TooManyRequestsException" | "TooManyFailedAttemptsException" => Code::ResourceExhausted,
         "ServiceUnavailableException" => Code::Unavailable,

@@ -275,6 +275,9 @@ impl App {
             event_id: Some(event_id),
             ..Default::default()
         };
+        // cognito:groups, by precedence (the PreTokenGeneration trigger may override them).
+        id.groups = self.token_groups(user).await?;
+        access.groups = id.groups.clone();
         self.run_pre_token_generation(pool, client, user, session.is_some(), &mut id, &mut access).await?;
         let id_token = issuer.issue_id(&id).map_err(|e| AppError::Internal(format!("issuing id token: {e}")))?;
         let access_token = issuer.issue_access(&access).map_err(|e| AppError::Internal(format!("issuing access token: {e}")))?;

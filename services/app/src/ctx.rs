@@ -67,6 +67,18 @@ impl Ctx for RealCtx {
         PasswordRecord { argon2_phc: phc, srp_salt_hex: v.salt_hex, srp_verifier_hex: v.verifier_hex, set_at_ms: self.now_ms }
     }
 
+    fn temporary_password(&mut self, min_length: u32) -> String {
+        idp_crypto::ids::temporary_password(&mut OsRng, min_length as usize).to_string()
+    }
+
+    fn seal(&mut self, secret: &str) -> Vec<u8> {
+        // Sealing cannot fail with a valid key; an empty seal delivers nothing (logged).
+        self.keys().seal(secret, &mut OsRng).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "sealing a secret failed");
+            Vec::new()
+        })
+    }
+
     fn new_totp_secret(&mut self) -> Vec<u8> {
         let secret = idp_crypto::totp::new_secret(&mut OsRng);
         self.keys().seal(&secret, &mut OsRng).unwrap_or_else(|e| {

@@ -8,6 +8,8 @@
 //! - [`ctx`]: the real [`idp_domain::Ctx`] (clock, OS randomness, Argon2id + SRP, code keys).
 //! - [`read`]: read-model lookups (pools, clients, users by name or sub, revocations).
 //! - [`admin`]: pool and app-client operations. [`users`]: the user operations.
+//! - [`admin_users`]: the admin user operations (AdminCreateUser …, AddCustomAttributes).
+//! - [`groups`]: groups, group membership and the `cognito:groups` of tokens.
 //! - [`auth`]: sign-in, token issuance, token checks and revocation.
 //! - [`srp`]: USER_SRP_AUTH and the PASSWORD_VERIFIER challenge (sealed, self-contained state).
 //! - [`session`]: sealed, expiring, single-use challenge sessions, and the RespondToAuthChallenge
@@ -23,11 +25,13 @@
 //! - [`error`]: [`AppError`], with the stable exception name every adapter maps from.
 
 pub mod admin;
+pub mod admin_users;
 pub mod auth;
 pub mod credentials;
 pub mod ctx;
 pub mod error;
 pub mod exec;
+pub mod groups;
 pub mod messages;
 pub mod read;
 pub mod triggers;

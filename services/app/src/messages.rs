@@ -30,7 +30,8 @@ pub struct OutgoingMessage {
     /// EMAIL or SMS.
     pub channel: String,
     pub destination: String,
-    /// SIGN_UP, FORGOT_PASSWORD or VERIFY_ATTRIBUTE.
+    /// SIGN_UP, FORGOT_PASSWORD, VERIFY_ATTRIBUTE or ADMIN_CREATE_USER (an invitation: `code`
+    /// is then the temporary password).
     pub kind: String,
     pub code: String,
     pub subject: String,
@@ -63,7 +64,13 @@ pub trait MessageSender: Send + Sync + 'static {
 
 /// Renders the default texts (a custom-message trigger replaces these later).
 pub fn render(kind: &str, code: &str) -> (String, String) {
+    render_for(kind, code, "")
+}
+
+/// [`render`], with the username an invitation names.
+pub fn render_for(kind: &str, code: &str, username: &str) -> (String, String) {
     match kind {
+        "ADMIN_CREATE_USER" => ("Your temporary password".into(), format!("Your username is {username} and temporary password is {code}.")),
         "SIGN_UP" => ("Your verification code".into(), format!("Your confirmation code is {code}")),
         "FORGOT_PASSWORD" => ("Your password reset code".into(), format!("Your password reset code is {code}")),
         "MFA" => ("Your authentication code".into(), format!("Your authentication code is {code}")),
@@ -428,7 +435,7 @@ impl Dispatcher {
         let item = OutboxItem::decode(bytes).map_err(|e| SendError::Permanent(format!("outbox row: {e}")))?;
         let Some(code) = item.code else { return Err(SendError::Permanent("outbox row without code".into())) };
         let plain = keys.open(&code.sealed).map_err(|e| SendError::Permanent(format!("opening code: {e}")))?;
-        let (subject, text) = render(&code.purpose, &plain);
+        let (subject, text) = render_for(&code.purpose, &plain, &item.username);
         let message = OutgoingMessage {
             event_id: item.event_id,
             pool_id: item.pool_id,

@@ -60,6 +60,36 @@ pub fn random_token<R: RngCore + CryptoRng>(rng: &mut R, n_bytes: usize) -> Stri
     URL_SAFE_NO_PAD.encode(&bytes[..])
 }
 
+/// A temporary password of `len` characters (at least 8) holding an upper-case letter, a
+/// lower-case letter, a digit and a symbol, so it satisfies any password policy of that length
+/// or less. Wrapped so the plaintext is wiped when dropped.
+pub fn temporary_password<R: RngCore + CryptoRng>(rng: &mut R, len: usize) -> zeroize::Zeroizing<String> {
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const DIGITS: &[u8] = b"23456789";
+    const SYMBOLS: &[u8] = b"^$*.[]{}()?!@#%&/,><:;|_~=+-";
+    let len = len.max(8);
+    let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
+    let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS]
+        .iter()
+        .flat_map(|set| random_string(rng, set, 1).into_bytes())
+        .collect();
+    chars.extend(random_string(rng, &all, len - 4).into_bytes());
+    // Fisher-Yates with rejection-sampled indices, so the class positions are not fixed.
+    for i in (1..chars.len()).rev() {
+        let bound = i + 1;
+        let limit = u32::MAX - u32::MAX % bound as u32;
+        let j = loop {
+            let r = rng.next_u32();
+            if r < limit {
+                break (r % bound as u32) as usize;
+            }
+        };
+        chars.swap(i, j);
+    }
+    zeroize::Zeroizing::new(String::from_utf8_lossy(&chars).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +129,18 @@ mod tests {
         let secret = client_secret(&mut rng);
         assert_eq!(secret.len(), 51);
         assert!(secret.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{secret}");
+    }
+
+    #[test]
+    fn temporary_passwords_hold_every_class() {
+        let mut rng = StdRng::seed_from_u64(6);
+        for len in [0usize, 8, 12, 40] {
+            let p = temporary_password(&mut rng, len);
+            assert_eq!(p.len(), len.max(8));
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()) && p.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(|c| !c.is_ascii_alphanumeric()));
+        }
+        assert_ne!(*temporary_password(&mut rng, 12), *temporary_password(&mut rng, 12));
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub trait Ctx {
     /// Checks a password. `None` means "no such user": implementations still spend the time of
     /// a real verification, so timing does not reveal whether a user exists.
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool;
+    /// Draws a random temporary password of `min_length` characters (at least 8) holding every
+    /// character class, so it satisfies the pool's policy (AdminCreateUser without one).
+    fn temporary_password(&mut self, min_length: u32) -> String;
+    /// Seals a secret for the message sender (the deployment's sealing key); never stored in
+    /// clear (the temporary password of an invitation).
+    fn seal(&mut self, secret: &str) -> Vec<u8>;
     /// Draws a new TOTP secret and returns it sealed (the domain never sees it in clear).
     fn new_totp_secret(&mut self) -> Vec<u8>;
     /// The RFC 6238 time step (30 s) of `code` under the sealed secret, if the code is valid

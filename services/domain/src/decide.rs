@@ -29,6 +29,8 @@ pub mod purpose {
     pub const SIGN_UP: &str = "SIGN_UP";
     pub const FORGOT_PASSWORD: &str = "FORGOT_PASSWORD";
     pub const VERIFY_ATTRIBUTE: &str = "VERIFY_ATTRIBUTE";
+    /// The invitation of AdminCreateUser: its sealed secret is the temporary password.
+    pub const ADMIN_CREATE_USER: &str = "ADMIN_CREATE_USER";
     /// SMS_MFA / EMAIL_OTP second-factor codes.
     pub const MFA: &str = "MFA";
 }

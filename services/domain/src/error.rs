@@ -26,6 +26,10 @@ pub enum DomainError {
     ResourceNotFound(String),
     #[error("{0}")]
     ResourceExists(String),
+    #[error("{0}")]
+    GroupExists(String),
+    #[error("{0}")]
+    UnsupportedUserState(String),
     #[error("Password reset required for the user")]
     PasswordResetRequired,
     #[error("Software token MFA has not been set up for the user.")]
@@ -49,6 +53,8 @@ impl DomainError {
             DomainError::LimitExceeded(_) => "LimitExceededException",
             DomainError::ResourceNotFound(_) => "ResourceNotFoundException",
             DomainError::ResourceExists(_) => "ResourceExistsException",
+            DomainError::GroupExists(_) => "GroupExistsException",
+            DomainError::UnsupportedUserState(_) => "UnsupportedUserStateException",
             DomainError::PasswordResetRequired => "PasswordResetRequiredException",
             DomainError::SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
             DomainError::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",

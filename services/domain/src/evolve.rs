@@ -1,7 +1,7 @@
 //! `evolve`: applies an accepted envelope to an aggregate's state. Mechanical only: every value
 //! comes from the events (which recorded the clock, ids and hashes); no rule is checked here.
 
-use crate::pb::{event::Kind, ClientState, Envelope, PendingCode, PoolState, UserState};
+use crate::pb::{event::Kind, ClientState, Envelope, GroupMembership, GroupState, PendingCode, PoolState, UserState};
 use crate::user::status;
 
 /// The state of any aggregate, as the projector stores it.
@@ -10,6 +10,7 @@ pub enum AggregateState {
     Pool(PoolState),
     Client(ClientState),
     User(UserState),
+    Group(GroupState),
 }
 
 impl AggregateState {
@@ -18,6 +19,7 @@ impl AggregateState {
             AggregateState::Pool(s) => s.version,
             AggregateState::Client(s) => s.version,
             AggregateState::User(s) => s.version,
+            AggregateState::Group(s) => s.version,
         }
     }
     fn set_version(&mut self, v: u64) {
@@ -25,6 +27,7 @@ impl AggregateState {
             AggregateState::Pool(s) => s.version = v,
             AggregateState::Client(s) => s.version = v,
             AggregateState::User(s) => s.version = v,
+            AggregateState::Group(s) => s.version = v,
         }
     }
 }
@@ -71,6 +74,44 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             p.updated_at_ms = at;
             Some(S::Pool(p))
         }
+        (Some(S::Pool(mut p)), Kind::CustomAttributesAdded(e)) => {
+            if let Some(settings) = p.settings.as_mut() {
+                settings.schema.extend(e.attributes.iter().cloned());
+            }
+            p.updated_at_ms = at;
+            Some(S::Pool(p))
+        }
+        (_, Kind::GroupCreated(e)) => Some(S::Group(GroupState {
+            version: 0,
+            pool_id: e.pool_id.clone(),
+            group_name: e.group_name.clone(),
+            group_id: e.group_id.clone(),
+            settings: e.settings.clone(),
+            created_at_ms: e.created_at_ms,
+            updated_at_ms: e.created_at_ms,
+        })),
+        (Some(S::Group(mut g)), Kind::GroupUpdated(e)) => {
+            g.settings = e.settings.clone();
+            g.updated_at_ms = at;
+            Some(S::Group(g))
+        }
+        (Some(S::Group(_)), Kind::GroupDeleted(_)) => None,
+        (_, Kind::UserCreatedByAdmin(e)) => Some(S::User(UserState {
+            version: 0,
+            pool_id: e.pool_id.clone(),
+            sub: e.sub.clone(),
+            username: e.username.clone(),
+            attributes: e.attributes.iter().map(|a| (a.name.clone(), a.value.clone())).collect(),
+            status: status::FORCE_CHANGE_PASSWORD.into(),
+            enabled: true,
+            password: e.password.clone(),
+            codes: vec![],
+            tokens_revoked_before_ms: 0,
+            created_at_ms: e.created_at_ms,
+            updated_at_ms: e.created_at_ms,
+            temporary_password_expires_at_ms: e.temporary_password_expires_at_ms,
+            ..Default::default()
+        })),
         (Some(S::Pool(mut p)), Kind::TriggerRemoved(e)) => {
             p.triggers.retain(|t| t.kind != e.kind);
             p.updated_at_ms = at;
@@ -111,6 +152,8 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
         (Some(S::User(mut u)), kind) => {
             u.updated_at_ms = at;
             match kind {
+                // An invitation carries a temporary password for the sender, nothing to verify.
+                Kind::CodeIssued(e) if e.purpose == crate::decide::purpose::ADMIN_CREATE_USER => {}
                 Kind::CodeIssued(e) => {
                     u.codes.retain(|c| !(c.purpose == e.purpose && c.attribute == e.attribute));
                     u.codes.push(PendingCode {
@@ -161,6 +204,21 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
                         }
                     }
                 }
+                Kind::PasswordSetByAdmin(e) => {
+                    u.password = e.password.clone();
+                    u.status = if e.permanent { status::CONFIRMED.into() } else { status::FORCE_CHANGE_PASSWORD.into() };
+                    u.temporary_password_expires_at_ms = e.temporary_password_expires_at_ms;
+                    u.codes.retain(|c| c.purpose != crate::decide::purpose::FORGOT_PASSWORD);
+                }
+                Kind::PasswordResetRequired(_) => u.status = status::RESET_REQUIRED.into(),
+                Kind::UserDisabled(_) => u.enabled = false,
+                Kind::UserEnabled(_) => u.enabled = true,
+                Kind::UserAddedToGroup(e) => {
+                    u.groups.retain(|g| g.group_name != e.group_name);
+                    u.groups.push(GroupMembership { group_name: e.group_name.clone(), group_id: e.group_id.clone() });
+                    u.groups.sort_by(|a, b| a.group_name.cmp(&b.group_name));
+                }
+                Kind::UserRemovedFromGroup(e) => u.groups.retain(|g| g.group_name != e.group_name),
                 Kind::SignedOutEverywhere(e) => u.tokens_revoked_before_ms = e.revoked_before_ms,
                 Kind::RefreshTokenRevoked(_) => {}
                 Kind::UserDeleted(_) => return None,
@@ -176,6 +234,7 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
                 Kind::NewPasswordRequiredAnswered(e) => {
                     u.password = e.password.clone();
                     u.status = status::CONFIRMED.into();
+                    u.temporary_password_expires_at_ms = 0;
                     for a in &e.attributes {
                         u.attributes.insert(a.name.clone(), a.value.clone());
                     }

@@ -6,6 +6,8 @@ pub enum AggregateKey {
     Pool { pool_id: String },
     Client { client_id: String },
     User { pool_id: String, username_key: String },
+    /// A group of a pool; group names are case sensitive (as in Cognito).
+    Group { pool_id: String, group_name: String },
 }
 
 impl AggregateKey {
@@ -20,12 +22,17 @@ impl AggregateKey {
         AggregateKey::User { pool_id: pool_id.to_string(), username_key: username_key.to_string() }
     }
 
+    pub fn group(pool_id: &str, group_name: &str) -> Self {
+        AggregateKey::Group { pool_id: pool_id.to_string(), group_name: group_name.to_string() }
+    }
+
     /// The canonical text form, used as the log record key.
     pub fn encode(&self) -> String {
         match self {
             AggregateKey::Pool { pool_id } => format!("pool/{pool_id}"),
             AggregateKey::Client { client_id } => format!("client/{client_id}"),
             AggregateKey::User { pool_id, username_key } => format!("user/{pool_id}/{username_key}"),
+            AggregateKey::Group { pool_id, group_name } => format!("group/{pool_id}/{group_name}"),
         }
     }
 
@@ -34,12 +41,12 @@ impl AggregateKey {
         match kind {
             "pool" if !rest.is_empty() => Some(AggregateKey::pool(rest)),
             "client" if !rest.is_empty() => Some(AggregateKey::client(rest)),
-            "user" => {
+            "user" | "group" => {
                 let (pool_id, name) = rest.split_once('/')?;
                 if pool_id.is_empty() || name.is_empty() {
                     return None;
                 }
-                Some(AggregateKey::user(pool_id, name))
+                Some(if kind == "user" { AggregateKey::user(pool_id, name) } else { AggregateKey::group(pool_id, name) })
             }
             _ => None,
         }
@@ -71,12 +78,14 @@ mod tests {
             AggregateKey::pool("us-east-1_abc"),
             AggregateKey::client("abc123"),
             AggregateKey::user("us-east-1_abc", "alice/with/slash"),
+            AggregateKey::group("us-east-1_abc", "Admins/EU"),
         ] {
             assert_eq!(AggregateKey::parse(&key.encode()), Some(key));
         }
         assert_eq!(AggregateKey::parse("user/only"), None);
         assert_eq!(AggregateKey::parse("pool/"), None);
         assert_eq!(AggregateKey::parse("thing/x"), None);
+        assert_eq!(AggregateKey::parse("group/us-east-1_abc"), None);
     }
 
     #[test]

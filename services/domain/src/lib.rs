@@ -2,7 +2,8 @@
 //!
 //! - [`pb`]: the events and aggregate states, generated from `proto/idp/events/v1/events.proto`.
 //! - [`decide`]: `decide(state, command, ctx) -> Result<Vec<Event>, Rejected>` for pools
-//!   ([`pool`]), app clients ([`client`]) and users ([`user`]). All rules live there.
+//!   ([`pool`]), app clients ([`client`]), users ([`user`]; admin operations in
+//!   [`user_admin`]) and groups ([`group`], with AddCustomAttributes). All rules live there.
 //! - [`evolve`]: `evolve(state, envelope) -> state`: mechanical application of accepted events,
 //!   no rules, no clock, no randomness.
 //! - [`ctx`]: the [`Ctx`] trait through which clock, randomness and hashing come in, so that
@@ -25,11 +26,16 @@ pub mod ctx;
 pub mod decide;
 pub mod error;
 pub mod evolve;
+pub mod group;
 pub mod keys;
 pub mod pool;
 pub mod signin;
 pub mod user;
+pub mod user_admin;
 pub mod validate;
+
+#[cfg(test)]
+mod testkit;
 
 pub use ctx::{Ctx, NewCode};
 pub use decide::Rejected;

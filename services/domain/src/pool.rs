@@ -124,6 +124,7 @@ pub fn standard_schema() -> Vec<SchemaAttribute> {
             min_length: 0,
             max_length: 2048,
             developer_only: false,
+            ..Default::default()
         })
         .collect()
 }
@@ -142,7 +143,7 @@ pub fn validate_validity(v: &TokenValidity) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn validate_settings(s: &PoolSettings) -> Result<(), DomainError> {
+pub(crate) fn validate_settings(s: &PoolSettings) -> Result<(), DomainError> {
     let len = s.name.chars().count();
     if len == 0 || len > 128 || s.name.chars().any(|c| c.is_control()) {
         return Err(DomainError::invalid("PoolName must be 1 to 128 characters."));

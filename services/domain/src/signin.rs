@@ -152,7 +152,14 @@ fn first_factor(pool: &PoolState, user: Option<&UserState>, ok: bool, ctx: &mut 
         let days = settings(pool).password_policy.map(|p| p.temporary_password_validity_days).unwrap_or(0);
         let days = if days == 0 { 7 } else { days };
         let set_at = u.password.as_ref().map(|p| p.set_at_ms).unwrap_or(0);
-        if now > set_at + i64::from(days) * 24 * 3600 * 1000 {
+        // The expiry recorded when an admin set the temporary password wins; otherwise the
+        // pool's current validity from when the password was set.
+        let expired = if u.temporary_password_expires_at_ms > 0 {
+            crate::user_admin::temporary_password_expired(u, now)
+        } else {
+            now > set_at + i64::from(days) * 24 * 3600 * 1000
+        };
+        if expired {
             return Err(DomainError::NotAuthorized(
                 "Temporary password has expired and must be reset by an administrator.".into(),
             )

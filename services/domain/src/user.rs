@@ -306,7 +306,7 @@ fn signup_code(s: &PoolSettings, lookup: impl Fn(&str) -> Option<String>, client
         .map(|(attr, value)| code_event(purpose::SIGN_UP, attr, &value, client_id, SIGN_UP_CODE_TTL_MS, ctx))
 }
 
-fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
+pub(crate) fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
     let code = ctx.issue_code();
     let channel = if attribute == "phone_number" { "SMS" } else { "EMAIL" };
     ev(Kind::CodeIssued(CodeIssued {

@@ -39,6 +39,12 @@ impl Ctx for FakeCtx {
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
         record.map(|r| r.argon2_phc == format!("hash({password})")).unwrap_or(false)
     }
+    fn temporary_password(&mut self, min_length: u32) -> String {
+        format!("Tmp-{}{}", "x".repeat(min_length.max(8) as usize - 6), self.ids % 10)
+    }
+    fn seal(&mut self, secret: &str) -> Vec<u8> {
+        format!("sealed:{secret}").into_bytes()
+    }
     fn new_totp_secret(&mut self) -> Vec<u8> {
         b"sealed-totp".to_vec()
     }

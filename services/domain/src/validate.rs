@@ -70,15 +70,36 @@ pub fn schema_entry<'a>(settings: &'a PoolSettings, name: &str) -> Option<&'a Sc
 }
 
 /// Who is writing attributes: a user may not touch system attributes or immutable ones after
-/// creation.
+/// creation; an admin may set `email_verified` / `phone_number_verified`, and immutable
+/// attributes only when creating the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Writer {
     SignUp,
     UserUpdate,
+    AdminCreate,
+    AdminUpdate,
 }
+
+impl Writer {
+    fn is_admin(self) -> bool {
+        matches!(self, Writer::AdminCreate | Writer::AdminUpdate)
+    }
+    fn is_update(self) -> bool {
+        matches!(self, Writer::UserUpdate | Writer::AdminUpdate)
+    }
+}
+
+/// The verification flags an admin may write.
+pub const VERIFIED_FLAGS: &[&str] = &["email_verified", "phone_number_verified"];
 
 /// Validates one attribute write against the pool schema.
 pub fn attribute(settings: &PoolSettings, name: &str, value: &str, writer: Writer) -> Result<(), DomainError> {
+    if writer.is_admin() && VERIFIED_FLAGS.contains(&name) {
+        return match value {
+            "true" | "false" => Ok(()),
+            _ => Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: Boolean expected."))),
+        };
+    }
     if SYSTEM_ATTRIBUTES.contains(&name) {
         return Err(DomainError::invalid(format!("Cannot modify the non-mutable attribute {name}")));
     }
@@ -90,7 +111,7 @@ pub fn attribute(settings: &PoolSettings, name: &str, value: &str, writer: Write
         )));
     }
     if let Some(entry) = entry {
-        if writer == Writer::UserUpdate && !entry.mutable {
+        if writer.is_update() && !entry.mutable {
             return Err(DomainError::invalid(format!("Cannot modify the non-mutable attribute {name}")));
         }
         if entry.developer_only {
@@ -117,8 +138,29 @@ pub fn attribute(settings: &PoolSettings, name: &str, value: &str, writer: Write
         (_, "Boolean") if value != "true" && value != "false" => {
             Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: Boolean expected.")))
         }
+        (_, "Number") => number_bounds(entry, name, value),
+        (_, "DateTime") if value.is_empty() || value.chars().any(char::is_control) => {
+            Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: DateTime expected.")))
+        }
         _ => Ok(()),
     }
+}
+
+/// A Number attribute's value within its schema's `min_value` / `max_value`.
+fn number_bounds(entry: Option<&SchemaAttribute>, name: &str, value: &str) -> Result<(), DomainError> {
+    let Some(entry) = entry else { return Ok(()) };
+    let v = value.parse::<f64>().unwrap_or(f64::NAN);
+    let below = entry.min_value.is_some_and(|min| v < min as f64);
+    let above = entry.max_value.is_some_and(|max| v > max as f64);
+    if below || above {
+        let show = |b: Option<i64>| b.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
+        return Err(DomainError::invalid(format!(
+            "Attributes did not conform to the schema: {name}: Number must be between {} and {}.",
+            show(entry.min_value),
+            show(entry.max_value)
+        )));
+    }
+    Ok(())
 }
 
 /// Validates a whole attribute list: each entry, no duplicates, bounded count.

@@ -1,7 +1,8 @@
 //! The projector: the single arbiter of each log partition, and the read models it builds.
 //!
 //! - [`rows`]: where each aggregate and index lives in the projection store, and how states
-//!   are encoded (prost, deterministic) — the one mapping both the projector and readers use.
+//!   are encoded (prost, deterministic) — the one mapping both the projector and readers use;
+//!   [`group_rows`]: the rows of groups and of group memberships.
 //! - [`arbiter`]: the pure-given-its-inputs step that takes records in log order, accepts or
 //!   rejects each envelope against its precondition (expected version, duplicate request id),
 //!   evolves states and emits the store writes, including outbox rows for messages.
@@ -15,6 +16,7 @@
 
 pub mod arbiter;
 pub mod rebuild;
+pub mod group_rows;
 pub mod rows;
 pub mod runner;
 pub mod verdicts;

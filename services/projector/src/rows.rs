@@ -12,9 +12,11 @@
 //! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
 //! | UserIndex    | pool id                    | username key        | sub                      |
+//!
+//! Groups and memberships (Groups, GroupIndex, GroupMembers): see [`crate::group_rows`].
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{ClientState, PoolState, UserState};
+use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
 use idp_store::{Table, Write};
 use prost::Message;
@@ -27,6 +29,7 @@ pub fn state_row(key: &AggregateKey) -> (Table, Vec<u8>) {
         AggregateKey::Pool { pool_id } => (Table::Pools, pool_id.as_bytes().to_vec()),
         AggregateKey::Client { client_id } => (Table::Clients, client_id.as_bytes().to_vec()),
         AggregateKey::User { pool_id, username_key } => (Table::Users, join(pool_id, username_key)),
+        AggregateKey::Group { pool_id, group_name } => (Table::Groups, crate::group_rows::group_row(pool_id, group_name)),
     }
 }
 
@@ -62,6 +65,7 @@ pub fn decode_state(key: &AggregateKey, bytes: &[u8]) -> Result<AggregateState, 
         AggregateKey::Pool { .. } => AggregateState::Pool(PoolState::decode(bytes)?),
         AggregateKey::Client { .. } => AggregateState::Client(ClientState::decode(bytes)?),
         AggregateKey::User { .. } => AggregateState::User(UserState::decode(bytes)?),
+        AggregateKey::Group { .. } => AggregateState::Group(GroupState::decode(bytes)?),
     })
 }
 
@@ -70,6 +74,7 @@ pub fn encode_state(state: &AggregateState) -> Vec<u8> {
         AggregateState::Pool(s) => s.encode_to_vec(),
         AggregateState::Client(s) => s.encode_to_vec(),
         AggregateState::User(s) => s.encode_to_vec(),
+        AggregateState::Group(s) => s.encode_to_vec(),
     }
 }
 
@@ -82,6 +87,7 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
         Some(state) => writes.push(Write::Put { table, pk: pk.clone(), ck: vec![], value: encode_state(state) }),
         None => writes.push(Write::Delete { table, pk: pk.clone(), ck: vec![] }),
     }
+    writes.extend(crate::group_rows::transition(key, old, new));
     match (old, new) {
         (_, Some(AggregateState::Pool(p))) => writes.push(Write::Put {
             table: Table::PoolIndex,

@@ -67,6 +67,13 @@ tables! {
     /// Users of a pool in username order (pk = pool id, ck = username key, value = sub), for
     /// listing without scans.
     UserIndex => "user_index",
+    /// Group aggregate state, pk = pool id + group name.
+    Groups => "groups",
+    /// Groups of a pool in name order (pk = pool id, ck = group name, value = group id).
+    GroupIndex => "group_index",
+    /// Members of a group incarnation (pk = pool id + group id, ck = username key, value =
+    /// sub), written from the user's memberships: ListUsersInGroup without scanning users.
+    GroupMembers => "group_members",
 }
 
 impl Table {

@@ -58,12 +58,24 @@ fn length_constraint(c: &Input<'_>, key: &str) -> Result<u32, CognitoError> {
     }
 }
 
-fn schema_in(input: &Input<'_>) -> Result<Vec<SchemaAttribute>, CognitoError> {
+fn number_constraint(c: &Input<'_>, key: &str) -> Result<Option<i64>, CognitoError> {
+    match c.opt_str(key, Rule::new(1, 20, Chars::NonSpace))? {
+        None => Ok(None),
+        Some(s) => s.parse::<i64>().map(Some).map_err(|_| CognitoError::invalid(format!("NumberAttributeConstraints.{key} must be an integer."))),
+    }
+}
+
+/// Schema attributes (`SchemaAttributeType`) under `key` (`Schema`, `CustomAttributes`).
+pub(crate) fn schema_in(input: &Input<'_>, key: &str) -> Result<Vec<SchemaAttribute>, CognitoError> {
     let mut out = Vec::new();
-    for a in input.opt_object_list("Schema", 50)?.unwrap_or_default() {
+    for a in input.opt_object_list(key, 50)?.unwrap_or_default() {
         let (min_length, max_length) = match a.opt_object("StringAttributeConstraints")? {
             Some(c) => (length_constraint(&c, "MinLength")?, length_constraint(&c, "MaxLength")?),
             None => (0, 0),
+        };
+        let (min_value, max_value) = match a.opt_object("NumberAttributeConstraints")? {
+            Some(c) => (number_constraint(&c, "MinValue")?, number_constraint(&c, "MaxValue")?),
+            None => (None, None),
         };
         out.push(SchemaAttribute {
             name: a.str("Name", Rule::new(1, 20, Chars::Visible))?.to_string(),
@@ -73,6 +85,8 @@ fn schema_in(input: &Input<'_>) -> Result<Vec<SchemaAttribute>, CognitoError> {
             min_length,
             max_length,
             developer_only: a.opt_bool("DeveloperOnlyAttribute")?.unwrap_or(false),
+            min_value,
+            max_value,
         });
     }
     Ok(out)
@@ -101,7 +115,14 @@ fn schema_out(a: &SchemaAttribute) -> Value {
         let max = if a.max_length == 0 { 2048 } else { a.max_length };
         v["StringAttributeConstraints"] = json!({"MinLength": a.min_length.to_string(), "MaxLength": max.to_string()});
     } else if a.data_type == "Number" {
-        v["NumberAttributeConstraints"] = json!({});
+        let mut c = json!({});
+        if let Some(min) = a.min_value {
+            c["MinValue"] = json!(min.to_string());
+        }
+        if let Some(max) = a.max_value {
+            c["MaxValue"] = json!(max.to_string());
+        }
+        v["NumberAttributeConstraints"] = c;
     }
     v
 }
@@ -221,7 +242,7 @@ pub async fn create_user_pool(app: &App, input: &Input<'_>, rid: &str) -> Result
     let spec = PoolSpec {
         name: input.str("PoolName", rules::NAME)?.to_string(),
         password_policy: policies_in(input)?,
-        schema: schema_in(input)?,
+        schema: schema_in(input, "Schema")?,
         auto_verified_attributes: verifiable_list(input)?.unwrap_or_default(),
         username_case_sensitive: match input.opt_object("UsernameConfiguration")? {
             Some(u) => u.opt_bool("CaseSensitive")?,

@@ -4,7 +4,8 @@
 //!
 //! A thin adapter over the command path, like the gRPC one: every operation reads its members
 //! ([`input`]), calls the same `App` method the gRPC service calls ([`admin_ops`],
-//! [`user_ops`]) and shapes Cognito's answer. No business rule lives here.
+//! [`admin_user_ops`], [`group_ops`], [`user_ops`]) and shapes Cognito's answer. No business
+//! rule lives here.
 //!
 //! - [`errors`]: the one mapping from error name to HTTP status, and the error body/headers.
 //! - [`sigv4`]: SigV4 verification of the signed (admin) operations against the admin key.
@@ -14,7 +15,9 @@
 //! operations → members → `App` → JSON, with `x-amzn-RequestId` on every answer.
 
 pub mod admin_ops;
+pub mod admin_user_ops;
 pub mod errors;
+pub mod group_ops;
 pub mod input;
 pub mod mfa_ops;
 pub mod sigv4;
@@ -61,6 +64,11 @@ pub const SIGNED: &[&str] = &[
     "SetUserPoolMfaConfig",
     "GetUserPoolMfaConfig",
 ];
+
+/// Whether `op` requires a SigV4 signature ([`SIGNED`] and the admin-user and group operations).
+pub fn is_signed(op: &str) -> bool {
+    SIGNED.contains(&op) || admin_user_ops::OPS.contains(&op) || group_ops::OPS.contains(&op)
+}
 
 /// Operations answered without a signature.
 pub const UNSIGNED: &[&str] = &[
@@ -196,7 +204,7 @@ impl Cognito {
             let source = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
             self.app.admit_attempt(source)?;
         }
-        let signed = SIGNED.contains(&op.as_str());
+        let signed = is_signed(&op);
         if !signed && !UNSIGNED.contains(&op.as_str()) {
             return Err(CognitoError::invalid(format!("Operation {op} is not supported by this service.")));
         }
@@ -214,6 +222,12 @@ impl Cognito {
 
     async fn dispatch(&self, op: &str, i: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
         let app = &*self.app;
+        if let Some(answer) = admin_user_ops::dispatch(app, op, i, rid).await {
+            return answer;
+        }
+        if let Some(answer) = group_ops::dispatch(app, op, i, rid).await {
+            return answer;
+        }
         match op {
             "CreateUserPool" => admin_ops::create_user_pool(app, i, rid).await,
             "DescribeUserPool" => admin_ops::describe_user_pool(app, i).await,
@@ -277,5 +291,8 @@ mod tests {
     fn operation_lists_are_disjoint() {
         assert!(SIGNED.iter().all(|op| !UNSIGNED.contains(op)));
         assert_eq!(SIGNED.len() + UNSIGNED.len(), 34);
+        let extra: Vec<&str> = admin_user_ops::OPS.iter().chain(group_ops::OPS).copied().collect();
+        assert_eq!(extra.len(), 21);
+        assert!(extra.iter().all(|op| is_signed(op) && !UNSIGNED.contains(op) && !SIGNED.contains(op)));
     }
 }

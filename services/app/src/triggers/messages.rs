@@ -25,6 +25,7 @@ fn trigger_source(kind: &str) -> &'static str {
     match kind {
         "SIGN_UP" => "CustomMessage_SignUp",
         "FORGOT_PASSWORD" => "CustomMessage_ForgotPassword",
+        "ADMIN_CREATE_USER" => "CustomMessage_AdminCreateUser",
         _ => "CustomMessage_VerifyUserAttribute",
     }
 }
@@ -57,7 +58,7 @@ impl CustomMessages {
                 return None;
             }
         };
-        let fill = |text: String| text.replace(CODE_PARAMETER, &m.code);
+        let fill = |text: String| text.replace(CODE_PARAMETER, &m.code).replace("{username}", &m.username);
         let mut custom = m.clone();
         if m.channel == "SMS" {
             if let Some(text) = out.sms_message {
