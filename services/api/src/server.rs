@@ -26,6 +26,13 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves gRPC on `listener` until `shutdown` resolves.
+/// The largest admin request accepted: a component of the allowed size, its configuration and
+/// framing (at least tonic's default 4 MiB).
+fn admin_message_limit(app: &App) -> usize {
+    let component = usize::try_from(app.config().trigger_max_component_bytes).unwrap_or(usize::MAX);
+    component.saturating_add(256 << 10).max(4 << 20)
+}
+
 pub async fn serve_grpc(
     listener: TcpListener,
     app: Arc<App>,
@@ -43,7 +50,8 @@ pub async fn serve_grpc(
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials }))
+        // DeployTrigger carries a whole component: room for the largest allowed plus its config.
+        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials }).max_decoding_message_size(admin_message_limit(&app)))
         .add_service(UsersServer::new(UsersService { app }))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

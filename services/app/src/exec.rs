@@ -166,6 +166,8 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::SignedOutEverywhere(_)) => "SignedOutEverywhere",
         Some(Kind::RefreshTokenRevoked(_)) => "RefreshTokenRevoked",
         Some(Kind::UserDeleted(_)) => "UserDeleted",
+        Some(Kind::UserAuthenticated(_)) => "UserAuthenticated",
+        Some(Kind::CustomChallengeAnswered(_)) => "CustomChallengeAnswered",
         None => "Empty",
     };
     format!("idp.events.v1.{name}")

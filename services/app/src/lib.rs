@@ -61,6 +61,8 @@ pub struct AppConfig {
     pub max_attempts: u32,
     /// Concurrent password hashes (memory-hard: bound memory and keep latency flat).
     pub hash_concurrency: usize,
+    /// Largest trigger component a deploy accepts (bytes).
+    pub trigger_max_component_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -70,6 +72,7 @@ impl Default for AppConfig {
             verdict_timeout: Duration::from_secs(10),
             max_attempts: 8,
             hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2,
+            trigger_max_component_bytes: 4 << 20,
         }
     }
 }

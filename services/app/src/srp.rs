@@ -234,7 +234,7 @@ impl App {
         let user = user.ok_or_else(|| AppError::Internal("authenticated a missing user".into()))?;
         // The same trigger as a password sign-in, once the password proved out.
         self.run_pre_authentication(&pool, &client, &user).await?;
-        self.issue_tokens(&pool, &client, &user, None).await.map(InitiateOutcome::Authenticated)
+        self.sign_in_tokens(&pool, &client, &user, "USER_SRP_AUTH").await.map(InitiateOutcome::Authenticated)
     }
 
     /// RespondToAuthChallenge: dispatches on the challenge name (MFA challenges plug in here).

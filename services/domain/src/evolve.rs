@@ -108,7 +108,10 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             updated_at_ms: e.created_at_ms,
         })),
         (Some(S::User(mut u)), kind) => {
-            u.updated_at_ms = at;
+            // A sign-in or a challenge answer is not a modification of the user.
+            if !matches!(kind, Kind::UserAuthenticated(_) | Kind::CustomChallengeAnswered(_)) {
+                u.updated_at_ms = at;
+            }
             match kind {
                 Kind::CodeIssued(e) => {
                     u.codes.retain(|c| !(c.purpose == e.purpose && c.attribute == e.attribute));

@@ -67,6 +67,10 @@ tables! {
     /// Users of a pool in username order (pk = pool id, ck = username key, value = sub), for
     /// listing without scans.
     UserIndex => "user_index",
+    /// Post-* trigger calls to make (PostConfirmation, PostAuthentication), written by
+    /// projectors like the outbox (pk = log partition, ck = offset + index); the trigger runner
+    /// keeps its progress outside the projection.
+    TriggerQueue => "trigger_queue",
 }
 
 impl Table {
