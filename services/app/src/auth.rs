@@ -124,7 +124,8 @@ impl App {
         }
     }
 
-    /// InitiateAuth: password, SRP (answers the PASSWORD_VERIFIER challenge) and refresh flows.
+    /// InitiateAuth: password, SRP (answers the PASSWORD_VERIFIER challenge), custom
+    /// (CUSTOM_CHALLENGE rounds, `triggers::challenge`) and refresh flows.
     pub async fn initiate_auth(&self, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<InitiateOutcome, AppError> {
         match flow {
             "USER_PASSWORD_AUTH" => {
@@ -147,7 +148,8 @@ impl App {
                 let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
                 self.start_srp(client_id, get("USERNAME"), get("SRP_A"), params.get("SECRET_HASH").map(String::as_str)).await
             }
-            "CUSTOM_AUTH" | "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
+            "CUSTOM_AUTH" => self.start_custom_auth(client_id, params).await,
+            "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
                 Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet.")))
             }
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),

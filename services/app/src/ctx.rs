@@ -67,6 +67,20 @@ impl Ctx for RealCtx {
         PasswordRecord { argon2_phc: phc, srp_salt_hex: v.salt_hex, srp_verifier_hex: v.verifier_hex, set_at_ms: self.now_ms }
     }
 
+    fn new_totp_secret(&mut self) -> Vec<u8> {
+        let secret = idp_crypto::totp::new_secret(&mut OsRng);
+        self.keys().seal(&secret, &mut OsRng).unwrap_or_else(|e| {
+            // An empty sealed secret can never verify a code: safe, and visible in the logs.
+            tracing::error!(error = %e, "sealing a TOTP secret failed");
+            Vec::new()
+        })
+    }
+
+    fn totp_step(&self, sealed_secret: &[u8], code: &str) -> Option<u64> {
+        let secret = self.keys().open(sealed_secret).ok()?;
+        idp_crypto::totp::matching_step(&secret, code, u64::try_from(self.now_ms / 1000).ok()?)
+    }
+
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
         match record {
             Some(r) if !r.argon2_phc.is_empty() => self.hasher.verify(&r.argon2_phc, password).unwrap_or(false),

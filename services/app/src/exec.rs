@@ -168,6 +168,13 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::UserDeleted(_)) => "UserDeleted",
         Some(Kind::UserAuthenticated(_)) => "UserAuthenticated",
         Some(Kind::CustomChallengeAnswered(_)) => "CustomChallengeAnswered",
+        Some(Kind::SignInFailed(_)) => "SignInFailed",
+        Some(Kind::SignInSucceeded(_)) => "SignInSucceeded",
+        Some(Kind::NewPasswordRequiredAnswered(_)) => "NewPasswordRequiredAnswered",
+        Some(Kind::SoftwareTokenAssociated(_)) => "SoftwareTokenAssociated",
+        Some(Kind::SoftwareTokenVerified(_)) => "SoftwareTokenVerified",
+        Some(Kind::MfaPreferenceSet(_)) => "MfaPreferenceSet",
+        Some(Kind::MfaCodeAccepted(_)) => "MfaCodeAccepted",
         None => "Empty",
     };
     format!("idp.events.v1.{name}")

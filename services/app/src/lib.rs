@@ -10,6 +10,8 @@
 //! - [`admin`]: pool and app-client operations. [`users`]: the user operations.
 //! - [`auth`]: sign-in, token issuance, token checks and revocation.
 //! - [`srp`]: USER_SRP_AUTH and the PASSWORD_VERIFIER challenge (sealed, self-contained state).
+//! - [`session`]: sealed, expiring, single-use challenge sessions, and the RespondToAuthChallenge
+//!   dispatch over the challenge names.
 //! - [`messages`]: the message senders (dev outbox file, SMTP, SMS webhook) and the dispatcher
 //!   that drains the projector's outbox rows at least once, de-duplicated by event id.
 //! - [`triggers`]: trigger deployment (pool events + content-addressed components) and the
@@ -26,6 +28,7 @@ pub mod exec;
 pub mod messages;
 pub mod read;
 pub mod triggers;
+pub mod session;
 pub mod srp;
 pub mod users;
 

@@ -4,7 +4,7 @@
 //!   flow), loads the user's stored SRP salt and verifier, draws b and computes
 //!   B = k·v + g^b on a blocking thread, and answers the challenge with `SALT`, `SRP_B`,
 //!   `USERNAME`, `USER_ID_FOR_SRP` and `SECRET_BLOCK`.
-//! - RespondToAuthChallenge(PASSWORD_VERIFIER) → [`App::respond_password_verifier`]: opens the
+//! - RespondToAuthChallenge(PASSWORD_VERIFIER) → `App::respond_password_verifier`: opens the
 //!   block (3-minute lifetime), checks `TIMESTAMP` (±5 min), recomputes the session key from
 //!   (A, B, b, v) on a blocking thread, checks `PASSWORD_CLAIM_SIGNATURE` in constant time, then
 //!   applies the sign-in rules (`UserCommand::AuthenticateSrp`, the same rules as a password
@@ -235,21 +235,6 @@ impl App {
         // The same trigger as a password sign-in, once the password proved out.
         self.run_pre_authentication(&pool, &client, &user).await?;
         self.sign_in_tokens(&pool, &client, &user, "USER_SRP_AUTH").await.map(InitiateOutcome::Authenticated)
-    }
-
-    /// RespondToAuthChallenge: dispatches on the challenge name (MFA challenges plug in here).
-    pub async fn respond_to_auth_challenge(
-        &self,
-        client_id: &str,
-        challenge_name: &str,
-        responses: &BTreeMap<String, String>,
-        _session: Option<&str>,
-    ) -> Result<InitiateOutcome, AppError> {
-        match challenge_name {
-            "PASSWORD_VERIFIER" => self.respond_password_verifier(client_id, responses).await,
-            "" => Err(missing("ChallengeName")),
-            other => Err(AppError::invalid(format!("Challenge {other} is not supported."))),
-        }
     }
 
     async fn srp_user(&self, pool: &PoolState, username: &str) -> Result<Option<UserState>, AppError> {

@@ -10,6 +10,8 @@
 //!   runs a trigger.
 //! - Post-* triggers (PostConfirmation, PostAuthentication) run from the log, at least once,
 //!   by the partition's owner ([`post`]).
+//! - CUSTOM_AUTH: Define/Create/VerifyAuthChallenge drive CUSTOM_CHALLENGE rounds in sealed
+//!   sessions; Verify's verdict is recorded ([`challenge`]).
 //! - Errors: a trigger's rejection is `UserLambdaValidationException`, its failure
 //!   `UnexpectedLambdaException`, an unusable answer `InvalidLambdaResponseException`.
 
@@ -24,6 +26,7 @@ use idp_domain::AggregateState;
 use idp_triggers::{types as t, Kind, Runtime, TriggerError, TriggerSpec};
 
 mod auth;
+pub mod challenge;
 pub mod messages;
 mod migration;
 pub mod post;

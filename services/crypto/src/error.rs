@@ -31,6 +31,9 @@ pub enum CryptoError {
     /// A secret exponent or verifier is empty, zero or too long.
     #[error("invalid SRP secret: {0}")]
     InvalidSecret(&'static str),
+    /// A TOTP secret or parameter is unusable.
+    #[error("{0}")]
+    Invalid(String),
     /// Sealing a one-time code failed.
     #[error("sealing failed")]
     Seal,

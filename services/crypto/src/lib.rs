@@ -7,6 +7,7 @@
 //! | [`srp`] | Cognito's SRP-6a variant for `USER_SRP_AUTH`: verifiers, server challenge, session key, claim signature, timestamps; [`srp::client`] is the client side for tests, benches and the load tool |
 //! | [`secret_hash`] | the app-client `SECRET_HASH` (HMAC-SHA256, base64) |
 //! | [`codes`] | 6-digit one-time codes stored only as peppered hash + sealed copy, and their key file |
+//! | [`totp`] | RFC 6238 TOTP (software-token MFA): secrets and code checks |
 //! | [`ids`] | random identifiers in Cognito's formats (sub, pool id, client id/secret, tokens) |
 //! | [`ct`] | constant-time byte comparison |
 //! | [`CryptoError`] | the one error type |
@@ -28,5 +29,6 @@ mod mac;
 pub mod password;
 pub mod secret_hash;
 pub mod srp;
+pub mod totp;
 
 pub use error::CryptoError;

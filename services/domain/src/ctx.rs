@@ -29,4 +29,9 @@ pub trait Ctx {
     /// Checks a password. `None` means "no such user": implementations still spend the time of
     /// a real verification, so timing does not reveal whether a user exists.
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool;
+    /// Draws a new TOTP secret and returns it sealed (the domain never sees it in clear).
+    fn new_totp_secret(&mut self) -> Vec<u8>;
+    /// The RFC 6238 time step (30 s) of `code` under the sealed secret, if the code is valid
+    /// now (the current step or one step either side); `None` if not.
+    fn totp_step(&self, sealed_secret: &[u8], code: &str) -> Option<u64>;
 }

@@ -29,12 +29,16 @@ pub mod purpose {
     pub const SIGN_UP: &str = "SIGN_UP";
     pub const FORGOT_PASSWORD: &str = "FORGOT_PASSWORD";
     pub const VERIFY_ATTRIBUTE: &str = "VERIFY_ATTRIBUTE";
+    /// SMS_MFA / EMAIL_OTP second-factor codes.
+    pub const MFA: &str = "MFA";
 }
 
 /// Code lifetimes (Cognito's).
 pub const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 pub const FORGOT_PASSWORD_CODE_TTL_MS: i64 = 3600 * 1000;
 pub const VERIFY_ATTRIBUTE_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
+/// An MFA code lives as long as the challenge session that asks for it.
+pub const MFA_CODE_TTL_MS: i64 = 3 * 60 * 1000;
 pub const DEFAULT_CODE_MAX_ATTEMPTS: u32 = 5;
 
 /// Checks a presented code against the user's pending code for `(purpose, attribute)`.

@@ -26,6 +26,12 @@ pub enum DomainError {
     ResourceNotFound(String),
     #[error("{0}")]
     ResourceExists(String),
+    #[error("Password reset required for the user")]
+    PasswordResetRequired,
+    #[error("Software token MFA has not been set up for the user.")]
+    SoftwareTokenMfaNotFound,
+    #[error("{0}")]
+    EnableSoftwareTokenMfa(String),
 }
 
 impl DomainError {
@@ -43,6 +49,9 @@ impl DomainError {
             DomainError::LimitExceeded(_) => "LimitExceededException",
             DomainError::ResourceNotFound(_) => "ResourceNotFoundException",
             DomainError::ResourceExists(_) => "ResourceExistsException",
+            DomainError::PasswordResetRequired => "PasswordResetRequiredException",
+            DomainError::SoftwareTokenMfaNotFound => "SoftwareTokenMFANotFoundException",
+            DomainError::EnableSoftwareTokenMfa(_) => "EnableSoftwareTokenMFAException",
         }
     }
 

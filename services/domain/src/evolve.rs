@@ -106,6 +106,7 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             tokens_revoked_before_ms: 0,
             created_at_ms: e.created_at_ms,
             updated_at_ms: e.created_at_ms,
+            ..Default::default()
         })),
         (Some(S::User(mut u)), kind) => {
             // A sign-in or a challenge answer is not a modification of the user.
@@ -166,6 +167,50 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
                 Kind::SignedOutEverywhere(e) => u.tokens_revoked_before_ms = e.revoked_before_ms,
                 Kind::RefreshTokenRevoked(_) => {}
                 Kind::UserDeleted(_) => return None,
+                Kind::SignInFailed(e) => {
+                    u.failed_sign_ins = e.failures;
+                    u.last_failed_sign_in_ms = e.at_ms;
+                    u.locked_until_ms = e.locked_until_ms;
+                }
+                Kind::SignInSucceeded(_) => {
+                    u.failed_sign_ins = 0;
+                    u.locked_until_ms = 0;
+                }
+                Kind::NewPasswordRequiredAnswered(e) => {
+                    u.password = e.password.clone();
+                    u.status = status::CONFIRMED.into();
+                    for a in &e.attributes {
+                        u.attributes.insert(a.name.clone(), a.value.clone());
+                    }
+                }
+                Kind::SoftwareTokenAssociated(e) => {
+                    u.totp_secret_sealed = e.secret_sealed.clone();
+                    u.totp_verified = false;
+                    u.mfa_totp_enabled = false;
+                    if u.mfa_preferred == crate::signin::method::SOFTWARE_TOKEN {
+                        u.mfa_preferred.clear();
+                    }
+                }
+                Kind::SoftwareTokenVerified(e) => {
+                    u.totp_verified = true;
+                    u.totp_last_step = e.step;
+                    // Cognito enables a freshly verified software token as an MFA method.
+                    u.mfa_totp_enabled = true;
+                }
+                Kind::MfaPreferenceSet(e) => {
+                    u.mfa_sms_enabled = e.sms_enabled;
+                    u.mfa_totp_enabled = e.software_token_enabled;
+                    u.mfa_email_enabled = e.email_enabled;
+                    u.mfa_preferred = e.preferred.clone();
+                }
+                Kind::MfaCodeAccepted(e) => {
+                    u.failed_sign_ins = 0;
+                    u.locked_until_ms = 0;
+                    if e.totp_step > 0 {
+                        u.totp_last_step = e.totp_step;
+                    }
+                    u.codes.retain(|c| c.purpose != crate::decide::purpose::MFA);
+                }
                 _ => {}
             }
             Some(S::User(u))

@@ -7,6 +7,7 @@
 //!   no rules, no clock, no randomness.
 //! - [`ctx`]: the [`Ctx`] trait through which clock, randomness and hashing come in, so that
 //!   `decide` is deterministic given its context and testable with a fake one.
+//! - [`signin`]: lockout, first-factor verdicts, NEW_PASSWORD_REQUIRED and the MFA rules.
 //! - [`validate`]: attribute, username and password-policy checks used by `decide`.
 //! - [`keys`]: aggregate keys and username normalisation.
 //! - [`error`]: [`DomainError`], whose `name()` is the stable (Cognito) exception name.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod evolve;
 pub mod keys;
 pub mod pool;
+pub mod signin;
 pub mod user;
 pub mod validate;
 

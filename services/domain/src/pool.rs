@@ -108,6 +108,7 @@ pub fn default_settings(name: &str) -> PoolSettings {
         prevent_user_existence_errors: false,
         mfa_configuration: "OFF".into(),
         code_max_attempts: DEFAULT_CODE_MAX_ATTEMPTS,
+        ..Default::default()
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::ctx::Ctx;
 use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
+use crate::signin::{self, SignInCommand};
 use crate::pb::{
     event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, CustomChallengeAnswered, Event, PasswordChanged,
     PoolSettings, PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserAuthenticated, UserConfirmed, UserDeleted, UserSignedUp,
@@ -74,6 +75,8 @@ pub enum UserCommand {
     GlobalSignOut,
     RevokeRefreshToken { origin_jti: String, expires_at_ms: i64 },
     Delete,
+    /// Lockout, challenges and MFA ([`crate::signin`]).
+    SignIn(SignInCommand),
 }
 
 fn settings(pool: &PoolState) -> PoolSettings {
@@ -194,10 +197,11 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             }
         }
         UserCommand::Authenticate { password } => {
-            let matches = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
-            sign_in(user, matches)
+            let ok = ctx.password_matches(user.and_then(|u| u.password.as_ref()), &password);
+            signin::decide(pool, user, SignInCommand::FirstFactor { ok }, ctx)
         }
-        UserCommand::AuthenticateSrp { proof_ok } => sign_in(user, proof_ok),
+        UserCommand::AuthenticateSrp { proof_ok } => signin::decide(pool, user, SignInCommand::FirstFactor { ok: proof_ok }, ctx),
+        UserCommand::SignIn(cmd) => signin::decide(pool, user, cmd, ctx),
         UserCommand::UpdateAttributes { attributes, client_id } => {
             let u = active(user)?;
             validate::attributes(&s, &attributes, Writer::UserUpdate)?;
@@ -315,24 +319,6 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             Ok(vec![ev(Kind::UserDeleted(UserDeleted {}))])
         }
     }
-}
-
-/// The sign-in rules, whatever proved the password: exists, enabled, password, status.
-fn sign_in(user: Option<&UserState>, password_ok: bool) -> Result<Vec<Event>, Rejected> {
-    let u = existing(user)?;
-    if !u.enabled {
-        return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
-    }
-    if !password_ok {
-        return Err(DomainError::incorrect_credentials().into());
-    }
-    if u.status == status::UNCONFIRMED {
-        return Err(DomainError::UserNotConfirmed.into());
-    }
-    if u.status == status::RESET_REQUIRED {
-        return Err(DomainError::NotAuthorized("Password reset required for the user".into()).into());
-    }
-    Ok(vec![])
 }
 
 /// The version of the pool's deployed trigger of `kind` (0: none).

@@ -39,6 +39,15 @@ impl Ctx for FakeCtx {
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
         record.map(|r| r.argon2_phc == format!("hash({password})")).unwrap_or(false)
     }
+    fn new_totp_secret(&mut self) -> Vec<u8> {
+        b"sealed-totp".to_vec()
+    }
+    /// Code "<step>" is valid for steps now/30s ± 1 (e.g. "033334" at now = 1_000_020 s).
+    fn totp_step(&self, sealed: &[u8], code: &str) -> Option<u64> {
+        let now = (self.now / 1000 / 30) as u64;
+        let step: u64 = code.parse().ok()?;
+        (sealed == b"sealed-totp" && step + 1 >= now && step <= now + 1).then_some(step)
+    }
 }
 
 const PW: &str = "Corr3ct-Horse";
@@ -313,7 +322,7 @@ fn srp_sign_in_applies_the_same_rules_as_password_sign_in() {
         u.enabled = true;
         u.status = status::RESET_REQUIRED.into();
     }
-    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })).name(), "PasswordResetRequiredException");
 }
 
 #[test]
@@ -593,3 +602,5 @@ fn a_custom_challenge_session_is_answered_once() {
     // The same session again: the user moved on.
     assert_eq!(error(w.when(answer(true, version))).name(), "NotAuthorizedException");
 }
+#[path = "signin_tests.rs"]
+mod signin;
