@@ -32,6 +32,13 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves gRPC on `listener` until `shutdown` resolves.
+/// The largest admin request accepted: a component of the allowed size, its configuration and
+/// framing (at least tonic's default 4 MiB).
+fn admin_message_limit(app: &App) -> usize {
+    let component = usize::try_from(app.config().trigger_max_component_bytes).unwrap_or(usize::MAX);
+    component.saturating_add(256 << 10).max(4 << 20)
+}
+
 pub async fn serve_grpc(
     listener: TcpListener,
     app: Arc<App>,
@@ -54,7 +61,8 @@ pub async fn serve_grpc(
         .add_service(reflection)
         .add_service(AdminUsersServer::new(AdminUsersService { app: app.clone(), credentials: credentials.clone() }))
         .add_service(GroupsServer::new(GroupsService { app: app.clone(), credentials: credentials.clone() }))
-        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials: credentials.clone() }))
+        // DeployTrigger carries a whole component: room for the largest allowed plus its config.
+        .add_service(AdminServer::new(AdminService { app: app.clone(), credentials: credentials.clone() }).max_decoding_message_size(admin_message_limit(&app)))
         .add_service(SignInServer::new(SignInService { app: app.clone(), credentials }))
         .add_service(UsersServer::new(UsersService { app }))
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -133,7 +133,8 @@ impl App {
         }
     }
 
-    /// InitiateAuth: password, SRP (answers the PASSWORD_VERIFIER challenge) and refresh flows.
+    /// InitiateAuth: password, SRP (answers the PASSWORD_VERIFIER challenge), custom
+    /// (CUSTOM_CHALLENGE rounds, `triggers::challenge`) and refresh flows.
     pub async fn initiate_auth(&self, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<InitiateOutcome, AppError> {
         match flow {
             "USER_PASSWORD_AUTH" => {
@@ -145,7 +146,7 @@ impl App {
                 let caller = self.client_caller(client_id, username, params.get("SECRET_HASH").map(String::as_str)).await?;
                 require_flow(&caller.client, "ALLOW_USER_PASSWORD_AUTH")?;
                 let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
-                self.next_step(&caller.pool, &caller.client, user).await
+                self.next_step(&caller.pool, &caller.client, user, flow).await
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = params.get("REFRESH_TOKEN").map(String::as_str).unwrap_or("");
@@ -156,6 +157,7 @@ impl App {
                 let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
                 self.start_srp(client_id, get("USERNAME"), get("SRP_A"), params.get("SECRET_HASH").map(String::as_str)).await
             }
+            "CUSTOM_AUTH" => self.start_custom_auth(client_id, params).await,
             "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
                 Err(AppError::invalid(format!("Auth flow {flow} is only for AdminInitiateAuth.")))
             }
@@ -181,7 +183,7 @@ impl App {
                 }
                 require_flow(&caller.client, "ALLOW_ADMIN_USER_PASSWORD_AUTH")?;
                 let user = self.password_sign_in(&caller.pool, &caller.client, username, password).await?;
-                self.next_step(&caller.pool, &caller.client, user).await
+                self.next_step(&caller.pool, &caller.client, user, "ADMIN_USER_PASSWORD_AUTH").await
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => self.initiate_auth(client_id, flow, params).await,
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other} for AdminInitiateAuth."))),
@@ -225,14 +227,45 @@ impl App {
         Ok(user)
     }
 
+    /// The tokens of a successful sign-in (a new session), and its `UserAuthenticated` event
+    /// when the pool has a PostAuthentication trigger (the trigger then runs from the log; the
+    /// domain decides the same from the pool state). The event is appended after the tokens are
+    /// made, so no sign-in is recorded that handed out no tokens.
+    pub(crate) async fn sign_in_tokens(&self, pool: &PoolState, client: &ClientState, user: &UserState, flow: &str) -> Result<AuthResult, AppError> {
+        let origin_jti = uuid::Uuid::now_v7().to_string();
+        let tokens = self.issue_tokens_for(pool, client, user, None, &origin_jti).await?;
+        if App::trigger_spec(pool, idp_triggers::Kind::PostAuthentication).is_some() {
+            let (cid, flow) = (client.client_id.clone(), flow.to_string());
+            self.user_command(pool, &user.username, "", move || UserCommand::RecordSignIn {
+                client_id: cid.clone(),
+                auth_flow: flow.clone(),
+                origin_jti: origin_jti.clone(),
+            })
+            .await?;
+        }
+        Ok(tokens)
+    }
+
     /// Issues ID + access tokens (and a refresh token for a new session).
     pub(crate) async fn issue_tokens(&self, pool: &PoolState, client: &ClientState, user: &UserState, session: Option<&RefreshClaims>) -> Result<AuthResult, AppError> {
+        self.issue_tokens_for(pool, client, user, session, &uuid::Uuid::now_v7().to_string()).await
+    }
+
+    /// [`App::issue_tokens`]; a new session gets the origin id `new_origin`.
+    async fn issue_tokens_for(
+        &self,
+        pool: &PoolState,
+        client: &ClientState,
+        user: &UserState,
+        session: Option<&RefreshClaims>,
+        new_origin: &str,
+    ) -> Result<AuthResult, AppError> {
         let settings = pool.settings.clone().unwrap_or_default();
         let validity = effective_validity(&settings, client.settings.as_ref().and_then(|s| s.token_validity.as_ref()));
         let now = now_ms() / 1000;
         let (origin_jti, auth_time) = match session {
             Some(s) => (s.origin_jti.clone(), s.auth_time),
-            None => (uuid::Uuid::now_v7().to_string(), now),
+            None => (new_origin.to_string(), now),
         };
         let issuer = &self.secrets.issuer;
         let iss = issuer.issuer_for(&pool.pool_id);

@@ -177,6 +177,8 @@ pub fn event_type(envelope: &Envelope) -> String {
         Some(Kind::GroupUpdated(_)) => "GroupUpdated",
         Some(Kind::GroupDeleted(_)) => "GroupDeleted",
         Some(Kind::CustomAttributesAdded(_)) => "CustomAttributesAdded",
+        Some(Kind::UserAuthenticated(_)) => "UserAuthenticated",
+        Some(Kind::CustomChallengeAnswered(_)) => "CustomChallengeAnswered",
         Some(Kind::SignInFailed(_)) => "SignInFailed",
         Some(Kind::SignInSucceeded(_)) => "SignInSucceeded",
         Some(Kind::NewPasswordRequiredAnswered(_)) => "NewPasswordRequiredAnswered",

@@ -75,6 +75,8 @@ pub struct AppConfig {
     pub hash_concurrency: usize,
     /// Sign-in and code attempts allowed per source address.
     pub source_limit: throttle::SourceLimit,
+    /// Largest trigger component a deploy accepts (bytes).
+    pub trigger_max_component_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -85,6 +87,7 @@ impl Default for AppConfig {
             max_attempts: 8,
             hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2,
             source_limit: throttle::SourceLimit::default(),
+            trigger_max_component_bytes: 4 << 20,
         }
     }
 }

@@ -122,6 +122,7 @@ impl App {
             "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SELECT_MFA_TYPE" | "MFA_SETUP" => {
                 self.respond_with_session(client_id, challenge_name, responses, session, None).await
             }
+            crate::triggers::challenge::CUSTOM_CHALLENGE => self.respond_custom_challenge(client_id, responses, session).await,
             "" => Err(AppError::invalid("Missing required parameter ChallengeName")),
             other => Err(AppError::invalid(format!("Challenge {other} is not supported."))),
         }

@@ -134,23 +134,24 @@ fn code_key(challenge: &str) -> &'static str {
 
 impl App {
     /// What follows a proven first factor: NEW_PASSWORD_REQUIRED, an MFA challenge, or tokens.
-    pub(crate) async fn next_step(&self, pool: &PoolState, client: &ClientState, user: UserState) -> Result<InitiateOutcome, AppError> {
+    /// `flow` is the sign-in's AuthFlow (carried by its sessions; recorded for PostAuthentication).
+    pub(crate) async fn next_step(&self, pool: &PoolState, client: &ClientState, user: UserState, flow: &str) -> Result<InitiateOutcome, AppError> {
         if user.status == status::FORCE_CHANGE_PASSWORD {
-            return self.new_password_challenge(pool, client, &user);
+            return self.new_password_challenge(pool, client, &user, flow);
         }
         match mfa_step(pool, &user) {
-            MfaStep::None => self.finish_sign_in(pool, client, user, None).await,
-            MfaStep::Challenge(m) => self.mfa_challenge(pool, client, user, m).await,
+            MfaStep::None => self.finish_sign_in(pool, client, user, None, flow).await,
+            MfaStep::Challenge(m) => self.mfa_challenge(pool, client, user, m, flow).await,
             MfaStep::Select(methods) => {
                 let params = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), json_list(&methods))]);
-                self.challenge(pool, client, &user, SELECT_MFA_TYPE, params)
+                self.challenge(pool, client, &user, SELECT_MFA_TYPE, params, flow)
             }
             MfaStep::Setup(methods) if methods.is_empty() => Err(AppError::Domain(DomainError::NotAuthorized(
                 "MFA is required for this user pool but no MFA method can be set up.".into(),
             ))),
             MfaStep::Setup(methods) => {
                 let params = BTreeMap::from([("MFAS_CAN_SETUP".to_string(), json_list(&methods))]);
-                self.challenge(pool, client, &user, MFA_SETUP, params)
+                self.challenge(pool, client, &user, MFA_SETUP, params, flow)
             }
         }
     }
@@ -163,13 +164,14 @@ impl App {
         user: &UserState,
         name: &str,
         mut parameters: BTreeMap<String, String>,
+        flow: &str,
     ) -> Result<InitiateOutcome, AppError> {
         parameters.insert("USER_ID_FOR_SRP".into(), user.username.clone());
-        let session = ChallengeSession::new(&pool.pool_id, &client.client_id, user, name, serde_json::Value::Null);
+        let session = ChallengeSession::new(&pool.pool_id, &client.client_id, user, name, serde_json::json!({ "flow": flow }));
         Ok(InitiateOutcome::Challenge { name: name.to_string(), parameters, session: Some(self.seal_session(&session)?) })
     }
 
-    fn new_password_challenge(&self, pool: &PoolState, client: &ClientState, user: &UserState) -> Result<InitiateOutcome, AppError> {
+    fn new_password_challenge(&self, pool: &PoolState, client: &ClientState, user: &UserState, flow: &str) -> Result<InitiateOutcome, AppError> {
         let settings = pool.settings.clone().unwrap_or_default();
         let missing: Vec<String> = settings
             .schema
@@ -182,13 +184,13 @@ impl App {
             ("requiredAttributes".to_string(), serde_json::to_string(&missing).unwrap_or_else(|_| "[]".into())),
             ("userAttributes".to_string(), serde_json::to_string(&shown).unwrap_or_else(|_| "{}".into())),
         ]);
-        self.challenge(pool, client, user, NEW_PASSWORD_REQUIRED, params)
+        self.challenge(pool, client, user, NEW_PASSWORD_REQUIRED, params, flow)
     }
 
     /// Issues the challenge of one MFA method (sending its code first for SMS and email).
-    async fn mfa_challenge(&self, pool: &PoolState, client: &ClientState, user: UserState, m: &'static str) -> Result<InitiateOutcome, AppError> {
+    async fn mfa_challenge(&self, pool: &PoolState, client: &ClientState, user: UserState, m: &'static str, flow: &str) -> Result<InitiateOutcome, AppError> {
         if m == method::SOFTWARE_TOKEN {
-            return self.challenge(pool, client, &user, m, BTreeMap::new());
+            return self.challenge(pool, client, &user, m, BTreeMap::new(), flow);
         }
         let client_id = client.client_id.clone();
         let committed = self
@@ -203,12 +205,19 @@ impl App {
             params.insert("CODE_DELIVERY_DELIVERY_MEDIUM".into(), c.channel.clone());
             params.insert("CODE_DELIVERY_DESTINATION".into(), mask_destination(&c.channel, &c.destination));
         }
-        self.challenge(pool, client, &user, m, params)
+        self.challenge(pool, client, &user, m, params, flow)
     }
 
     /// Records a completed sign-in when there is something to record (a failure streak to
     /// clear, a session to spend), then issues tokens.
-    async fn finish_sign_in(&self, pool: &PoolState, client: &ClientState, user: UserState, session_version: Option<u64>) -> Result<InitiateOutcome, AppError> {
+    async fn finish_sign_in(
+        &self,
+        pool: &PoolState,
+        client: &ClientState,
+        user: UserState,
+        session_version: Option<u64>,
+        flow: &str,
+    ) -> Result<InitiateOutcome, AppError> {
         let user = if user.failed_sign_ins > 0 || session_version.is_some() {
             let committed = self
                 .user_command(pool, &user.username, "", move || UserCommand::SignIn(SignInCommand::Succeeded { session_version }))
@@ -217,7 +226,7 @@ impl App {
         } else {
             user
         };
-        self.issue_tokens(pool, client, &user, None).await.map(InitiateOutcome::Authenticated)
+        self.sign_in_tokens(pool, client, &user, flow).await.map(InitiateOutcome::Authenticated)
     }
 
     /// RespondToAuthChallenge for the challenges that travel with a [`ChallengeSession`].
@@ -241,6 +250,7 @@ impl App {
         }
         let version = s.user_version;
         let stored = s.username.clone();
+        let flow = s.data.get("flow").and_then(|f| f.as_str()).unwrap_or("USER_PASSWORD_AUTH").to_string();
         match challenge {
             NEW_PASSWORD_REQUIRED => {
                 let password = get("NEW_PASSWORD").ok_or_else(|| AppError::invalid("Missing required parameter NEW_PASSWORD"))?.to_string();
@@ -257,7 +267,7 @@ impl App {
                         })
                     })
                     .await?;
-                self.next_step(&pool, &client, user_of(committed.state)?).await
+                self.next_step(&pool, &client, user_of(committed.state)?, &flow).await
             }
             method::SOFTWARE_TOKEN | method::SMS | method::EMAIL => {
                 let key = code_key(challenge);
@@ -269,7 +279,7 @@ impl App {
                     })
                     .await?;
                 let user = user_of(committed.state)?;
-                self.issue_tokens(&pool, &client, &user, None).await.map(InitiateOutcome::Authenticated)
+                self.sign_in_tokens(&pool, &client, &user, &flow).await.map(InitiateOutcome::Authenticated)
             }
             SELECT_MFA_TYPE => {
                 let user = self.session_user(&pool, &s).await?;
@@ -278,14 +288,14 @@ impl App {
                 let Some(m) = methods.into_iter().find(|m| *m == answer) else {
                     return Err(AppError::invalid(format!("ANSWER must be one of the MFA methods offered, not {answer}.")));
                 };
-                self.mfa_challenge(&pool, &client, user, m).await
+                self.mfa_challenge(&pool, &client, user, m, &flow).await
             }
             MFA_SETUP => {
                 let user = self.session_user(&pool, &s).await?;
                 if !user.totp_verified {
                     return Err(AppError::invalid("Set up and verify a software token (AssociateSoftwareToken, VerifySoftwareToken) first."));
                 }
-                self.finish_sign_in(&pool, &client, user, Some(version)).await
+                self.finish_sign_in(&pool, &client, user, Some(version), &flow).await
             }
             other => Err(AppError::invalid(format!("Challenge {other} is not supported."))),
         }

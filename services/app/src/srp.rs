@@ -229,7 +229,7 @@ impl App {
         }
         // The same rules (and lockout) and trigger as a password sign-in.
         let user = self.first_factor(&pool, &client, &block.user, move || UserCommand::AuthenticateSrp { proof_ok }).await?;
-        self.next_step(&pool, &client, user).await
+        self.next_step(&pool, &client, user, "USER_SRP_AUTH").await
     }
 
     async fn srp_user(&self, pool: &PoolState, username: &str) -> Result<Option<UserState>, AppError> {

@@ -8,6 +8,10 @@
 //!   runs it on a blocking thread. Triggers that decide an outcome run *before* the write loop
 //!   and their outcome goes into the command, so it is recorded in the event and replay never
 //!   runs a trigger.
+//! - Post-* triggers (PostConfirmation, PostAuthentication) run from the log, at least once,
+//!   by the partition's owner ([`post`]).
+//! - CUSTOM_AUTH: Define/Create/VerifyAuthChallenge drive CUSTOM_CHALLENGE rounds in sealed
+//!   sessions; Verify's verdict is recorded ([`challenge`]).
 //! - Errors: a trigger's rejection is `UserLambdaValidationException`, its failure
 //!   `UnexpectedLambdaException`, an unusable answer `InvalidLambdaResponseException`.
 
@@ -22,8 +26,10 @@ use idp_domain::AggregateState;
 use idp_triggers::{types as t, Kind, Runtime, TriggerError, TriggerSpec};
 
 mod auth;
+pub mod challenge;
 pub mod messages;
 mod migration;
+pub mod post;
 
 use crate::exec::decider;
 use crate::users::ClientCaller;
@@ -126,8 +132,12 @@ impl App {
         let Some(runtime) = self.triggers.get().cloned() else {
             return Err(AppError::invalid("Triggers are not enabled on this server."));
         };
-        self.describe_user_pool(pool_id).await?;
         let size_bytes = component.len() as u64;
+        let max = self.config.trigger_max_component_bytes;
+        if size_bytes > max {
+            return Err(AppError::invalid(format!("The component is {size_bytes} bytes; this server accepts at most {max} (--trigger-max-component-bytes).")));
+        }
+        self.describe_user_pool(pool_id).await?;
         let sha256 = self.blocking(move || runtime.prepare(kind, &component)).await?.map_err(trigger_error)?;
         let trigger = TriggerDeployed { kind: kind.name().into(), sha256, size_bytes, config, timeout_ms, memory_limit_bytes, ..Default::default() };
         let committed = self

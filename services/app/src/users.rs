@@ -184,8 +184,8 @@ impl App {
 
     pub async fn confirm_sign_up(&self, client_id: &str, secret_hash: Option<&str>, username: &str, code: &str) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
-        let code = code.to_string();
-        self.user_command(&caller.pool, username, "", move || UserCommand::ConfirmSignUp { code: code.clone() }).await?;
+        let (code, cid) = (code.to_string(), client_id.to_string());
+        self.user_command(&caller.pool, username, "", move || UserCommand::ConfirmSignUp { code: code.clone(), client_id: cid.clone() }).await?;
         Ok(())
     }
 
@@ -228,9 +228,13 @@ impl App {
     ) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
-        let (code, pw) = (code.to_string(), password.to_string());
+        let (code, pw, cid) = (code.to_string(), password.to_string(), client_id.to_string());
         let result = self
-            .user_command(&caller.pool, username, "", move || UserCommand::ConfirmForgotPassword { code: code.clone(), password: pw.clone() })
+            .user_command(&caller.pool, username, "", move || UserCommand::ConfirmForgotPassword {
+                code: code.clone(),
+                password: pw.clone(),
+                client_id: cid.clone(),
+            })
             .await;
         match result {
             Err(AppError::Domain(DomainError::UserNotFound)) if prevent => Err(DomainError::CodeMismatch.into()),

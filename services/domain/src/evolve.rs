@@ -150,7 +150,10 @@ fn apply(state: Option<AggregateState>, kind: &Kind, at: i64, event_id: &str) ->
             ..Default::default()
         })),
         (Some(S::User(mut u)), kind) => {
-            u.updated_at_ms = at;
+            // A sign-in or a challenge answer is not a modification of the user.
+            if !matches!(kind, Kind::UserAuthenticated(_) | Kind::CustomChallengeAnswered(_)) {
+                u.updated_at_ms = at;
+            }
             match kind {
                 // An invitation carries a temporary password for the sender, nothing to verify.
                 Kind::CodeIssued(e) if e.purpose == crate::decide::purpose::ADMIN_CREATE_USER => {}

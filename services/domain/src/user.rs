@@ -5,8 +5,9 @@ use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_
 use crate::keys::pool_name;
 use crate::signin::{self, SignInCommand};
 use crate::pb::{
-    event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, Event, PasswordChanged, PoolSettings,
-    PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserConfirmed, UserDeleted, UserSignedUp, UserState,
+    event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, CustomChallengeAnswered, Event, PasswordChanged,
+    PoolSettings, PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserAuthenticated, UserConfirmed, UserDeleted, UserSignedUp,
+    UserState,
 };
 use crate::validate::{self, Writer};
 use crate::DomainError;
@@ -51,7 +52,7 @@ pub enum UserCommand {
         final_status: String,
         trigger_version: u64,
     },
-    ConfirmSignUp { code: String },
+    ConfirmSignUp { code: String, client_id: String },
     ResendConfirmationCode { client_id: String },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
     Authenticate { password: String },
@@ -63,7 +64,14 @@ pub enum UserCommand {
     VerifyAttribute { attribute: String, code: String },
     ChangePassword { previous: String, proposed: String },
     ForgotPassword { client_id: String },
-    ConfirmForgotPassword { code: String, password: String },
+    ConfirmForgotPassword { code: String, password: String, client_id: String },
+    /// Records a successful sign-in (tokens issued) as `UserAuthenticated`, only when the pool
+    /// has a PostAuthentication trigger: the trigger then runs from the log. No-op otherwise.
+    RecordSignIn { client_id: String, auth_flow: String, origin_jti: String },
+    /// Records the VerifyAuthChallengeResponse verdict on a CUSTOM_CHALLENGE answer. The
+    /// challenge session was issued for the user at `session_version`: any other version means
+    /// the session was already answered (or the user changed), and it is refused.
+    AnswerCustomChallenge { client_id: String, challenge_name: String, correct: bool, verify_trigger_version: u64, session_version: u64 },
     GlobalSignOut,
     RevokeRefreshToken { origin_jti: String, expires_at_ms: i64 },
     Delete,
@@ -163,7 +171,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 ..Default::default()
             }))])
         }
-        UserCommand::ConfirmSignUp { code } => {
+        UserCommand::ConfirmSignUp { code, client_id } => {
             let u = existing(user)?;
             if u.status != status::UNCONFIRMED {
                 return Err(DomainError::NotAuthorized(format!("User cannot be confirmed. Current status is {}", u.status)).into());
@@ -171,7 +179,11 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let attribute = pending_attribute(u, purpose::SIGN_UP);
             check_code(u, purpose::SIGN_UP, &attribute, &code, max_attempts, ctx)?;
             let verified = if attribute.is_empty() { vec![] } else { vec![attribute] };
-            Ok(vec![ev(Kind::UserConfirmed(UserConfirmed { verified_attributes: verified }))])
+            Ok(vec![ev(Kind::UserConfirmed(UserConfirmed {
+                verified_attributes: verified,
+                client_id,
+                post_confirmation_trigger_version: trigger_version(pool, "PostConfirmation"),
+            }))])
         }
         UserCommand::ResendConfirmationCode { client_id } => {
             let u = existing(user)?;
@@ -237,7 +249,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             }
             validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &proposed)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &proposed);
-            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "CHANGE".into() }))])
+            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "CHANGE".into(), ..Default::default() }))])
         }
         UserCommand::ForgotPassword { client_id } => {
             let u = existing(user)?;
@@ -257,13 +269,39 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let value = u.attributes.get(attr).cloned().unwrap_or_default();
             Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, ctx)])
         }
-        UserCommand::ConfirmForgotPassword { code, password } => {
+        UserCommand::ConfirmForgotPassword { code, password, client_id } => {
             let u = existing(user)?;
             let attribute = pending_attribute(u, purpose::FORGOT_PASSWORD);
             check_code(u, purpose::FORGOT_PASSWORD, &attribute, &code, max_attempts, ctx)?;
             validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &password);
-            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "RESET".into() }))])
+            Ok(vec![ev(Kind::PasswordChanged(PasswordChanged {
+                password: Some(record),
+                reason: "RESET".into(),
+                client_id,
+                post_confirmation_trigger_version: trigger_version(pool, "PostConfirmation"),
+            }))])
+        }
+        UserCommand::RecordSignIn { client_id, auth_flow, origin_jti } => {
+            existing(user)?;
+            let version = trigger_version(pool, "PostAuthentication");
+            if version == 0 {
+                return Ok(vec![]);
+            }
+            Ok(vec![ev(Kind::UserAuthenticated(UserAuthenticated {
+                client_id,
+                auth_flow,
+                authenticated_at_ms: ctx.now_ms(),
+                origin_jti,
+                post_authentication_trigger_version: version,
+            }))])
+        }
+        UserCommand::AnswerCustomChallenge { client_id, challenge_name, correct, verify_trigger_version, session_version } => {
+            let u = active(user)?;
+            if u.version != session_version {
+                return Err(DomainError::NotAuthorized("Invalid session for the user, session is expired.".into()).into());
+            }
+            Ok(vec![ev(Kind::CustomChallengeAnswered(CustomChallengeAnswered { client_id, challenge_name, correct, verify_trigger_version }))])
         }
         UserCommand::GlobalSignOut => {
             existing(user)?;
@@ -281,6 +319,11 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             Ok(vec![ev(Kind::UserDeleted(UserDeleted {}))])
         }
     }
+}
+
+/// The version of the pool's deployed trigger of `kind` (0: none).
+fn trigger_version(pool: &PoolState, kind: &str) -> u64 {
+    crate::pool::trigger(pool, kind).map(|t| t.version).unwrap_or(0)
 }
 
 /// A user that exists and is enabled (token-authenticated calls).

@@ -110,7 +110,7 @@ impl World {
     }
     fn confirmed(&mut self, name: &str) {
         self.sign_up(name).expect("sign up");
-        self.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+        self.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
     }
     fn user(&self) -> &UserState {
         self.user.as_ref().expect("user exists")
@@ -245,13 +245,13 @@ fn wrong_codes_are_counted_and_then_the_code_is_burned() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     for _ in 0..5 {
-        let r = w.when(UserCommand::ConfirmSignUp { code: "000000".into() });
+        let r = w.when(UserCommand::ConfirmSignUp { code: "000000".into(), client_id: String::new() });
         let Err(rej) = r else { panic!("accepted") };
         assert_eq!(rej.error, DomainError::CodeMismatch);
         assert_eq!(kinds(&rej.record), ["CodeAttemptFailed"]);
     }
     assert_eq!(w.user().status, "UNCONFIRMED");
-    let e = error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() }));
+    let e = error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }));
     assert_eq!(e.name(), "LimitExceededException");
 }
 
@@ -259,7 +259,7 @@ fn wrong_codes_are_counted_and_then_the_code_is_burned() {
 fn non_numeric_codes_are_mismatches_without_counting() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    let Err(rej) = w.when(UserCommand::ConfirmSignUp { code: "abc".into() }) else { panic!() };
+    let Err(rej) = w.when(UserCommand::ConfirmSignUp { code: "abc".into(), client_id: String::new() }) else { panic!() };
     assert_eq!(rej.error, DomainError::CodeMismatch);
     assert!(rej.record.is_empty());
 }
@@ -269,21 +269,21 @@ fn expired_codes_are_refused() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     w.ctx.now += 24 * 3600 * 1000 + 1;
-    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() })), DomainError::ExpiredCode);
+    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() })), DomainError::ExpiredCode);
 }
 
 #[test]
 fn confirming_twice_is_not_authorized() {
     let mut w = world();
     w.confirmed("alice");
-    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into() })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() })).name(), "NotAuthorizedException");
 }
 
 #[test]
 fn resend_replaces_the_pending_code() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    w.when(UserCommand::ConfirmSignUp { code: "999999".into() }).ok();
+    w.when(UserCommand::ConfirmSignUp { code: "999999".into(), client_id: String::new() }).ok();
     assert_eq!(w.user().codes[0].failed_attempts, 1);
     assert_eq!(kinds(&w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into() }).expect("resend")), ["CodeIssued"]);
     assert_eq!(w.user().codes.len(), 1);
@@ -297,7 +297,7 @@ fn sign_in_rules() {
     w.sign_up("alice").expect("sign up");
     assert_eq!(error(w.when(UserCommand::Authenticate { password: "wrong".into() })).name(), "NotAuthorizedException");
     assert_eq!(error(w.when(UserCommand::Authenticate { password: PW.into() })), DomainError::UserNotConfirmed);
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
     assert_eq!(w.when(UserCommand::Authenticate { password: PW.into() }).expect("sign in"), vec![]);
     if let Some(u) = w.user.as_mut() {
         u.enabled = false;
@@ -315,7 +315,7 @@ fn srp_sign_in_applies_the_same_rules_as_password_sign_in() {
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })), DomainError::UserNotConfirmed);
     // given a confirmed user: a good proof signs in and records nothing
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
     assert_eq!(w.when(UserCommand::AuthenticateSrp { proof_ok: true }).expect("sign in"), vec![]);
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
     // given a disabled user: disabled wins, even with a good proof
@@ -392,15 +392,15 @@ fn forgot_password_goes_to_a_verified_destination_only() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     assert_eq!(error(w.when(UserCommand::ForgotPassword { client_id: "c".into() })).name(), "InvalidParameterException");
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
     let events = w.when(UserCommand::ForgotPassword { client_id: "c".into() }).expect("forgot");
     let Some(Kind::CodeIssued(c)) = &events[0].kind else { panic!() };
     assert_eq!((c.purpose.as_str(), c.expires_at_ms), (purpose::FORGOT_PASSWORD, 1_000_000 + 3600 * 1000));
-    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into() })).name(), "InvalidPasswordException");
-    w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into() }).expect("reset");
+    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into(), client_id: String::new() })).name(), "InvalidPasswordException");
+    w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: String::new() }).expect("reset");
     assert!(w.when(UserCommand::Authenticate { password: "Re5et-Password".into() }).is_ok());
     // The code is consumed.
-    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into() })), DomainError::ExpiredCode);
+    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into(), client_id: String::new() })), DomainError::ExpiredCode);
 }
 
 #[test]
@@ -429,7 +429,7 @@ fn evolve_counts_versions_per_envelope() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     assert_eq!(w.user().version, 1);
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
     assert_eq!(w.user().version, 2);
 }
 
@@ -548,5 +548,65 @@ fn migrated_users_keep_their_status_verified_flags_and_password() {
     assert!(w.user.as_ref().is_some_and(|u| u.password.is_none()));
 }
 
+/// Deploys a trigger of `kind` on the world's pool.
+fn with_trigger(w: &mut World, kind: &str) {
+    use crate::pb::TriggerDeployed;
+    let cmd = PoolCommand::DeployTrigger { trigger: TriggerDeployed { kind: kind.into(), sha256: "a".repeat(64), ..Default::default() } };
+    let events = crate::pool::decide(Some(&w.pool), cmd, &mut w.ctx).expect("deploy");
+    let Some(AggregateState::Pool(p)) = evolve(Some(AggregateState::Pool(w.pool.clone())), &envelope(events, w.ctx.now)) else { panic!() };
+    w.pool = p;
+}
+
+#[test]
+fn post_triggers_are_recorded_only_when_deployed() {
+    let sign_in = || UserCommand::RecordSignIn { client_id: "c1".into(), auth_flow: "USER_PASSWORD_AUTH".into(), origin_jti: "o".into() };
+    let mut w = world();
+    w.sign_up("alice").expect("sign up");
+    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into() }).expect("confirm");
+    let Some(Kind::UserConfirmed(c)) = &events[0].kind else { panic!("{events:?}") };
+    assert_eq!((c.client_id.as_str(), c.post_confirmation_trigger_version), ("c1", 0));
+    // No PostAuthentication trigger: a sign-in records nothing.
+    assert!(w.when(sign_in()).expect("record").is_empty());
+
+    let mut w = world();
+    with_trigger(&mut w, "PostConfirmation");
+    with_trigger(&mut w, "PostAuthentication");
+    w.sign_up("alice").expect("sign up");
+    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into() }).expect("confirm");
+    let Some(Kind::UserConfirmed(c)) = &events[0].kind else { panic!("{events:?}") };
+    assert_eq!(c.post_confirmation_trigger_version, 1);
+    let before = w.user().updated_at_ms;
+    w.ctx.now += 10;
+    let events = w.when(sign_in()).expect("record");
+    let Some(Kind::UserAuthenticated(a)) = &events[0].kind else { panic!("{events:?}") };
+    assert_eq!((a.post_authentication_trigger_version, a.authenticated_at_ms, a.auth_flow.as_str()), (2, w.ctx.now, "USER_PASSWORD_AUTH"));
+    assert_eq!(w.user().updated_at_ms, before, "a sign-in does not modify the user");
+    w.when(UserCommand::ForgotPassword { client_id: "c1".into() }).expect("forgot");
+    let events = w
+        .when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into() })
+        .expect("reset");
+    let Some(Kind::PasswordChanged(p)) = &events[0].kind else { panic!("{events:?}") };
+    assert_eq!((p.reason.as_str(), p.post_confirmation_trigger_version, p.client_id.as_str()), ("RESET", 1, "c1"));
+}
+
+#[test]
+fn a_custom_challenge_session_is_answered_once() {
+    let mut w = world();
+    w.confirmed("alice");
+    let version = w.user().version;
+    let answer = |correct, session_version| UserCommand::AnswerCustomChallenge {
+        client_id: "c1".into(),
+        challenge_name: "CUSTOM_CHALLENGE".into(),
+        correct,
+        verify_trigger_version: 7,
+        session_version,
+    };
+    let events = w.when(answer(false, version)).expect("answered");
+    let Some(Kind::CustomChallengeAnswered(a)) = &events[0].kind else { panic!("{events:?}") };
+    assert!(!a.correct);
+    assert_eq!(w.user().version, version + 1);
+    // The same session again: the user moved on.
+    assert_eq!(error(w.when(answer(true, version))).name(), "NotAuthorizedException");
+}
 #[path = "signin_tests.rs"]
 mod signin;

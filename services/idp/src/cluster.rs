@@ -1,6 +1,7 @@
 //! What `idp serve` needs to run as one of several processes on a Kafka topic: opening the log
-//! (or starting not ready while the brokers are unreachable), the message dispatcher's
-//! ownership and progress through a consumer group, and the shared admin credential.
+//! (or starting not ready while the brokers are unreachable), the message dispatcher's and the
+//! post-* trigger runner's ownership and progress through consumer groups, and the shared admin
+//! credential.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,7 +52,19 @@ pub fn dispatch_progress(log: &LogBackend, data_dir: &Path, partitions: u32) -> 
             cursor: Cursor::open(data_dir.join("dispatch-cursor.json"))?,
             partitions: (0..partitions).collect(),
         })),
-        LogBackend::Kafka(k) => Ok(GroupProgress::join(k)?),
+        LogBackend::Kafka(k) => Ok(GroupProgress::join(k, &k.dispatch_group)?),
+    }
+}
+
+/// The post-* trigger runner's progress: like [`dispatch_progress`], with its own cursor file
+/// (`trigger-cursor.json`) or consumer group (`--trigger-group`).
+pub fn trigger_progress(log: &LogBackend, data_dir: &Path, partitions: u32) -> Result<Arc<dyn DispatchProgress>, BoxError> {
+    match log {
+        LogBackend::Embedded => Ok(Arc::new(FileProgress {
+            cursor: Cursor::open(data_dir.join("trigger-cursor.json"))?,
+            partitions: (0..partitions).collect(),
+        })),
+        LogBackend::Kafka(k) => Ok(GroupProgress::join(k, &k.trigger_group)?),
     }
 }
 
@@ -65,9 +78,9 @@ pub struct GroupProgress {
 }
 
 impl GroupProgress {
-    pub fn join(k: &KafkaSettings) -> Result<Arc<GroupProgress>, BoxError> {
-        let mut cfg = GroupConfig::new(k.brokers.clone(), k.topic.clone(), k.dispatch_group.clone());
-        cfg.client_id = format!("idp-dispatch-{}", std::process::id());
+    pub fn join(k: &KafkaSettings, group: &str) -> Result<Arc<GroupProgress>, BoxError> {
+        let mut cfg = GroupConfig::new(k.brokers.clone(), k.topic.clone(), group.to_string());
+        cfg.client_id = format!("idp-{group}-{}", std::process::id());
         cfg.request_timeout = k.timeout;
         cfg.fetch_records = false;
         cfg.extra = k.properties.clone();

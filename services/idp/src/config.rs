@@ -197,6 +197,41 @@ pub struct ServeArgs {
     pub rotate_every: Option<String>,
     #[command(flatten)]
     pub shared: SharedArgs,
+    #[command(flatten)]
+    pub triggers: TriggerArgs,
+}
+
+/// The trigger host's settings (engine-wide; per-trigger deadline and memory cap are set at
+/// deploy time).
+#[derive(Args, Clone, Default)]
+pub struct TriggerArgs {
+    /// Epoch tick in microseconds: how often running triggers check their deadline (default
+    /// 1000; a deadline fires within about one tick).
+    #[arg(long, env = "IDP_TRIGGER_EPOCH_TICK_US")]
+    pub trigger_epoch_tick_us: Option<u64>,
+    /// Instruction budget (wasmtime fuel) per trigger call; 0 or unset: no fuel metering,
+    /// deadlines only. Metering costs some speed on every call.
+    #[arg(long, env = "IDP_TRIGGER_FUEL")]
+    pub trigger_fuel: Option<u64>,
+    /// Trigger calls in flight at once in this process (pooling-allocator slots; default 64).
+    /// A call past it fails with UnexpectedLambdaException.
+    #[arg(long, env = "IDP_TRIGGER_MAX_CONCURRENT_CALLS")]
+    pub trigger_max_concurrent_calls: Option<u32>,
+    /// Largest component a deploy accepts, in bytes (default 4194304 = 4 MiB).
+    #[arg(long, env = "IDP_TRIGGER_MAX_COMPONENT_BYTES")]
+    pub trigger_max_component_bytes: Option<u64>,
+    /// Calls of a post-* trigger (PostConfirmation, PostAuthentication) before giving up on
+    /// one event (default 8; exponential backoff from 200 ms, at most 30 s apart).
+    #[arg(long, env = "IDP_TRIGGER_RETRY_ATTEMPTS")]
+    pub trigger_retry_attempts: Option<u32>,
+    /// Kafka consumer group that splits post-* trigger calls between processes (default
+    /// `<topic>-triggers`).
+    #[arg(long, env = "IDP_TRIGGER_GROUP")]
+    pub trigger_group: Option<String>,
+    /// Also append every line triggers log to this file, one JSON object per line (`pool`,
+    /// `kind`, `version`, `level`, `message`): for developing and testing triggers.
+    #[arg(long, env = "IDP_TRIGGER_LOG_FILE")]
+    pub trigger_log_file: Option<PathBuf>,
 }
 
 /// Deployment-wide secrets and side-effect settings that several processes share.
@@ -316,6 +351,13 @@ pub struct FileConfig {
     pub admin_credentials: Option<PathBuf>,
     pub outbox_file: Option<PathBuf>,
     pub dispatch_group: Option<String>,
+    pub trigger_epoch_tick_us: Option<u64>,
+    pub trigger_fuel: Option<u64>,
+    pub trigger_max_concurrent_calls: Option<u32>,
+    pub trigger_max_component_bytes: Option<u64>,
+    pub trigger_retry_attempts: Option<u32>,
+    pub trigger_group: Option<String>,
+    pub trigger_log_file: Option<PathBuf>,
 }
 
 /// The resolved settings (no `Debug`: the SMTP URL may hold a password).
@@ -340,6 +382,43 @@ pub struct Settings {
     pub keys_dir: PathBuf,
     pub admin_credentials: Option<PathBuf>,
     pub outbox_file: PathBuf,
+    pub triggers: TriggerSettings,
+}
+
+/// The trigger host's resolved settings.
+#[derive(Clone, Debug)]
+pub struct TriggerSettings {
+    pub epoch_tick: std::time::Duration,
+    pub fuel: Option<u64>,
+    pub max_concurrent_calls: u32,
+    pub max_component_bytes: u64,
+    pub retry_attempts: u32,
+    pub log_file: Option<PathBuf>,
+}
+
+pub const DEFAULT_MAX_COMPONENT_BYTES: u64 = 4 << 20;
+
+fn resolve_triggers(a: &TriggerArgs, file: &FileConfig) -> Result<TriggerSettings, ConfigError> {
+    let tick_us = a.trigger_epoch_tick_us.or(file.trigger_epoch_tick_us).unwrap_or(1000);
+    if !(100..=1_000_000).contains(&tick_us) {
+        return Err(ConfigError::Invalid("--trigger-epoch-tick-us must be between 100 and 1000000".into()));
+    }
+    let calls = a.trigger_max_concurrent_calls.or(file.trigger_max_concurrent_calls).unwrap_or(64);
+    if !(1..=10_000).contains(&calls) {
+        return Err(ConfigError::Invalid("--trigger-max-concurrent-calls must be between 1 and 10000".into()));
+    }
+    let size = a.trigger_max_component_bytes.or(file.trigger_max_component_bytes).unwrap_or(DEFAULT_MAX_COMPONENT_BYTES);
+    if !(1024..=(256 << 20)).contains(&size) {
+        return Err(ConfigError::Invalid("--trigger-max-component-bytes must be between 1024 and 268435456".into()));
+    }
+    Ok(TriggerSettings {
+        epoch_tick: std::time::Duration::from_micros(tick_us),
+        fuel: a.trigger_fuel.or(file.trigger_fuel).filter(|f| *f > 0),
+        max_concurrent_calls: calls,
+        max_component_bytes: size,
+        retry_attempts: a.trigger_retry_attempts.or(file.trigger_retry_attempts).unwrap_or(8).max(1),
+        log_file: a.trigger_log_file.clone().or(file.trigger_log_file.clone()),
+    })
 }
 
 /// The event log the service runs on.
@@ -359,6 +438,8 @@ pub struct KafkaSettings {
     pub one_record_per_batch: bool,
     pub fetch_wait: std::time::Duration,
     pub dispatch_group: String,
+    /// Consumer group of the post-* trigger runner (`<topic>-triggers` by default).
+    pub trigger_group: String,
 }
 
 /// Resolves `--log` and the Kafka settings (flag > env > file > default).
@@ -381,6 +462,7 @@ pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<
             }
             let ms = a.kafka_timeout_ms.or(file.kafka_timeout_ms).unwrap_or(10_000).max(1);
             let dispatch_group = dispatch_group.unwrap_or_else(|| format!("{topic}-dispatch"));
+            let trigger_group = format!("{topic}-triggers");
             Ok(LogBackend::Kafka(KafkaSettings {
                 brokers,
                 topic,
@@ -389,6 +471,7 @@ pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<
                 replication_factor: a.kafka_replication_factor.or(file.kafka_replication_factor).unwrap_or(1),
                 one_record_per_batch: a.kafka_one_record_per_batch || file.kafka_one_record_per_batch.unwrap_or(false),
                 fetch_wait: std::time::Duration::from_millis(a.kafka_fetch_wait_ms.or(file.kafka_fetch_wait_ms).unwrap_or(100)),
+                trigger_group,
                 dispatch_group,
             }))
         }
@@ -496,7 +579,16 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
             t_cost: args.argon2_t.or(file.argon2_t).unwrap_or(defaults.t_cost),
             p_cost: args.argon2_p.or(file.argon2_p).unwrap_or(defaults.p_cost),
         },
-        log: resolve_log(&args.common, &file, args.shared.dispatch_group.clone().or(file.dispatch_group.clone()))?,
+        log: match resolve_log(&args.common, &file, args.shared.dispatch_group.clone().or(file.dispatch_group.clone()))? {
+            LogBackend::Kafka(mut k) => {
+                if let Some(group) = args.triggers.trigger_group.clone().or(file.trigger_group.clone()) {
+                    k.trigger_group = group;
+                }
+                LogBackend::Kafka(k)
+            }
+            embedded => embedded,
+        },
+        triggers: resolve_triggers(&args.triggers, &file)?,
         keys_dir: args.shared.keys_dir.clone().or(file.keys_dir.clone()).unwrap_or_else(|| data_dir.join("keys")),
         admin_credentials: args.shared.admin_credentials.clone().or(file.admin_credentials.clone()),
         outbox_file: args.shared.outbox_file.clone().or(file.outbox_file.clone()).unwrap_or_else(|| data_dir.join("outbox.jsonl")),

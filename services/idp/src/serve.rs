@@ -1,11 +1,12 @@
 //! `idp serve`: open the log (embedded, or a Kafka topic shared with other processes) and the
 //! local projection store, load or create the deployment secrets, start the projector, the
-//! message dispatcher, and the gRPC and HTTP listeners.
+//! message dispatcher, the post-* trigger runner, and the gRPC and HTTP listeners.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use idp_app::messages::{DevOutbox, Dispatcher, MessageSender, Router, SmtpSender, WebhookSms};
+use idp_app::triggers::post::{PostTriggerRunner, RetryPolicy};
 use idp_app::{App, AppConfig, Secrets};
 use idp_crypto::codes::CodeKeys;
 use idp_crypto::password::PasswordHasher;
@@ -93,10 +94,21 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let credentials = cluster::admin_credentials(s.admin_credentials.as_deref(), &s.data_dir)?;
     let verdicts = Arc::new(Verdicts::new(log.partition_count()));
     Projector::new(log.clone(), store.clone(), verdicts.clone()).spawn();
-    let config = AppConfig { region: s.region.clone(), source_limit: s.source_limit, ..AppConfig::default() };
+    let config = AppConfig {
+        region: s.region.clone(),
+        source_limit: s.source_limit,
+        trigger_max_component_bytes: s.triggers.max_component_bytes,
+        ..AppConfig::default()
+    };
     let app = App::new(log.clone(), store.clone(), verdicts, secrets, PasswordHasher::new(s.argon2), config)?;
-    crate::triggers::enable(&app, &s.data_dir).await?;
+    crate::triggers::enable(&app, &s.data_dir, &s.triggers).await?;
     crate::keys::spawn_maintenance(&app, &s);
+    PostTriggerRunner {
+        app: app.clone(),
+        progress: cluster::trigger_progress(&s.log, &s.data_dir, log.partition_count())?,
+        retry: RetryPolicy { max_attempts: s.triggers.retry_attempts, ..RetryPolicy::default() },
+    }
+    .spawn();
     Dispatcher {
         store: store.clone(),
         keys: app.secrets(),

@@ -10,10 +10,10 @@ use idp_api::pb::{DeployTriggerRequest, ListTriggersRequest, RemoveTriggerReques
 use idp_app::messages::MessageSender;
 use idp_app::triggers::messages::CustomMessages;
 use idp_app::App;
-use idp_triggers::{Runtime, RuntimeConfig};
+use idp_triggers::{LogLine, LogSink, Runtime, RuntimeConfig};
 
 use crate::admin::{connect, signed};
-use crate::config::ConnArgs;
+use crate::config::{ConnArgs, TriggerSettings};
 use crate::serve::BoxError;
 
 #[derive(Subcommand)]
@@ -58,10 +58,17 @@ pub enum TriggerCmd {
 
 /// Creates the trigger runtime for `idp serve` and hands it to the app, then compiles the
 /// deployed triggers in the background.
-pub async fn enable(app: &Arc<App>, data_dir: &Path) -> Result<(), BoxError> {
+pub async fn enable(app: &Arc<App>, data_dir: &Path, settings: &TriggerSettings) -> Result<(), BoxError> {
     let runtime = Runtime::new(RuntimeConfig {
         blob_dir: Some(data_dir.join("triggers")),
         max_memory_bytes: idp_domain::pool::MAX_TRIGGER_MEMORY_BYTES,
+        max_concurrent_calls: settings.max_concurrent_calls,
+        tick: settings.epoch_tick,
+        fuel: settings.fuel,
+        log_sink: match &settings.log_file {
+            Some(path) => Some(Arc::new(FileLogSink::open(path)?) as Arc<dyn LogSink>),
+            None => None,
+        },
         ..RuntimeConfig::default()
     })?;
     app.set_triggers(runtime)?;
@@ -74,6 +81,32 @@ pub async fn enable(app: &Arc<App>, data_dir: &Path) -> Result<(), BoxError> {
         }
     });
     Ok(())
+}
+
+/// `--trigger-log-file`: every trigger log line appended as one JSON object.
+struct FileLogSink {
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+impl FileLogSink {
+    fn open(path: &Path) -> std::io::Result<FileLogSink> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(FileLogSink { file: std::sync::Mutex::new(file) })
+    }
+}
+
+impl LogSink for FileLogSink {
+    fn line(&self, line: &LogLine) {
+        use std::io::Write as _;
+        let level = format!("{:?}", line.level).to_ascii_uppercase();
+        let value = serde_json::json!({
+            "pool": line.pool_id, "kind": line.kind.name(), "version": line.version, "level": level, "message": line.message,
+        });
+        if let Ok(mut f) = self.file.lock() {
+            // One write per line, so concurrent processes appending to one file do not interleave.
+            let _ = f.write_all(format!("{value}\n").as_bytes());
+        }
+    }
 }
 
 /// The message sender with the pools' CustomMessage triggers in front.

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{event::Kind, Envelope, OutboxItem};
+use idp_domain::pb::{event::Kind, Attribute, Envelope, OutboxItem, TriggerItem, UserState};
 use idp_domain::{evolve, AggregateState};
 use idp_eventlog::StoredRecord;
 use idp_store::{ProjectionStore, StoreError, Table, Write};
@@ -165,7 +165,8 @@ impl Arbiter {
         Ok((env.event_id, Verdict::Accepted))
     }
 
-    /// Rows driven by the events themselves: revocations and the message outbox.
+    /// Rows driven by the events themselves: revocations, the message outbox and the post-*
+    /// trigger queue.
     fn side_rows(&self, rec: &StoredRecord, env: &Envelope, state: Option<&AggregateState>, writes: &mut Vec<Write>) {
         for (index, event) in env.events.iter().enumerate() {
             match &event.kind {
@@ -196,10 +197,75 @@ impl Arbiter {
                         value: item.encode_to_vec(),
                     });
                 }
-                _ => {}
+                Some(kind) => {
+                    let Some(call) = post_trigger(kind) else { continue };
+                    let Some(AggregateState::User(u)) = state else { continue };
+                    let item = TriggerItem {
+                        event_id: format!("{}/{index}", env.event_id),
+                        pool_id: u.pool_id.clone(),
+                        username: u.username.clone(),
+                        kind: call.kind.into(),
+                        trigger_source: call.source.into(),
+                        client_id: call.client_id.to_string(),
+                        user_attributes: trigger_attributes(u),
+                        recorded_at_ms: env.recorded_at_ms,
+                        trigger_version: call.version,
+                    };
+                    writes.push(Write::Put {
+                        table: Table::TriggerQueue,
+                        pk: rows::outbox_pk(rec.partition),
+                        ck: rows::outbox_ck(rec.offset, index as u32),
+                        value: item.encode_to_vec(),
+                    });
+                }
+                None => {}
             }
         }
     }
+}
+
+/// A post-* trigger call an event asks for.
+struct PostCall<'a> {
+    kind: &'static str,
+    source: &'static str,
+    client_id: &'a str,
+    version: u64,
+}
+
+/// The post-* trigger call of an event, if it asks for one: the front recorded the deployed
+/// trigger's version in the event (0: the pool had none, nothing to call).
+fn post_trigger(kind: &Kind) -> Option<PostCall<'_>> {
+    let call = match kind {
+        Kind::UserConfirmed(e) => PostCall {
+            kind: "PostConfirmation",
+            source: "PostConfirmation_ConfirmSignUp",
+            client_id: &e.client_id,
+            version: e.post_confirmation_trigger_version,
+        },
+        Kind::PasswordChanged(e) if e.reason == "RESET" => PostCall {
+            kind: "PostConfirmation",
+            source: "PostConfirmation_ConfirmForgotPassword",
+            client_id: &e.client_id,
+            version: e.post_confirmation_trigger_version,
+        },
+        Kind::UserAuthenticated(e) => PostCall {
+            kind: "PostAuthentication",
+            source: "PostAuthentication_Authentication",
+            client_id: &e.client_id,
+            version: e.post_authentication_trigger_version,
+        },
+        _ => return None,
+    };
+    (call.version != 0).then_some(call)
+}
+
+/// A user's attributes as triggers see them (with `sub` and `cognito:user_status`), in order.
+fn trigger_attributes(u: &UserState) -> Vec<Attribute> {
+    let mut attrs: Vec<Attribute> = u.attributes.iter().map(|(name, value)| Attribute { name: name.clone(), value: value.clone() }).collect();
+    attrs.push(Attribute { name: "sub".into(), value: u.sub.clone() });
+    attrs.push(Attribute { name: "cognito:user_status".into(), value: u.status.clone() });
+    attrs.sort_by(|a, b| a.name.cmp(&b.name));
+    attrs
 }
 
 impl Default for Arbiter {

@@ -5,7 +5,8 @@
 //!   [`group_rows`]: the rows of groups and of group memberships.
 //! - [`arbiter`]: the pure-given-its-inputs step that takes records in log order, accepts or
 //!   rejects each envelope against its precondition (expected version, duplicate request id),
-//!   evolves states and emits the store writes, including outbox rows for messages.
+//!   evolves states and emits the store writes, including outbox rows for messages and
+//!   trigger-queue rows for post-* triggers (PostConfirmation, PostAuthentication).
 //! - [`runner`]: one task per partition: poll the log, arbitrate a batch, commit rows **and**
 //!   the next offset atomically, then publish verdicts and the applied watermark.
 //! - [`verdicts`]: how a front waits for the verdict on its own record (read-your-writes) and

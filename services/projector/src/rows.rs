@@ -12,6 +12,7 @@
 //! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
 //! | UserIndex    | pool id                    | username key        | sub                      |
+//! | TriggerQueue | partition (u32 BE)         | offset BE, index BE | `TriggerItem`            |
 //!
 //! Groups and memberships (Groups, GroupIndex, GroupMembers): see [`crate::group_rows`].
 

@@ -74,6 +74,10 @@ tables! {
     /// Members of a group incarnation (pk = pool id + group id, ck = username key, value =
     /// sub), written from the user's memberships: ListUsersInGroup without scanning users.
     GroupMembers => "group_members",
+    /// Post-* trigger calls to make (PostConfirmation, PostAuthentication), written by
+    /// projectors like the outbox (pk = log partition, ck = offset + index); the trigger runner
+    /// keeps its progress outside the projection.
+    TriggerQueue => "trigger_queue",
 }
 
 impl Table {

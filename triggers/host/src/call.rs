@@ -256,8 +256,14 @@ impl Runtime {
         /// UserMigration: the attributes and status of a user found in a legacy store.
         user_migration, UserMigration, t::UserMigrationEvent, t::UserMigrationResponse, validate::user_migration
     );
-    call_method!(define_auth_challenge, DefineAuthChallenge, t::DefineAuthChallengeEvent, t::DefineAuthChallengeResponse, validate::any);
-    call_method!(create_auth_challenge, CreateAuthChallenge, t::CreateAuthChallengeEvent, t::CreateAuthChallengeResponse, validate::any);
+    call_method!(
+        /// DefineAuthChallenge: the next step of a CUSTOM_AUTH sign-in.
+        define_auth_challenge, DefineAuthChallenge, t::DefineAuthChallengeEvent, t::DefineAuthChallengeResponse, validate::define_auth_challenge
+    );
+    call_method!(
+        /// CreateAuthChallenge: the public and private parameters of a challenge.
+        create_auth_challenge, CreateAuthChallenge, t::CreateAuthChallengeEvent, t::CreateAuthChallengeResponse, validate::create_auth_challenge
+    );
     call_method!(
         verify_auth_challenge_response,
         VerifyAuthChallengeResponse,

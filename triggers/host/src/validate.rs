@@ -23,8 +23,34 @@ pub fn none<E>(_event: &E, _out: &()) -> Result<(), String> {
     Ok(())
 }
 
-/// Checked by the caller (custom auth challenges are not interpreted by the host).
+/// Checked by the caller.
 pub fn any<E, R>(_event: &E, _out: &R) -> Result<(), String> {
+    Ok(())
+}
+
+/// Longest challenge name and challenge metadata.
+pub const MAX_CHALLENGE_NAME_BYTES: usize = 64;
+pub const MAX_CHALLENGE_METADATA_BYTES: usize = 2048;
+
+pub fn define_auth_challenge(_event: &t::DefineAuthChallengeEvent, out: &t::DefineAuthChallengeResponse) -> Result<(), String> {
+    if out.issue_tokens && out.fail_authentication {
+        return Err("issueTokens and failAuthentication are both set.".into());
+    }
+    if out.challenge_name.len() > MAX_CHALLENGE_NAME_BYTES || out.challenge_name.chars().any(char::is_control) {
+        return Err("invalid challengeName.".into());
+    }
+    if !out.issue_tokens && !out.fail_authentication && out.challenge_name.is_empty() {
+        return Err("neither a challengeName, nor issueTokens, nor failAuthentication.".into());
+    }
+    Ok(())
+}
+
+pub fn create_auth_challenge(_event: &t::CreateAuthChallengeEvent, out: &t::CreateAuthChallengeResponse) -> Result<(), String> {
+    check_pairs("public challenge parameter", &out.public_challenge_parameters)?;
+    check_pairs("private challenge parameter", &out.private_challenge_parameters)?;
+    if out.challenge_metadata.len() > MAX_CHALLENGE_METADATA_BYTES {
+        return Err(format!("challengeMetadata is longer than {MAX_CHALLENGE_METADATA_BYTES} bytes."));
+    }
     Ok(())
 }
 

@@ -172,3 +172,85 @@ fn deploy_checks_the_world_and_the_bytes() {
     wrong.kind = Kind::PostConfirmation;
     assert!(rt.pre_sign_up(&wrong, &pre_sign_up_event("a", "a@b.c")).is_err());
 }
+
+#[test]
+fn custom_auth_question_and_answer() {
+    let rt = runtime();
+    let Some(define) = deploy(&rt, Kind::DefineAuthChallenge, "define-challenge", "2") else { return };
+    let Some(create) = deploy(&rt, Kind::CreateAuthChallenge, "create-challenge", r#"{"question": "2+2?", "answer": "4"}"#) else { return };
+    let Some(verify) = deploy(&rt, Kind::VerifyAuthChallengeResponse, "verify-challenge", "") else { return };
+    let round = |name: &str, result: bool| t::ChallengeResult { challenge_name: name.into(), challenge_result: result, challenge_metadata: String::new() };
+    let define_event = |session: Vec<t::ChallengeResult>| t::DefineAuthChallengeEvent {
+        version: "1".into(),
+        trigger_source: "DefineAuthChallenge_Authentication".into(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_test".into(),
+        user_name: "alice".into(),
+        caller_context: caller(),
+        request: t::DefineAuthChallengeRequest { user_attributes: vec![], session, client_metadata: vec![], user_not_found: false },
+        response: t::DefineAuthChallengeResponse { challenge_name: String::new(), issue_tokens: false, fail_authentication: false },
+    };
+    let first = rt.define_auth_challenge(&define, &define_event(vec![])).expect("define");
+    assert_eq!((first.challenge_name.as_str(), first.issue_tokens, first.fail_authentication), ("CUSTOM_CHALLENGE", false, false));
+    assert!(rt.define_auth_challenge(&define, &define_event(vec![round("CUSTOM_CHALLENGE", true)])).expect("define").issue_tokens);
+    let again = rt.define_auth_challenge(&define, &define_event(vec![round("CUSTOM_CHALLENGE", false)])).expect("define");
+    assert_eq!(again.challenge_name, "CUSTOM_CHALLENGE");
+    let two_wrong = vec![round("CUSTOM_CHALLENGE", false), round("CUSTOM_CHALLENGE", false)];
+    assert!(rt.define_auth_challenge(&define, &define_event(two_wrong)).expect("define").fail_authentication);
+
+    let created = rt
+        .create_auth_challenge(
+            &create,
+            &t::CreateAuthChallengeEvent {
+                version: "1".into(),
+                trigger_source: "CreateAuthChallenge_Authentication".into(),
+                region: "us-east-1".into(),
+                user_pool_id: "us-east-1_test".into(),
+                user_name: "alice".into(),
+                caller_context: caller(),
+                request: t::CreateAuthChallengeRequest {
+                    user_attributes: vec![],
+                    challenge_name: "CUSTOM_CHALLENGE".into(),
+                    session: vec![],
+                    client_metadata: vec![],
+                    user_not_found: false,
+                },
+                response: t::CreateAuthChallengeResponse { public_challenge_parameters: vec![], private_challenge_parameters: vec![], challenge_metadata: String::new() },
+            },
+        )
+        .expect("create");
+    assert_eq!(created.public_challenge_parameters, pairs(&[("question", "2+2?")]));
+    assert_eq!(created.private_challenge_parameters, pairs(&[("answer", "4")]));
+    let verify_event = |answer: &str| t::VerifyAuthChallengeEvent {
+        version: "1".into(),
+        trigger_source: "VerifyAuthChallengeResponse_Authentication".into(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_test".into(),
+        user_name: "alice".into(),
+        caller_context: caller(),
+        request: t::VerifyAuthChallengeRequest {
+            user_attributes: vec![],
+            private_challenge_parameters: created.private_challenge_parameters.clone(),
+            challenge_answer: answer.into(),
+            client_metadata: vec![],
+            user_not_found: false,
+        },
+        response: t::VerifyAuthChallengeResponse { answer_correct: false },
+    };
+    assert!(rt.verify_auth_challenge_response(&verify, &verify_event(" 4 ")).expect("verify").answer_correct);
+    assert!(!rt.verify_auth_challenge_response(&verify, &verify_event("5")).expect("verify").answer_correct);
+
+    // A create answer breaking the rules (a parameter over the size limit) is refused.
+    let Some(huge) = deploy(&rt, Kind::CreateAuthChallenge, "hostile-challenge", "huge") else { return };
+    let event = t::CreateAuthChallengeEvent {
+        version: "1".into(),
+        trigger_source: "CreateAuthChallenge_Authentication".into(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_test".into(),
+        user_name: "alice".into(),
+        caller_context: caller(),
+        request: t::CreateAuthChallengeRequest { user_attributes: vec![], challenge_name: "CUSTOM_CHALLENGE".into(), session: vec![], client_metadata: vec![], user_not_found: false },
+        response: t::CreateAuthChallengeResponse { public_challenge_parameters: vec![], private_challenge_parameters: vec![], challenge_metadata: String::new() },
+    };
+    assert_eq!(rt.create_auth_challenge(&huge, &event).expect_err("too big").name(), "InvalidLambdaResponseException");
+}

@@ -1,5 +1,6 @@
 //! Post-confirmation: logs each confirmation with its idempotency key (a real trigger would
 //! use the key to make its side effect happen once, e.g. as the id of a welcome message).
+//! Configured with `fail`, it refuses every call instead (to see the host retry it).
 
 use idp_trigger_sdk::post_confirmation::*;
 
@@ -7,8 +8,16 @@ struct LogConfirmation;
 
 impl Guest for LogConfirmation {
     fn handle(event: PostConfirmationEvent) -> Result<(), String> {
+        let key = &event.request.idempotency_key;
+        if config().trim() == "fail" {
+            log(Level::Warn, &format!("failing on purpose user={} key={key}", event.user_name));
+            return Err("failing on purpose".into());
+        }
         let email = attr(&event.request.user_attributes, "email").unwrap_or("-");
-        info(&format!("confirmed user={} email={email} source={} key={}", event.user_name, event.trigger_source, event.request.idempotency_key));
+        log(
+            Level::Warn,
+            &format!("confirmed user={} email={email} source={} client={} key={key}", event.user_name, event.trigger_source, event.caller_context.client_id),
+        );
         Ok(())
     }
 }
