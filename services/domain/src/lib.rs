@@ -9,6 +9,8 @@
 //!   `decide` is deterministic given its context and testable with a fake one.
 //! - [`validate`]: attribute, username and password-policy checks used by `decide`.
 //! - [`keys`]: aggregate keys and username normalisation.
+//! - [`search`]: ListUsers' filter grammar (`attr = "v"`, `attr ^= "v"`) and the searchable
+//!   attributes of a user, shared by the projector's search index and the query.
 //! - [`error`]: [`DomainError`], whose `name()` is the stable (Cognito) exception name.
 //!
 //! This crate does no I/O and depends on nothing but prost and thiserror.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod evolve;
 pub mod keys;
 pub mod pool;
+pub mod search;
 pub mod user;
 pub mod validate;
 
