@@ -67,6 +67,9 @@ tables! {
     /// Users of a pool in username order (pk = pool id, ck = username key, value = sub), for
     /// listing without scans.
     UserIndex => "user_index",
+    /// ListUsers search index (pk = pool id + 0x00 + attribute name, ck = escaped value + 0x00 +
+    /// username key, value = username key): a filter is a range scan of one partition.
+    UserSearch => "user_search",
 }
 
 impl Table {
