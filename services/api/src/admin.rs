@@ -243,12 +243,12 @@ impl Admin for AdminService {
         let r = req.into_inner();
         let limit = page_size(r.limit);
         let after = (!r.pagination_token.is_empty()).then_some(r.pagination_token.as_str());
-        let users = self.app.list_users(&r.user_pool_id, after, limit).await.map_err(to_status)?;
-        let pagination_token = if users.len() == limit { users.last().map(|(k, _)| k.clone()).unwrap_or_default() } else { String::new() };
+        let page = self.app.list_users(&r.user_pool_id, &r.filter, after, limit).await.map_err(to_status)?;
         Ok(Response::new(pb::ListUsersResponse {
-            users: users
+            users: page
+                .users
                 .into_iter()
-                .map(|(_, u)| pb::UserSummary {
+                .map(|u| pb::UserSummary {
                     username: u.username,
                     sub: u.sub,
                     user_status: u.status,
@@ -258,7 +258,7 @@ impl Admin for AdminService {
                     user_last_modified_date_ms: u.updated_at_ms,
                 })
                 .collect(),
-            pagination_token,
+            pagination_token: page.pagination_token.unwrap_or_default(),
         }))
     }
 

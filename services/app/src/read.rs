@@ -4,7 +4,10 @@
 use idp_domain::keys::{normalize_username, AggregateKey};
 use idp_domain::pb::{ClientState, PoolState, UserState};
 use idp_domain::{AggregateState, DomainError};
-use idp_projector::rows;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use idp_domain::search::parse_filter;
+use idp_projector::{rows, search};
 use idp_store::Table;
 
 use crate::{App, AppError};
@@ -92,20 +95,80 @@ impl App {
             .collect())
     }
 
-    /// Users of a pool in username-key order after `after` (no filter: ListUsers' filters are
-    /// a later addition), each with its current state.
-    pub async fn list_users(&self, pool_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, UserState)>, AppError> {
+    /// One page of ListUsers: the pool's users in username-key order, or, with a filter
+    /// (Cognito's grammar, [`idp_domain::search`]), those matching it in (value, username key)
+    /// order, read by a range scan of the search index. `pagination_token` is the opaque
+    /// position after which the page starts: a page lists users in index order after it, so
+    /// users added while a caller pages never make it miss or repeat one.
+    pub async fn list_users(&self, pool_id: &str, filter: &str, pagination_token: Option<&str>, limit: usize) -> Result<UserPage, AppError> {
+        let filter = parse_filter(filter)?;
         // Users live on every partition: catch them all up, as the pool index does for pools.
         self.catch_up_all().await?;
         let pool = self.pool(pool_id).await?;
-        let rows = self.store.scan(Table::UserIndex, pool_id.as_bytes(), after.map(str::as_bytes), limit).await?;
+        let (table, pk, prefix) = match &filter {
+            None => (Table::UserIndex, pool.pool_id.as_bytes().to_vec(), Vec::new()),
+            Some(f) => (Table::UserSearch, search::pk(&pool.pool_id, f.attribute), search::prefix(f)),
+        };
+        let after = match pagination_token {
+            Some(token) => Some(page_position(table, &prefix, token)?),
+            None => filter.is_some().then(|| prefix.clone()),
+        };
+        let limit = limit.max(1);
+        // One row past the page says whether another page follows; rows past the prefix end
+        // the range (it is contiguous), so at most one row outside it is read.
+        let mut rows = self.store.scan(table, &pk, after.as_deref(), limit + 1).await?;
+        rows.retain(|r| r.ck.starts_with(&prefix));
+        let next = (rows.len() > limit).then(|| position_token(table, &rows[limit - 1].ck));
+        rows.truncate(limit);
         let mut users = Vec::with_capacity(rows.len());
         for row in rows {
-            let username_key = String::from_utf8_lossy(&row.ck).into_owned();
-            if let Some(AggregateState::User(u)) = self.load(&AggregateKey::user(&pool.pool_id, &username_key)).await? {
-                users.push((username_key, u));
+            let username_key = if table == Table::UserIndex { row.ck } else { row.value };
+            let key = AggregateKey::user(&pool.pool_id, &String::from_utf8_lossy(&username_key));
+            // The state may have moved on since the index row was read: list it only if it
+            // still exists and still matches.
+            if let Some(AggregateState::User(u)) = self.load(&key).await? {
+                if filter.as_ref().is_none_or(|f| f.matches(&u)) {
+                    users.push(u);
+                }
             }
         }
-        Ok(users)
+        Ok(UserPage { users, pagination_token: next })
     }
+}
+
+/// A page of [`App::list_users`].
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    pub users: Vec<UserState>,
+    /// Present when more users may follow: pass it back to get the next page.
+    pub pagination_token: Option<String>,
+}
+
+fn table_tag(table: Table) -> u8 {
+    if table == Table::UserIndex {
+        b'u'
+    } else {
+        b's'
+    }
+}
+
+/// The opaque token for "after this row": the index it belongs to and the row's ck.
+fn position_token(table: Table, ck: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(ck.len() + 1);
+    bytes.push(table_tag(table));
+    bytes.extend_from_slice(ck);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The ck a token points after; refused unless it was made for the same index and filter.
+fn page_position(table: Table, prefix: &[u8], token: &str) -> Result<Vec<u8>, AppError> {
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid_token())?;
+    match bytes.split_first() {
+        Some((&tag, ck)) if tag == table_tag(table) && ck.starts_with(prefix) && ck.len() > prefix.len() => Ok(ck.to_vec()),
+        _ => Err(invalid_token()),
+    }
+}
+
+fn invalid_token() -> AppError {
+    AppError::invalid("Invalid pagination token.")
 }

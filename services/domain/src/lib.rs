@@ -11,6 +11,8 @@
 //! - [`signin`]: lockout, first-factor verdicts, NEW_PASSWORD_REQUIRED and the MFA rules.
 //! - [`validate`]: attribute, username and password-policy checks used by `decide`.
 //! - [`keys`]: aggregate keys and username normalisation.
+//! - [`search`]: ListUsers' filter grammar (`attr = "v"`, `attr ^= "v"`) and the searchable
+//!   attributes of a user, shared by the projector's search index and the query.
 //! - [`error`]: [`DomainError`], whose `name()` is the stable (Cognito) exception name.
 //!
 //! This crate does no I/O and depends on nothing but prost and thiserror.
@@ -29,6 +31,7 @@ pub mod evolve;
 pub mod group;
 pub mod keys;
 pub mod pool;
+pub mod search;
 pub mod signin;
 pub mod user;
 pub mod user_admin;

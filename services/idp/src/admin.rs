@@ -80,11 +80,11 @@ pub async fn client(cmd: ClientCmd) -> Result<(), BoxError> {
 
 pub async fn users(cmd: UsersCmd) -> Result<(), BoxError> {
     match cmd {
-        UsersCmd::List { conn, pool } => {
+        UsersCmd::List { conn, pool, filter } => {
             let (mut c, creds) = connect(&conn).await?;
             let mut token = String::new();
             loop {
-                let req = idp_api::pb::ListUsersRequest { user_pool_id: pool.clone(), limit: 60, pagination_token: token.clone() };
+                let req = idp_api::pb::ListUsersRequest { user_pool_id: pool.clone(), limit: 60, pagination_token: token.clone(), filter: filter.clone() };
                 let page = c.list_users(signed(req, &creds)?).await?.into_inner();
                 for u in page.users {
                     let email = u.attributes.iter().find(|a| a.name == "email").map(|a| a.value.as_str()).unwrap_or("-");

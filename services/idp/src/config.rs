@@ -308,6 +308,10 @@ pub enum UsersCmd {
         conn: ConnArgs,
         #[arg(long)]
         pool: String,
+        /// Only users matching a Cognito ListUsers filter, e.g. `email ^= "alice@"` or
+        /// `cognito:user_status = "CONFIRMED"`.
+        #[arg(long, default_value = "")]
+        filter: String,
     },
 }
 

@@ -90,3 +90,43 @@ async fn boto3_seed_flow_then_pyjwt_verifies_the_tokens() {
         ],
     );
 }
+
+/// ListUsers with each filter form, AttributesToGet, Limit and PaginationToken over several
+/// pages, the boto3 paginator, and bad filters / tokens as InvalidParameterException.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_list_users_with_filters() {
+    let Some(python) = require(python(), "boto3_list_users_with_filters") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), Server::FAST_HASH).await;
+    let (key_id, secret) = admin_keys(dir.path());
+    let out = run_script(
+        &python,
+        "boto3_search.py",
+        &[
+            ("IDP_ENDPOINT", format!("http://127.0.0.1:{}", server.http)),
+            ("IDP_ACCESS_KEY_ID", key_id),
+            ("IDP_SECRET_ACCESS_KEY", secret),
+            ("IDP_DATA_DIR", dir.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert_checks(
+        &out,
+        &[
+            "ListUsers Filter exact",
+            "ListUsers Filter prefix",
+            "ListUsers Filter with an escaped quote",
+            "ListUsers Filter cognito:user_status (case-insensitive)",
+            "ListUsers Filter status",
+            "ListUsers Filter username",
+            "ListUsers Filter sub",
+            "ListUsers Filter + AttributesToGet",
+            "ListUsers Limit + PaginationToken pages [4, 4, 4, 1]",
+            "boto3 paginator with a filter",
+            "unquoted value: InvalidParameterException",
+            "custom attribute: InvalidParameterException",
+            "pagination token of another filter: InvalidParameterException",
+            "Limit over 60 refused",
+        ],
+    );
+}

@@ -70,7 +70,7 @@ async fn concurrent_sign_ups_have_one_winner_per_username() {
     loop {
         let page = admin
             .client
-            .list_users(admin.req(ListUsersRequest { user_pool_id: pool.clone(), limit: 20, pagination_token: token.clone() }))
+            .list_users(admin.req(ListUsersRequest { user_pool_id: pool.clone(), limit: 20, pagination_token: token.clone(), ..Default::default() }))
             .await
             .expect("list users")
             .into_inner();

@@ -3,6 +3,8 @@
 //! - [`rows`]: where each aggregate and index lives in the projection store, and how states
 //!   are encoded (prost, deterministic) — the one mapping both the projector and readers use;
 //!   [`group_rows`]: the rows of groups and of group memberships.
+//! - [`search`]: the ListUsers search index (one partition per pool and searchable attribute,
+//!   value-ordered), derived from a user's state and diffed on every change.
 //! - [`arbiter`]: the pure-given-its-inputs step that takes records in log order, accepts or
 //!   rejects each envelope against its precondition (expected version, duplicate request id),
 //!   evolves states and emits the store writes, including outbox rows for messages and
@@ -20,6 +22,7 @@ pub mod rebuild;
 pub mod group_rows;
 pub mod rows;
 pub mod runner;
+pub mod search;
 pub mod verdicts;
 
 pub use arbiter::{Arbiter, Verdict};

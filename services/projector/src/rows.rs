@@ -13,14 +13,19 @@
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
 //! | UserIndex    | pool id                    | username key        | sub                      |
 //! | TriggerQueue | partition (u32 BE)         | offset BE, index BE | `TriggerItem`            |
+//! | UserSearch   | pool id 0x00 attribute     | value, username key | username key             |
 //!
 //! Groups and memberships (Groups, GroupIndex, GroupMembers): see [`crate::group_rows`].
+//! `UserSearch` (ListUsers filters) is laid out in [`crate::search`]; [`transition`] keeps it
+//! in step with every user state change.
 
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
 use idp_store::{Table, Write};
 use prost::Message;
+
+use crate::search;
 
 pub const POOL_INDEX_PK: &[u8] = b"all";
 
@@ -137,5 +142,15 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
         }
         _ => {}
     }
+    if let AggregateKey::User { pool_id, username_key } = key {
+        writes.extend(search::diff(pool_id, username_key, user_state(old), user_state(new)));
+    }
     writes
+}
+
+fn user_state(state: Option<&AggregateState>) -> Option<&UserState> {
+    match state {
+        Some(AggregateState::User(u)) => Some(u),
+        _ => None,
+    }
 }

@@ -78,6 +78,9 @@ tables! {
     /// projectors like the outbox (pk = log partition, ck = offset + index); the trigger runner
     /// keeps its progress outside the projection.
     TriggerQueue => "trigger_queue",
+    /// ListUsers search index (pk = pool id + 0x00 + attribute name, ck = escaped value + 0x00 +
+    /// username key, value = username key): a filter is a range scan of one partition.
+    UserSearch => "user_search",
 }
 
 impl Table {

@@ -349,22 +349,20 @@ pub async fn delete_user_pool_client(app: &App, input: &Input<'_>, rid: &str) ->
     Ok(json!({}))
 }
 
-/// ListUsers without `Filter` (filters arrive with the search work: a filter is refused, never
-/// ignored); `AttributesToGet` selects attributes.
+/// ListUsers: `Filter` (Cognito's grammar, parsed and served from the search index by the
+/// command path), `AttributesToGet`, `Limit` (1..=60, default 60), `PaginationToken`.
 pub async fn list_users(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
     let pool_id = input.str("UserPoolId", rules::POOL_ID)?;
     let limit = input.opt_int("Limit", 1, 60)?.unwrap_or(60) as usize;
     let after = input.opt_str("PaginationToken", rules::NEXT_TOKEN)?;
-    if input.opt_str("Filter", rules::MAP_VALUE)?.is_some_and(|f| !f.trim().is_empty()) {
-        return Err(idp_app::AppError::invalid("ListUsers Filter is not supported yet.").into());
-    }
+    let filter = input.opt_str("Filter", rules::FILTER)?.unwrap_or("");
     let wanted = input.opt_str_list("AttributesToGet", rules::ATTRIBUTE_NAME, 64)?;
-    let users = app.list_users(pool_id, after, limit).await?;
-    let next = (users.len() == limit).then(|| users.last().map(|(k, _)| k.clone())).flatten();
+    let page = app.list_users(pool_id, filter, after, limit).await?;
     let mut out = json!({
-        "Users": users
+        "Users": page
+            .users
             .into_iter()
-            .map(|(_, u)| {
+            .map(|u| {
                 let mut attrs: Vec<(String, String)> = u.attributes.clone().into_iter().collect();
                 attrs.insert(0, ("sub".to_string(), u.sub.clone()));
                 if let Some(w) = &wanted {
@@ -381,7 +379,7 @@ pub async fn list_users(app: &App, input: &Input<'_>) -> Result<Value, CognitoEr
             })
             .collect::<Vec<_>>(),
     });
-    if let Some(next) = next {
+    if let Some(next) = page.pagination_token {
         out["PaginationToken"] = json!(next);
     }
     Ok(out)

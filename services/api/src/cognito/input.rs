@@ -109,6 +109,7 @@ pub mod rules {
     pub const NEXT_TOKEN: Rule = Rule::new(1, 131_072, Chars::NonSpace);
     pub const SESSION: Rule = Rule::new(20, 2048, Chars::Any);
     pub const MAP_VALUE: Rule = Rule::new(0, 131_072, Chars::Any);
+    pub const FILTER: Rule = Rule::new(0, 256, Chars::Any);
 }
 
 fn validation(member: &str, constraint: impl std::fmt::Display) -> CognitoError {

@@ -1,0 +1,161 @@
+//! The ListUsers search index (`Table::UserSearch`): one row per user and searchable attribute
+//! that has a value, so a filter is a range scan of one partition, never a scan of the pool.
+//!
+//! | pk                             | ck                                      | value        |
+//! |--------------------------------|-----------------------------------------|--------------|
+//! | pool id 0x00 attribute name    | escape(value) 0x00 0x01 username key    | username key |
+//!
+//! `escape` doubles every 0x00 byte of the value as 0x00 0xFF, and 0x00 0x01 ends the value, so
+//! the rows of one value are contiguous and sort before any longer value (bytewise order =
+//! value order, then username key): `attr = "v"` is the range of ck prefix
+//! `escape(v) 0x00 0x01`, `attr ^= "v"` that of `escape(v)`. In Scylla terms: partition key
+//! (pool, attribute), clustering key (value, username key).
+//!
+//! [`entries`] derives a user's rows from its state alone and [`diff`] turns (old, new) into
+//! writes, so every event that changes a user (sign-up, attributes, status, enabled, deletion,
+//! and any later one) maintains the index without knowing it exists.
+
+use std::collections::BTreeSet;
+
+use idp_domain::pb::UserState;
+use idp_domain::search::{Filter, MatchKind, SearchAttribute};
+use idp_store::{Table, Write};
+
+const END_OF_VALUE: [u8; 2] = [0x00, 0x01];
+
+/// The partition holding every value of `attribute` in a pool.
+pub fn pk(pool_id: &str, attribute: SearchAttribute) -> Vec<u8> {
+    crate::rows::join(pool_id, attribute.name())
+}
+
+fn escape(value: &str, out: &mut Vec<u8>) {
+    for &b in value.as_bytes() {
+        out.push(b);
+        if b == 0 {
+            out.push(0xff);
+        }
+    }
+}
+
+/// The clustering key of a user (`username_key`) found under `value`.
+pub fn ck(value: &str, username_key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + username_key.len() + 2);
+    escape(value, &mut out);
+    out.extend_from_slice(&END_OF_VALUE);
+    out.extend_from_slice(username_key.as_bytes());
+    out
+}
+
+/// The prefix every clustering key matching `filter` starts with (and only those). No row's
+/// ck equals it, so it is also the exclusive start of the range.
+pub fn prefix(filter: &Filter) -> Vec<u8> {
+    let mut out = Vec::with_capacity(filter.value.len() + 2);
+    escape(&filter.value, &mut out);
+    if filter.kind == MatchKind::Exact {
+        out.extend_from_slice(&END_OF_VALUE);
+    }
+    out
+}
+
+/// The (pk, ck) of every index row of `user`, whose username key is `username_key`.
+pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<(Vec<u8>, Vec<u8>)> {
+    SearchAttribute::ALL
+        .iter()
+        .filter_map(|&a| a.value_of(user).map(|v| (pk(pool_id, a), ck(&v, username_key))))
+        .collect()
+}
+
+/// The writes taking the index rows of one user from `old` to `new` (either may be absent):
+/// deletes of rows that no longer hold, then puts of new rows, each in key order.
+pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>) -> Vec<Write> {
+    let rows = |u: Option<&UserState>| u.map(|u| entries(pool_id, username_key, u)).unwrap_or_default();
+    let (before, after) = (rows(old), rows(new));
+    let deletes = before.difference(&after).map(|(pk, ck)| Write::Delete { table: Table::UserSearch, pk: pk.clone(), ck: ck.clone() });
+    let puts = after.difference(&before).map(|(pk, ck)| Write::Put {
+        table: Table::UserSearch,
+        pk: pk.clone(),
+        ck: ck.clone(),
+        value: username_key.as_bytes().to_vec(),
+    });
+    deletes.chain(puts).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idp_domain::search::parse_filter;
+
+    fn filter(text: &str) -> Filter {
+        match parse_filter(text) {
+            Ok(Some(f)) => f,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn starts(f: &str, value: &str) -> bool {
+        ck(value, "k").starts_with(&prefix(&filter(f)))
+    }
+
+    #[test]
+    fn prefixes_select_exactly_the_matching_values() {
+        assert!(starts(r#"name = "a""#, "a"));
+        assert!(!starts(r#"name = "a""#, "ab"));
+        assert!(!starts(r#"name = "a""#, "a\0b"), "an escaped NUL is not the end of the value");
+        assert!(!starts(r#"name = "a""#, "a\u{1}"));
+        assert!(starts(r#"name ^= "a""#, "a"));
+        assert!(starts(r#"name ^= "a""#, "a\0b"));
+        assert!(starts(r#"name ^= "a""#, "abc"));
+        assert!(!starts(r#"name ^= "ab""#, "a"));
+        assert!(starts("name ^= \"a\0\"", "a\0b"));
+        assert!(!starts("name ^= \"a\0\"", "a"));
+        assert!(starts(r#"name = """#, ""));
+        assert!(!starts(r#"name = """#, "a"));
+        assert!(starts(r#"name ^= """#, "anything"));
+        assert!(starts(r#"cognito:user_status = "confirmed""#, "CONFIRMED"));
+    }
+
+    #[test]
+    fn order_is_value_then_username_key() {
+        let mut cks = vec![ck("b", "a"), ck("a", "z"), ck("a\0", "a"), ck("ab", "a"), ck("a", "b"), ck("", "q")];
+        cks.sort();
+        assert_eq!(cks, vec![ck("", "q"), ck("a", "b"), ck("a", "z"), ck("a\0", "a"), ck("ab", "a"), ck("b", "a")]);
+        // No ck equals a prefix, so the prefix is an exclusive range start.
+        assert!(cks.iter().all(|c| *c != prefix(&filter(r#"name = "a""#)) && *c != prefix(&filter(r#"name ^= "a""#))));
+    }
+
+    fn user(email: Option<&str>, status: &str, enabled: bool) -> UserState {
+        let mut u = UserState { pool_id: "p".into(), username: "Alice".into(), sub: "s1".into(), status: status.into(), enabled, ..Default::default() };
+        if let Some(e) = email {
+            u.attributes.insert("email".into(), e.into());
+        }
+        u.attributes.insert("custom:x".into(), "not searchable".into());
+        u
+    }
+
+    #[test]
+    fn entries_cover_every_searchable_value_and_nothing_else() {
+        let rows = entries("p", "alice", &user(Some("a@x.io"), "UNCONFIRMED", true));
+        let names: Vec<_> = rows.iter().map(|(pk, _)| String::from_utf8_lossy(&pk[2..]).into_owned()).collect();
+        assert_eq!(names, ["cognito:user_status", "email", "status", "sub", "username"]);
+        assert!(rows.contains(&(pk("p", SearchAttribute::Username), ck("Alice", "alice"))));
+        assert!(rows.contains(&(pk("p", SearchAttribute::Status), ck("Enabled", "alice"))));
+    }
+
+    #[test]
+    fn diff_touches_only_what_changed() {
+        let a = user(Some("a@x.io"), "UNCONFIRMED", true);
+        let b = user(Some("b@x.io"), "CONFIRMED", false);
+        let created = diff("p", "alice", None, Some(&a));
+        assert_eq!(created.len(), 5);
+        assert!(created.iter().all(|w| matches!(w, Write::Put { value, .. } if value == b"alice")));
+        let changed = diff("p", "alice", Some(&a), Some(&b));
+        assert_eq!(changed.iter().filter(|w| matches!(w, Write::Delete { .. })).count(), 3, "{changed:?}");
+        assert_eq!(changed.iter().filter(|w| matches!(w, Write::Put { .. })).count(), 3, "{changed:?}");
+        assert!(diff("p", "alice", Some(&a), Some(&a)).is_empty());
+        let removed = diff("p", "alice", Some(&b), Some(&user(None, "CONFIRMED", false)));
+        assert_eq!(removed, vec![Write::Delete { table: Table::UserSearch, pk: pk("p", SearchAttribute::Email), ck: ck("b@x.io", "alice") }]);
+        let deleted = diff("p", "alice", Some(&b), None);
+        assert_eq!(deleted.len(), 5);
+        assert!(deleted.iter().all(|w| matches!(w, Write::Delete { .. })));
+    }
+}
