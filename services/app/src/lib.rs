@@ -21,7 +21,8 @@
 //!   that drains the projector's outbox rows at least once, de-duplicated by event id.
 //! - [`triggers`]: trigger deployment (pool events + content-addressed components) and the
 //!   trigger calls of the operations (PreSignUp runs before the write loop; its outcome is
-//!   recorded in the event, so replay never runs it).
+//!   recorded in the event, so replay never runs it); the post-* trigger runner (PostConfirmation,
+//!   PostAuthentication from the log, at least once) and CUSTOM_AUTH (`triggers::challenge`).
 //! - [`error`]: [`AppError`], with the stable exception name every adapter maps from.
 
 pub mod admin;
