@@ -161,7 +161,6 @@ impl App {
             "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
                 Err(AppError::invalid(format!("Auth flow {flow} is only for AdminInitiateAuth.")))
             }
-            "CUSTOM_AUTH" => Err(AppError::invalid(format!("Auth flow {flow} is not supported by this endpoint yet."))),
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),
         }
     }

@@ -322,7 +322,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
 }
 
 /// The version of the pool's deployed trigger of `kind` (0: none).
-fn trigger_version(pool: &PoolState, kind: &str) -> u64 {
+pub(crate) fn trigger_version(pool: &PoolState, kind: &str) -> u64 {
     crate::pool::trigger(pool, kind).map(|t| t.version).unwrap_or(0)
 }
 

@@ -145,7 +145,12 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             if u.status != status::UNCONFIRMED {
                 return Err(DomainError::NotAuthorized(format!("User cannot be confirmed. Current status is {}", u.status)).into());
             }
-            Ok(vec![ev(Kind::UserConfirmed(UserConfirmed { verified_attributes: vec![] }))])
+            // AdminConfirmSignUp fires PostConfirmation like ConfirmSignUp (no app client).
+            Ok(vec![ev(Kind::UserConfirmed(UserConfirmed {
+                verified_attributes: vec![],
+                client_id: String::new(),
+                post_confirmation_trigger_version: crate::user::trigger_version(pool, "PostConfirmation"),
+            }))])
         }
         AdminUserCommand::SetPassword { password, permanent } => {
             let u = existing(user)?;

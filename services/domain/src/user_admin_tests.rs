@@ -207,7 +207,7 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
     assert!(w.user().codes.iter().any(|c| c.purpose == purpose::FORGOT_PASSWORD && c.destination == "a@example.com"));
     let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
     assert_eq!(e.name(), "PasswordResetRequiredException");
-    w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into() }).expect("confirm reset");
+    w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into(), client_id: "c1".into() }).expect("confirm reset");
     assert_eq!(w.user().status, status::CONFIRMED);
 }
 

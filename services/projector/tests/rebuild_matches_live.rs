@@ -124,7 +124,7 @@ async fn varied_log(dir: &std::path::Path) -> Arc<dyn EventLog> {
     for i in 0..120u32 {
         let user = format!("user/{POOL}/user{i:03}");
         if i % 3 == 0 {
-            w.env(&user, &format!("confirm-{i}"), None, vec![Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()] })], true).await;
+            w.env(&user, &format!("confirm-{i}"), None, vec![Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()], ..Default::default() })], true).await;
         }
         if i % 4 == 0 {
             let update = AttributesUpdated {
@@ -135,7 +135,7 @@ async fn varied_log(dir: &std::path::Path) -> Arc<dyn EventLog> {
             w.env(&user, "", None, vec![Kind::AttributesUpdated(update)], true).await;
         }
         if i % 5 == 0 {
-            let changed = PasswordChanged { password: Some(password(&format!("changed{i}"))), reason: "CHANGE".into() };
+            let changed = PasswordChanged { password: Some(password(&format!("changed{i}"))), reason: "CHANGE".into(), ..Default::default() };
             w.env(&user, &format!("pw-{i}"), None, vec![Kind::PasswordChanged(changed.clone())], true).await;
             w.env(&user, &format!("pw-{i}"), None, vec![Kind::PasswordChanged(changed)], false).await;
         }

@@ -144,7 +144,7 @@ async fn index_follows_every_change_and_rebuild_reproduces_it() {
     assert_eq!(search_rows(Username, &index)[0], search::ck("Alice", "alice"), "the username as given");
 
     // Status change (confirmation), attribute set / change / delete, a code (no index change).
-    w.append("alice", Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()] })).await;
+    w.append("alice", Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()], ..Default::default() })).await;
     w.append("alice", updated(&[("email", "alice@new.example.com"), ("given_name", "Al")], &["name"])).await;
     w.append("bob", Kind::SignedOutEverywhere(SignedOutEverywhere { revoked_before_ms: 5 })).await;
     project_each(&log, store.as_ref(), &mut next).await;
