@@ -113,9 +113,9 @@ async fn transport_details_and_errors() {
     assert_eq!(common::error_name(&grpc), "UsernameExistsException");
 
     // Unsupported and unknown operations, malformed bodies, the size limit.
-    let (status, _, body) = call(&http, &endpoint, "AdminCreateUser", &json!({})).await;
+    let (status, _, body) = call(&http, &endpoint, "CreateIdentityProvider", &json!({})).await;
     assert_eq!((status, error_type(&body).as_str()), (400, "InvalidParameterException"), "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("AdminCreateUser is not supported")));
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("CreateIdentityProvider is not supported")));
     let r = http.post(&endpoint).body("{}").send().await.expect("send");
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(error_type(&r.json::<Value>().await.expect("json")), "UnknownOperationException");
