@@ -306,3 +306,74 @@ async fn attempts_are_throttled_per_source() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     expect_error(password_auth(&server, &cid, "nobody", "Wr0ng-Password").await, "UserNotFoundException", Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_mfa_code_goes_by_sms_and_counts_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]).await;
+    let (pool, cid) = pool_and_client(&server, false).await;
+    let admin = server.admin().await;
+    let mut sign_in = sign_in_client(&server).await;
+    sign_in
+        .set_user_pool_mfa_config(admin.req(pb::SetUserPoolMfaConfigRequest {
+            user_pool_id: pool.clone(),
+            mfa_configuration: "OPTIONAL".into(),
+            sms_enabled: Some(true),
+            sms_message: "Your sign-in code is {####}".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("sms mfa on");
+    let mut users = server.users().await;
+    users
+        .sign_up(pb::SignUpRequest {
+            client_id: cid.clone(),
+            username: "sid".into(),
+            password: PASSWORD.into(),
+            user_attributes: attrs(&[("email", "sid@example.com"), ("phone_number", "+15550001234")]),
+            ..Default::default()
+        })
+        .await
+        .expect("sign up");
+    let code = server.code_for("sid", "SIGN_UP").await;
+    users
+        .confirm_sign_up(pb::ConfirmSignUpRequest { client_id: cid.clone(), username: "sid".into(), confirmation_code: code, ..Default::default() })
+        .await
+        .expect("confirm");
+    sign_in
+        .admin_set_user_mfa_preference(admin.req(pb::AdminSetUserMfaPreferenceRequest {
+            user_pool_id: pool.clone(),
+            username: "sid".into(),
+            sms: Some(pb::MfaMethodPreference { enabled: Some(true), preferred: Some(true) }),
+            ..Default::default()
+        }))
+        .await
+        .expect("sms preferred");
+    let ch = password_auth(&server, &cid, "sid", PASSWORD).await.expect("challenge");
+    assert_eq!(ch.challenge_name, "SMS_MFA");
+    assert_eq!(ch.challenge_parameters.get("CODE_DELIVERY_DELIVERY_MEDIUM").map(String::as_str), Some("SMS"));
+    assert_eq!(ch.challenge_parameters.get("CODE_DELIVERY_DESTINATION").map(String::as_str), Some("+*******1234"));
+    server.code_for("sid", "MFA").await; // waits for the dispatcher
+    let sms = server.messages().into_iter().rev().find(|m| m["username"] == "sid" && m["kind"] == "MFA").expect("an MFA message");
+    assert_eq!(sms["channel"], "SMS");
+    assert_eq!(sms["destination"], "+15550001234");
+    let code = sms["code"].as_str().expect("code").to_string();
+    expect_error(
+        respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", "000000")]).await,
+        "CodeMismatchException",
+        Code::InvalidArgument,
+    );
+    // the wrong answer spent the session; a new sign-in sends a new code
+    let ch = password_auth(&server, &cid, "sid", PASSWORD).await.expect("challenge again");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let fresh = loop {
+        let sent: Vec<_> = server.messages().into_iter().filter(|m| m["username"] == "sid" && m["kind"] == "MFA").collect();
+        if sent.len() >= 2 {
+            break sent[sent.len() - 1]["code"].as_str().expect("code").to_string();
+        }
+        assert!(Instant::now() < deadline, "no second MFA code was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let ok = respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", &fresh)]).await.expect("sms mfa");
+    assert!(ok.authentication_result.is_some());
+}
