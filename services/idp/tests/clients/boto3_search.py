@@ -18,29 +18,7 @@ import time
 import boto3
 import botocore
 from botocore.config import Config
-
-ENDPOINT = os.environ["IDP_ENDPOINT"]
-DATA_DIR = os.environ["IDP_DATA_DIR"]
-PASSWORD = "Corr3ct-Horse-Battery"
-CHECKS = []
-
-
-def fail(msg):
-    print(f"boto3_search: FAILED: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, what):
-    if not cond:
-        fail(what)
-    CHECKS.append(what)
-
-
-def client(unsigned=False, **kw):
-    cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-    if unsigned:
-        cfg = cfg.merge(Config(signature_version=botocore.UNSIGNED))
-    return boto3.client("cognito-idp", endpoint_url=ENDPOINT, region_name="us-east-1", config=cfg, **kw)
+from cognito_kit import ENDPOINT, DATA_DIR, PASSWORD, CHECKS, fail, check, client
 
 
 def code_for(pool_id, username):
