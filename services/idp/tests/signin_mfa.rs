@@ -87,10 +87,10 @@ async fn lockout_grows_and_ends() {
     // After the lock: one more failure locks for 2 s.
     tokio::time::sleep(Duration::from_millis(1100).saturating_sub(locked_at.elapsed())).await;
     expect_error(password_auth(&server, &cid, "lou", "Wr0ng-Password").await, "NotAuthorizedException", Code::Unauthenticated);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let err = password_auth(&server, &cid, "lou", PASSWORD).await.expect_err("still locked after 1.1 s of a 2 s lock");
+    // (the exact doubling is checked with a controlled clock in the domain tests)
+    let err = password_auth(&server, &cid, "lou", PASSWORD).await.expect_err("locked again, now for 2 s");
     assert!(err.message().contains("Password attempts exceeded"), "{err:?}");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let ok = password_auth(&server, &cid, "lou", PASSWORD).await.expect("lock over");
     assert!(ok.authentication_result.is_some());
     // The success cleared the streak: a single failure does not lock.
@@ -278,19 +278,23 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_are_throttled_per_source() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &["--attempts-per-source", "2", "--throttle-loopback"]).await;
+    let server = Server::start(dir.path(), &["--attempts-per-source", "1", "--throttle-loopback"]).await;
     let (_pool, cid) = pool_and_client(&server, false).await;
-    // Burst of 4 (twice the rate), then TooManyRequestsException before any password is checked.
-    let mut refused = 0;
-    for _ in 0..8 {
-        if let Err(s) = password_auth(&server, &cid, "nobody", "Wr0ng-Password").await {
-            if common::error_name(&s) == "TooManyRequestsException" {
+    // A burst of 2 (twice the rate): of 10 attempts sent at once, most are refused before any
+    // password is checked (sent together so that slow machines cannot refill the bucket).
+    let attempts = (0..10).map(|_| password_auth(&server, &cid, "nobody", "Wr0ng-Password"));
+    let refused = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| match r {
+            Err(s) if common::error_name(s) == "TooManyRequestsException" => {
                 assert_eq!(s.code(), Code::ResourceExhausted);
-                refused += 1;
+                true
             }
-        }
-    }
-    assert!(refused >= 3, "only {refused} of 8 rapid attempts were throttled");
+            _ => false,
+        })
+        .count();
+    assert!(refused >= 5, "only {refused} of 10 simultaneous attempts were throttled");
     // Cognito JSON shares the limiter (same source address).
     let resp = reqwest::Client::new()
         .post(server.http("/"))
