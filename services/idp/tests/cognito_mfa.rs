@@ -1,8 +1,9 @@
 //! Sign-in protection and MFA through boto3's unchanged `cognito-idp` client, TOTP codes from
-//! pyotp: pool MFA configuration, software-token association and verification (by access token
-//! and by MFA_SETUP session), SOFTWARE_TOKEN_MFA / EMAIL_OTP / SELECT_MFA_TYPE challenges,
-//! AdminInitiateAuth / AdminRespondToAuthChallenge, single-use sessions, a TOTP code accepted
-//! once, and lockout after failed passwords. Tools: `.ci/clients.sh`.
+//! pyotp: NEW_PASSWORD_REQUIRED after AdminCreateUser, pool MFA configuration, software-token
+//! association and verification (by access token and by MFA_SETUP session), SOFTWARE_TOKEN_MFA /
+//! EMAIL_OTP / SELECT_MFA_TYPE challenges, AdminInitiateAuth / AdminRespondToAuthChallenge,
+//! single-use sessions, a TOTP code accepted once, and lockout after failed passwords. Tools:
+//! `.ci/clients.sh`.
 
 mod cognito_support;
 mod common;
@@ -30,6 +31,11 @@ async fn boto3_mfa_and_lockout() {
     assert_checks(
         &out,
         &[
+            "AdminCreateUser + temporary password: NEW_PASSWORD_REQUIRED",
+            "a new password against the policy: InvalidPasswordException",
+            "NEW_PASSWORD_REQUIRED answered: tokens",
+            "the answered NEW_PASSWORD_REQUIRED session cannot be replayed: NotAuthorizedException",
+            "nina is CONFIRMED",
             "GetUserPoolMfaConfig: OFF by default",
             "MfaConfiguration ON without a method: InvalidParameterException",
             "VerifySoftwareToken with pyotp's code",

@@ -1,8 +1,9 @@
 //! Sign-in protection and MFA over real gRPC (the `SignIn` service next to `Users`): lockout
-//! with growing delays, the pool's MFA configuration, TOTP association/verification and the
-//! SOFTWARE_TOKEN_MFA challenge (a code accepted once), EMAIL_OTP through the message sender,
-//! MFA_SETUP by session, AdminInitiateAuth, and sessions that are single-use, bound to their
-//! client and refused when forged.
+//! with growing delays, per-source throttling (gRPC and Cognito JSON share it), the pool's MFA
+//! configuration, TOTP association/verification and the SOFTWARE_TOKEN_MFA challenge (a code
+//! accepted once), EMAIL_OTP and SMS_MFA through the message sender, NEW_PASSWORD_REQUIRED after
+//! AdminCreateUser, MFA_SETUP by session, AdminInitiateAuth, and sessions that are single-use,
+//! bound to their client and refused when forged.
 
 mod common;
 
@@ -381,4 +382,42 @@ async fn sms_mfa_code_goes_by_sms_and_counts_once() {
     };
     let ok = respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", &fresh)]).await.expect("sms mfa");
     assert!(ok.authentication_result.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_password_required_after_admin_create_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]).await;
+    let (pool, cid) = pool_and_client(&server, false).await;
+    let admin = server.admin().await;
+    let mut admin_users = idp_api::pb::admin_users_client::AdminUsersClient::connect(format!("http://127.0.0.1:{}", server.grpc))
+        .await
+        .expect("connect admin users");
+    admin_users
+        .admin_create_user(admin.req(pb::AdminCreateUserRequest {
+            user_pool_id: pool.clone(),
+            username: "nina".into(),
+            user_attributes: attrs(&[("email", "nina@example.com")]),
+            temporary_password: Some("Temp-Passw0rd-1".into()),
+            message_action: "SUPPRESS".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("admin create user");
+    let ch = password_auth(&server, &cid, "nina", "Temp-Passw0rd-1").await.expect("challenge");
+    assert_eq!(ch.challenge_name, "NEW_PASSWORD_REQUIRED");
+    expect_error(
+        respond(&server, &cid, "NEW_PASSWORD_REQUIRED", &ch.session, &[("USERNAME", "nina"), ("NEW_PASSWORD", "short")]).await,
+        "InvalidPasswordException",
+        Code::InvalidArgument,
+    );
+    let ok = respond(&server, &cid, "NEW_PASSWORD_REQUIRED", &ch.session, &[("USERNAME", "nina"), ("NEW_PASSWORD", PASSWORD)]).await.expect("answer");
+    assert!(ok.authentication_result.is_some());
+    expect_error(
+        respond(&server, &cid, "NEW_PASSWORD_REQUIRED", &ch.session, &[("USERNAME", "nina"), ("NEW_PASSWORD", "Another-Passw0rd-2")]).await,
+        "NotAuthorizedException",
+        Code::Unauthenticated,
+    );
+    assert!(password_auth(&server, &cid, "nina", PASSWORD).await.expect("new password").authentication_result.is_some());
+    expect_error(password_auth(&server, &cid, "nina", "Temp-Passw0rd-1").await, "NotAuthorizedException", Code::Unauthenticated);
 }

@@ -64,6 +64,19 @@ def main():
     def sign_in(name, password=PASSWORD):
         return users.initiate_auth(ClientId=cid, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": name, "PASSWORD": password})
 
+    # --- NEW_PASSWORD_REQUIRED after AdminCreateUser ------------------------------------------
+    admin.admin_create_user(UserPoolId=pool_id, Username="nina", TemporaryPassword="Temp-Passw0rd-1", MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": "nina@example.com"}])
+    ch = sign_in("nina", "Temp-Passw0rd-1")
+    check(ch.get("ChallengeName") == "NEW_PASSWORD_REQUIRED" and ch.get("Session"), "AdminCreateUser + temporary password: NEW_PASSWORD_REQUIRED")
+    check(json.loads(ch["ChallengeParameters"]["userAttributes"]).get("email") == "nina@example.com", "NEW_PASSWORD_REQUIRED shows the user's attributes")
+    expect_code("InvalidPasswordException", "a new password against the policy", users.respond_to_auth_challenge, ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session=ch["Session"], ChallengeResponses={"USERNAME": "nina", "NEW_PASSWORD": "short"})
+    ok = users.respond_to_auth_challenge(ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session=ch["Session"], ChallengeResponses={"USERNAME": "nina", "NEW_PASSWORD": PASSWORD, "userAttributes.name": "Nina"})
+    check("AccessToken" in ok["AuthenticationResult"], "NEW_PASSWORD_REQUIRED answered: tokens")
+    expect_code("NotAuthorizedException", "the answered NEW_PASSWORD_REQUIRED session cannot be replayed", users.respond_to_auth_challenge, ClientId=cid, ChallengeName="NEW_PASSWORD_REQUIRED", Session=ch["Session"], ChallengeResponses={"USERNAME": "nina", "NEW_PASSWORD": "Another-Passw0rd-2"})
+    check(admin.admin_get_user(UserPoolId=pool_id, Username="nina")["UserStatus"] == "CONFIRMED", "nina is CONFIRMED")
+    check("AuthenticationResult" in sign_in("nina"), "the new password signs in")
+    expect_code("NotAuthorizedException", "the temporary password no longer does", sign_in, name="nina", password="Temp-Passw0rd-1")
+
     # --- pool MFA configuration ------------------------------------------------------------
     cfg = admin.get_user_pool_mfa_config(UserPoolId=pool_id)
     check(cfg["MfaConfiguration"] == "OFF", "GetUserPoolMfaConfig: OFF by default")
