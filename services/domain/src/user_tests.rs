@@ -2,59 +2,10 @@
 //! then these events (or this error) come out.
 
 use super::*;
-use crate::ctx::NewCode;
 use crate::decide::purpose;
 use crate::evolve::{evolve, AggregateState};
-use crate::pb::{Envelope, PasswordRecord};
-use crate::pool::{default_settings, PoolCommand};
-
-/// Deterministic context: codes are "123456", hashes are "hash(<password>)".
-struct FakeCtx {
-    now: i64,
-    ids: u32,
-}
-
-impl Ctx for FakeCtx {
-    fn now_ms(&self) -> i64 {
-        self.now
-    }
-    fn new_uuid(&mut self) -> String {
-        self.ids += 1;
-        format!("00000000-0000-4000-8000-{:012}", self.ids)
-    }
-    fn issue_code(&mut self) -> NewCode {
-        NewCode { salt: vec![1], hash: b"123456".to_vec(), sealed: b"sealed:123456".to_vec() }
-    }
-    fn code_matches(&self, _salt: &[u8], hash: &[u8], presented: &str) -> bool {
-        hash == presented.as_bytes()
-    }
-    fn hash_password(&mut self, pool: &str, user: &str, password: &str) -> PasswordRecord {
-        PasswordRecord {
-            argon2_phc: format!("hash({password})"),
-            srp_salt_hex: "00".into(),
-            srp_verifier_hex: format!("v({pool},{user})"),
-            set_at_ms: self.now,
-        }
-    }
-    fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
-        record.map(|r| r.argon2_phc == format!("hash({password})")).unwrap_or(false)
-    }
-    fn temporary_password(&mut self, min_length: u32) -> String {
-        format!("Tmp-{}{}", "x".repeat(min_length.max(8) as usize - 6), self.ids % 10)
-    }
-    fn seal(&mut self, secret: &str) -> Vec<u8> {
-        format!("sealed:{secret}").into_bytes()
-    }
-    fn new_totp_secret(&mut self) -> Vec<u8> {
-        b"sealed-totp".to_vec()
-    }
-    /// Code "<step>" is valid for steps now/30s ± 1 (e.g. "033334" at now = 1_000_020 s).
-    fn totp_step(&self, sealed: &[u8], code: &str) -> Option<u64> {
-        let now = (self.now / 1000 / 30) as u64;
-        let step: u64 = code.parse().ok()?;
-        (sealed == b"sealed-totp" && step + 1 >= now && step <= now + 1).then_some(step)
-    }
-}
+use crate::pool::PoolCommand;
+use crate::testkit::{envelope, FakeCtx};
 
 const PW: &str = "Corr3ct-Horse";
 
@@ -65,21 +16,13 @@ struct World {
 }
 
 fn world_with(auto_verify: &[&str]) -> World {
-    let mut ctx = FakeCtx { now: 1_000_000, ids: 0 };
-    let mut settings = default_settings("test");
-    settings.auto_verified_attributes = auto_verify.iter().map(|s| s.to_string()).collect();
-    let events = crate::pool::decide(None, PoolCommand::Create { pool_id: "us-east-1_Test1".into(), settings }, &mut ctx)
-        .expect("create pool");
-    let Some(AggregateState::Pool(pool)) = evolve(None, &envelope(events, ctx.now)) else { panic!("no pool") };
+    let mut ctx = crate::testkit::ctx();
+    let pool = crate::testkit::pool(&mut ctx, auto_verify);
     World { ctx, pool, user: None }
 }
 
 fn world() -> World {
     world_with(&["email"])
-}
-
-fn envelope(events: Vec<Event>, at: i64) -> Envelope {
-    Envelope { event_id: "e".into(), recorded_at_ms: at, events, ..Default::default() }
 }
 
 impl World {
