@@ -374,8 +374,28 @@ impl TokenIssuer {
         let (kid, key) = ring.signing_key()?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, key)
-            .map_err(|e| TokenError::Crypto(format!("signing token: {e}")))
+        let header = serde_json::to_vec(&header)
+            .map_err(|e| TokenError::Crypto(format!("encoding header: {e}")))?;
+        let claims = serde_json::to_vec(claims)
+            .map_err(|e| TokenError::Crypto(format!("encoding claims: {e}")))?;
+        let mut token = String::with_capacity(
+            (header.len() + claims.len()) * 4 / 3 + key.public().modulus_len() * 4 / 3 + 8,
+        );
+        URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        let mut signature = vec![0u8; key.public().modulus_len()];
+        // RSASSA-PKCS1-v1_5 is deterministic; the rng only feeds ring's blinding.
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            token.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| TokenError::Crypto("signing token failed".into()))?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
     }
 
     fn verify<T: DeserializeOwned>(

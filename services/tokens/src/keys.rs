@@ -11,10 +11,12 @@
 //! A PEM file is always written before the manifest that names it; readers never take the lock.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
+use ring::signature::RsaKeyPair;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -58,7 +60,9 @@ struct Manifest {
 #[derive(Clone)]
 struct LoadedKey {
     info: KeyInfo,
-    encoding: EncodingKey,
+    /// Parsed once: ring validates an RSA private key on every parse, which costs as much as a
+    /// signature, so `jsonwebtoken::encode` (which parses per call) is not used for signing.
+    signer: Arc<RsaKeyPair>,
     decoding: DecodingKey,
     /// base64url modulus and exponent for the JWKS.
     n: String,
@@ -144,12 +148,13 @@ fn loaded_from_private(
     let pkcs1 = private
         .to_pkcs1_der()
         .map_err(|e| TokenError::Crypto(format!("encoding private key: {e}")))?;
-    let encoding = EncodingKey::from_rsa_der(pkcs1.as_bytes());
+    let signer = RsaKeyPair::from_der(pkcs1.as_bytes())
+        .map_err(|e| TokenError::store(path, format!("RSA key rejected by the signer: {e}")))?;
     let n_bytes = public.n().to_bytes_be();
     let e_bytes = public.e().to_bytes_be();
     Ok(LoadedKey {
         info,
-        encoding,
+        signer: Arc::new(signer),
         decoding: DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes),
         n: URL_SAFE_NO_PAD.encode(&n_bytes),
         e: URL_SAFE_NO_PAD.encode(&e_bytes),
@@ -474,9 +479,9 @@ impl KeyRing {
     }
 
     /// The active signing key and its kid.
-    pub(crate) fn signing_key(&self) -> Result<(&str, &EncodingKey), TokenError> {
+    pub(crate) fn signing_key(&self) -> Result<(&str, &RsaKeyPair), TokenError> {
         match self.keys.first() {
-            Some(k) if k.info.active => Ok((k.info.kid.as_str(), &k.encoding)),
+            Some(k) if k.info.active => Ok((k.info.kid.as_str(), &k.signer)),
             _ => Err(TokenError::store(&self.dir, "no active signing key")),
         }
     }
