@@ -5,7 +5,7 @@
 use idp_app::admin::{ClientSpec, ClientView, PoolPatch, PoolSpec};
 use idp_app::App;
 use idp_domain::pb::{PasswordPolicy, PoolSettings, PoolState, SchemaAttribute, TokenValidity};
-use idp_domain::pool::effective_validity;
+use idp_domain::pool::{default_password_policy, effective_validity};
 use serde_json::{json, Value};
 
 use super::errors::CognitoError;
@@ -272,14 +272,34 @@ pub async fn describe_user_pool(app: &App, input: &Input<'_>) -> Result<Value, C
     Ok(json!({ "UserPool": user_pool_out(&pool) }))
 }
 
+/// UpdateUserPool with Cognito's semantics: a member left out is set to its default, not kept
+/// (no Policies → the default password policy, no AutoVerifiedAttributes → none). Only
+/// MfaConfiguration, when present, goes through SetUserPoolMfaConfig's path (methods kept);
+/// when absent the mode is left as it is (Cognito would reset it to OFF).
 pub async fn update_user_pool(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let pool_id = input.str("UserPoolId", rules::POOL_ID)?;
     let patch = PoolPatch {
-        password_policy: policies_in(input)?,
-        auto_verified_attributes: verifiable_list(input)?,
+        password_policy: Some(policies_in(input)?.unwrap_or_else(default_password_policy)),
+        auto_verified_attributes: Some(verifiable_list(input)?.unwrap_or_default()),
         token_validity: None,
         prevent_user_existence_errors: None,
     };
+    let mfa = input.opt_enum("MfaConfiguration", &["OFF", "ON", "OPTIONAL"])?;
+    if let Some(lambda) = input.opt_object("LambdaConfig")? {
+        if lambda.has_members() {
+            return Err(CognitoError::invalid(
+                "LambdaConfig is not supported: triggers are WebAssembly components deployed with DeployTrigger (docs/triggers.md).",
+            ));
+        }
+    }
+    // The MFA mode first: it is the change the domain may refuse (ON with no method enabled),
+    // and a refusal must leave the policy untouched too.
+    // Request ids are deduplicated per aggregate, and both writes go to the pool: the MFA write
+    // gets a key of its own derived from the caller's, so a retry skips each write once.
+    if let Some(mode) = mfa {
+        let mfa_rid = if rid.is_empty() { String::new() } else { format!("{rid}/mfa") };
+        app.set_user_pool_mfa_config(pool_id, mode, None, None, None, &mfa_rid).await?;
+    }
     app.update_user_pool(pool_id, patch, rid).await?;
     Ok(json!({}))
 }

@@ -242,6 +242,11 @@ impl<'a> Input<'a> {
         Ok(Some(n))
     }
 
+    /// Whether the object has any member that is not null.
+    pub fn has_members(&self) -> bool {
+        self.obj.values().any(|v| !v.is_null())
+    }
+
     /// An optional structure member (`{}` is given-and-empty, still a structure).
     pub fn opt_object(&self, key: &str) -> Result<Option<Input<'a>>, CognitoError> {
         match self.get(key) {

@@ -65,7 +65,16 @@ def main():
     check(any(a["Name"] == "email" and a["Required"] for a in pool["SchemaAttributes"]), "SchemaAttributes has required email")
     check(admin.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Name"] == "boto3-seed", "DescribeUserPool")
     check(any(p["Id"] == pool_id for p in admin.list_user_pools(MaxResults=60)["UserPools"]), "ListUserPools")
+    # UpdateUserPool has Cognito's semantics: a member left out goes back to its default.
     admin.update_user_pool(UserPoolId=pool_id, AutoVerifiedAttributes=["email"])
+    reset = admin.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    check(reset["Policies"]["PasswordPolicy"]["RequireSymbols"] is True, "UpdateUserPool without Policies restores the default policy")
+    policy = {"PasswordPolicy": {"MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": False}}
+    expect_error(admin.exceptions.InvalidParameterException, "UpdateUserPool with Lambda ARNs", admin.update_user_pool,
+                 UserPoolId=pool_id, Policies=policy, LambdaConfig={"PreSignUp": "arn:aws:lambda:us-east-1:123456789012:function:f"})
+    admin.update_user_pool(UserPoolId=pool_id, AutoVerifiedAttributes=["email"], Policies=policy, MfaConfiguration="OFF", LambdaConfig={})
+    updated = admin.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    check(updated["Policies"]["PasswordPolicy"]["RequireSymbols"] is False and updated["MfaConfiguration"] == "OFF", "UpdateUserPool sets the policy it is given")
     expect_error(admin.exceptions.ResourceNotFoundException, "DescribeUserPool of an unknown pool", admin.describe_user_pool, UserPoolId=f"{REGION}_Nope12345")
 
     app = admin.create_user_pool_client(
