@@ -72,14 +72,16 @@ impl Users for UsersService {
 
     async fn confirm_sign_up(&self, req: Request<pb::ConfirmSignUpRequest>) -> Result<Response<pb::Empty>, Status> {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
+        let rid = request_id(&req);
         let r = req.into_inner();
-        self.app.confirm_sign_up(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code).await.map_err(to_status)?;
+        self.app.confirm_sign_up(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn resend_confirmation_code(&self, req: Request<pb::ResendConfirmationCodeRequest>) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        let d = self.app.resend_confirmation_code(&r.client_id, opt(&r.secret_hash), &r.username).await.map_err(to_status)?;
+        let d = self.app.resend_confirmation_code(&r.client_id, opt(&r.secret_hash), &r.username, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }
 
@@ -112,8 +114,9 @@ impl Users for UsersService {
     }
 
     async fn update_user_attributes(&self, req: Request<pb::UpdateUserAttributesRequest>) -> Result<Response<pb::UpdateUserAttributesResponse>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        let list = self.app.update_user_attributes(&r.access_token, attrs(r.user_attributes)).await.map_err(to_status)?;
+        let list = self.app.update_user_attributes(&r.access_token, attrs(r.user_attributes), &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::UpdateUserAttributesResponse { code_delivery_details_list: list.into_iter().map(delivery).collect() }))
     }
 
@@ -121,53 +124,61 @@ impl Users for UsersService {
         &self,
         req: Request<pb::GetUserAttributeVerificationCodeRequest>,
     ) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        let d = self.app.get_user_attribute_verification_code(&r.access_token, &r.attribute_name).await.map_err(to_status)?;
+        let d = self.app.get_user_attribute_verification_code(&r.access_token, &r.attribute_name, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }
 
     async fn verify_user_attribute(&self, req: Request<pb::VerifyUserAttributeRequest>) -> Result<Response<pb::Empty>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        self.app.verify_user_attribute(&r.access_token, &r.attribute_name, &r.code).await.map_err(to_status)?;
+        self.app.verify_user_attribute(&r.access_token, &r.attribute_name, &r.code, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn change_password(&self, req: Request<pb::ChangePasswordRequest>) -> Result<Response<pb::Empty>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        self.app.change_password(&r.access_token, &r.previous_password, &r.proposed_password).await.map_err(to_status)?;
+        self.app.change_password(&r.access_token, &r.previous_password, &r.proposed_password, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn forgot_password(&self, req: Request<pb::ForgotPasswordRequest>) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
+        let rid = request_id(&req);
         let r = req.into_inner();
-        let d = self.app.forgot_password(&r.client_id, opt(&r.secret_hash), &r.username).await.map_err(to_status)?;
+        let d = self.app.forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }
 
     async fn confirm_forgot_password(&self, req: Request<pb::ConfirmForgotPasswordRequest>) -> Result<Response<pb::Empty>, Status> {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
+        let rid = request_id(&req);
         let r = req.into_inner();
         self.app
-            .confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password)
+            .confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password, &rid)
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn global_sign_out(&self, req: Request<pb::AccessTokenRequest>) -> Result<Response<pb::Empty>, Status> {
-        self.app.global_sign_out(&req.into_inner().access_token).await.map_err(to_status)?;
+        let rid = request_id(&req);
+        self.app.global_sign_out(&req.into_inner().access_token, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> Result<Response<pb::Empty>, Status> {
+        let rid = request_id(&req);
         let r = req.into_inner();
-        self.app.revoke_token(&r.client_id, opt(&r.client_secret), &r.token).await.map_err(to_status)?;
+        self.app.revoke_token(&r.client_id, opt(&r.client_secret), &r.token, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn delete_user(&self, req: Request<pb::AccessTokenRequest>) -> Result<Response<pb::Empty>, Status> {
-        self.app.delete_user(&req.into_inner().access_token).await.map_err(to_status)?;
+        let rid = request_id(&req);
+        self.app.delete_user(&req.into_inner().access_token, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 }

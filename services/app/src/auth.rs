@@ -375,14 +375,14 @@ impl App {
     }
 
     /// RevokeToken: revokes a refresh token and every token of its session.
-    pub async fn revoke_token(&self, client_id: &str, client_secret: Option<&str>, token: &str) -> Result<(), AppError> {
+    pub async fn revoke_token(&self, client_id: &str, client_secret: Option<&str>, token: &str, request_id: &str) -> Result<(), AppError> {
         let (claims, client, pool, user) = self.open_refresh(client_id, token).await.map_err(|e| match e {
             AppError::Domain(DomainError::NotAuthorized(_)) => AppError::Domain(DomainError::NotAuthorized("Invalid token".into())),
             other => other,
         })?;
         self.check_client_secret(&client, client_secret)?;
         let (jti, exp) = (claims.origin_jti.clone(), claims.exp * 1000);
-        self.user_command(&pool, &user.username, "", move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
+        self.user_command(&pool, &user.username, request_id, move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
             .await?;
         Ok(())
     }

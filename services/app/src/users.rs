@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{event::Kind, ClientState, Event, PoolState, UserState};
 use idp_domain::user::{self, mask_destination, UserCommand};
+use idp_domain::decide::purpose;
 use idp_domain::{AggregateState, DomainError};
 
 use crate::exec::{decider, Committed};
@@ -74,6 +75,25 @@ pub(crate) fn deliveries(events: &[Event]) -> Vec<CodeDelivery> {
                 attribute_name: c.attribute.clone(),
             }),
             _ => None,
+        })
+        .collect()
+}
+
+/// The codes a command issued. For a repeated request (same request id, nothing appended) they
+/// are read from the state instead: the pending codes of `purpose` (for `attributes`, when
+/// given), which are the ones the original request issued or newer.
+fn committed_deliveries(committed: &Committed, purpose: &str, attributes: Option<&[String]>) -> Vec<CodeDelivery> {
+    if !committed.duplicate {
+        return deliveries(&committed.events);
+    }
+    let Some(user) = user_of(&committed.state) else { return Vec::new() };
+    user.codes
+        .iter()
+        .filter(|c| c.purpose == purpose && attributes.is_none_or(|names| names.contains(&c.attribute)))
+        .map(|c| CodeDelivery {
+            destination: mask_destination(&c.channel, &c.destination),
+            delivery_medium: c.channel.clone(),
+            attribute_name: c.attribute.clone(),
         })
         .collect()
 }
@@ -182,34 +202,34 @@ impl App {
         Ok(SignUpOutput { user_sub: user.sub.clone(), user_confirmed: user.status == user::status::CONFIRMED, delivery })
     }
 
-    pub async fn confirm_sign_up(&self, client_id: &str, secret_hash: Option<&str>, username: &str, code: &str) -> Result<(), AppError> {
+    pub async fn confirm_sign_up(&self, client_id: &str, secret_hash: Option<&str>, username: &str, code: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let (code, cid) = (code.to_string(), client_id.to_string());
-        self.user_command(&caller.pool, username, "", move || UserCommand::ConfirmSignUp { code: code.clone(), client_id: cid.clone() }).await?;
+        self.user_command(&caller.pool, username, request_id, move || UserCommand::ConfirmSignUp { code: code.clone(), client_id: cid.clone() }).await?;
         Ok(())
     }
 
-    pub async fn resend_confirmation_code(&self, client_id: &str, secret_hash: Option<&str>, username: &str) -> Result<CodeDelivery, AppError> {
+    pub async fn resend_confirmation_code(&self, client_id: &str, secret_hash: Option<&str>, username: &str, request_id: &str) -> Result<CodeDelivery, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
         let cid = client_id.to_string();
-        let result = self.user_command(&caller.pool, username, "", move || UserCommand::ResendConfirmationCode { client_id: cid.clone() }).await;
-        self.delivery_or_pretend(result, prevent, username)
+        let result = self.user_command(&caller.pool, username, request_id, move || UserCommand::ResendConfirmationCode { client_id: cid.clone() }).await;
+        self.delivery_or_pretend(result, prevent, username, purpose::SIGN_UP)
     }
 
-    pub async fn forgot_password(&self, client_id: &str, secret_hash: Option<&str>, username: &str) -> Result<CodeDelivery, AppError> {
+    pub async fn forgot_password(&self, client_id: &str, secret_hash: Option<&str>, username: &str, request_id: &str) -> Result<CodeDelivery, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
         self.migrate_if_unknown(&caller.pool, &caller.client, username).await?;
         let cid = client_id.to_string();
-        let result = self.user_command(&caller.pool, username, "", move || UserCommand::ForgotPassword { client_id: cid.clone() }).await;
-        self.delivery_or_pretend(result, prevent, username)
+        let result = self.user_command(&caller.pool, username, request_id, move || UserCommand::ForgotPassword { client_id: cid.clone() }).await;
+        self.delivery_or_pretend(result, prevent, username, purpose::FORGOT_PASSWORD)
     }
 
     /// With PreventUserExistenceErrors, an unknown user gets a plausible delivery answer.
-    fn delivery_or_pretend(&self, result: Result<Committed, AppError>, prevent: bool, username: &str) -> Result<CodeDelivery, AppError> {
+    fn delivery_or_pretend(&self, result: Result<Committed, AppError>, prevent: bool, username: &str, purpose: &str) -> Result<CodeDelivery, AppError> {
         match result {
-            Ok(c) => deliveries(&c.events).into_iter().next().ok_or_else(|| AppError::Internal("no code issued".into())),
+            Ok(c) => committed_deliveries(&c, purpose, None).into_iter().next().ok_or_else(|| AppError::Internal("no code issued".into())),
             Err(AppError::Domain(DomainError::UserNotFound)) if prevent => {
                 let first = username.chars().next().unwrap_or('x');
                 Ok(CodeDelivery { destination: format!("{first}***@e***"), delivery_medium: "EMAIL".into(), attribute_name: "email".into() })
@@ -225,12 +245,13 @@ impl App {
         username: &str,
         code: &str,
         password: &str,
+        request_id: &str,
     ) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
         let (code, pw, cid) = (code.to_string(), password.to_string(), client_id.to_string());
         let result = self
-            .user_command(&caller.pool, username, "", move || UserCommand::ConfirmForgotPassword {
+            .user_command(&caller.pool, username, request_id, move || UserCommand::ConfirmForgotPassword {
                 code: code.clone(),
                 password: pw.clone(),
                 client_id: cid.clone(),
@@ -247,34 +268,37 @@ impl App {
         Ok(UserView::from(&caller.user))
     }
 
-    pub async fn update_user_attributes(&self, access_token: &str, attributes: Vec<(String, String)>) -> Result<Vec<CodeDelivery>, AppError> {
+    pub async fn update_user_attributes(&self, access_token: &str, attributes: Vec<(String, String)>, request_id: &str) -> Result<Vec<CodeDelivery>, AppError> {
         let caller = self.access(access_token).await?;
         let cid = caller.claims.client_id.clone();
+        let names: Vec<String> = attributes.iter().map(|(n, _)| n.clone()).collect();
         let committed = self
-            .user_command(&caller.pool, &caller.user.username, "", move || UserCommand::UpdateAttributes {
+            .user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::UpdateAttributes {
                 attributes: attributes.clone(),
                 client_id: cid.clone(),
             })
             .await?;
-        Ok(deliveries(&committed.events))
+        Ok(committed_deliveries(&committed, purpose::VERIFY_ATTRIBUTE, Some(&names)))
     }
 
-    pub async fn get_user_attribute_verification_code(&self, access_token: &str, attribute: &str) -> Result<CodeDelivery, AppError> {
+    pub async fn get_user_attribute_verification_code(&self, access_token: &str, attribute: &str, request_id: &str) -> Result<CodeDelivery, AppError> {
         let caller = self.access(access_token).await?;
         let (attr, cid) = (attribute.to_string(), caller.claims.client_id.clone());
         let committed = self
-            .user_command(&caller.pool, &caller.user.username, "", move || UserCommand::GetVerificationCode {
+            .user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::GetVerificationCode {
                 attribute: attr.clone(),
                 client_id: cid.clone(),
             })
             .await?;
-        deliveries(&committed.events).into_iter().next().ok_or_else(|| AppError::Internal("no code issued".into()))
+        committed_deliveries(&committed, purpose::VERIFY_ATTRIBUTE, Some(&[attribute.to_string()]))
+            .into_iter()
+            .next().ok_or_else(|| AppError::Internal("no code issued".into()))
     }
 
-    pub async fn verify_user_attribute(&self, access_token: &str, attribute: &str, code: &str) -> Result<(), AppError> {
+    pub async fn verify_user_attribute(&self, access_token: &str, attribute: &str, code: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.access(access_token).await?;
         let (attr, code) = (attribute.to_string(), code.to_string());
-        self.user_command(&caller.pool, &caller.user.username, "", move || UserCommand::VerifyAttribute {
+        self.user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::VerifyAttribute {
             attribute: attr.clone(),
             code: code.clone(),
         })
@@ -282,10 +306,10 @@ impl App {
         Ok(())
     }
 
-    pub async fn change_password(&self, access_token: &str, previous: &str, proposed: &str) -> Result<(), AppError> {
+    pub async fn change_password(&self, access_token: &str, previous: &str, proposed: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.access(access_token).await?;
         let (prev, prop) = (previous.to_string(), proposed.to_string());
-        self.user_command(&caller.pool, &caller.user.username, "", move || UserCommand::ChangePassword {
+        self.user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::ChangePassword {
             previous: prev.clone(),
             proposed: prop.clone(),
         })
@@ -293,15 +317,15 @@ impl App {
         Ok(())
     }
 
-    pub async fn global_sign_out(&self, access_token: &str) -> Result<(), AppError> {
+    pub async fn global_sign_out(&self, access_token: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.access(access_token).await?;
-        self.user_command(&caller.pool, &caller.user.username, "", || UserCommand::GlobalSignOut).await?;
+        self.user_command(&caller.pool, &caller.user.username, request_id, || UserCommand::GlobalSignOut).await?;
         Ok(())
     }
 
-    pub async fn delete_user(&self, access_token: &str) -> Result<(), AppError> {
+    pub async fn delete_user(&self, access_token: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.access(access_token).await?;
-        self.user_command(&caller.pool, &caller.user.username, "", || UserCommand::Delete).await?;
+        self.user_command(&caller.pool, &caller.user.username, request_id, || UserCommand::Delete).await?;
         Ok(())
     }
 }

@@ -160,9 +160,13 @@ fn operation(headers: &HeaderMap) -> Result<String, CognitoError> {
 }
 
 /// The idempotency key of a write, when the caller sends one (as over gRPC).
+/// The caller's idempotency key: `x-idp-request-id`, else the `amz-sdk-invocation-id` the AWS
+/// SDKs send (one per call, the same on each of its retries), so unchanged SDK code gets
+/// idempotent retries.
 fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(crate::meta::REQUEST_ID)
+        .or_else(|| headers.get("amz-sdk-invocation-id"))
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(128).collect())
         .unwrap_or_default()
@@ -240,21 +244,21 @@ impl Cognito {
             "DeleteUserPoolClient" => admin_ops::delete_user_pool_client(app, i, rid).await,
             "ListUsers" => admin_ops::list_users(app, i).await,
             "SignUp" => user_ops::sign_up(app, i, rid).await,
-            "ConfirmSignUp" => user_ops::confirm_sign_up(app, i).await,
-            "ResendConfirmationCode" => user_ops::resend_confirmation_code(app, i).await,
+            "ConfirmSignUp" => user_ops::confirm_sign_up(app, i, rid).await,
+            "ResendConfirmationCode" => user_ops::resend_confirmation_code(app, i, rid).await,
             "InitiateAuth" => user_ops::initiate_auth(app, i).await,
             "RespondToAuthChallenge" => user_ops::respond_to_auth_challenge(app, i).await,
             "GetTokensFromRefreshToken" => user_ops::get_tokens_from_refresh_token(app, i).await,
-            "RevokeToken" => user_ops::revoke_token(app, i).await,
+            "RevokeToken" => user_ops::revoke_token(app, i, rid).await,
             "GetUser" => user_ops::get_user(app, i).await,
-            "UpdateUserAttributes" => user_ops::update_user_attributes(app, i).await,
-            "GetUserAttributeVerificationCode" => user_ops::get_user_attribute_verification_code(app, i).await,
-            "VerifyUserAttribute" => user_ops::verify_user_attribute(app, i).await,
-            "ChangePassword" => user_ops::change_password(app, i).await,
-            "ForgotPassword" => user_ops::forgot_password(app, i).await,
-            "ConfirmForgotPassword" => user_ops::confirm_forgot_password(app, i).await,
-            "GlobalSignOut" => user_ops::global_sign_out(app, i).await,
-            "DeleteUser" => user_ops::delete_user(app, i).await,
+            "UpdateUserAttributes" => user_ops::update_user_attributes(app, i, rid).await,
+            "GetUserAttributeVerificationCode" => user_ops::get_user_attribute_verification_code(app, i, rid).await,
+            "VerifyUserAttribute" => user_ops::verify_user_attribute(app, i, rid).await,
+            "ChangePassword" => user_ops::change_password(app, i, rid).await,
+            "ForgotPassword" => user_ops::forgot_password(app, i, rid).await,
+            "ConfirmForgotPassword" => user_ops::confirm_forgot_password(app, i, rid).await,
+            "GlobalSignOut" => user_ops::global_sign_out(app, i, rid).await,
+            "DeleteUser" => user_ops::delete_user(app, i, rid).await,
             "AdminInitiateAuth" => mfa_ops::admin_initiate_auth(app, i).await,
             "AdminRespondToAuthChallenge" => mfa_ops::admin_respond_to_auth_challenge(app, i).await,
             "AssociateSoftwareToken" => mfa_ops::associate_software_token(app, i).await,

@@ -99,21 +99,21 @@ pub async fn sign_up(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, C
     Ok(v)
 }
 
-pub async fn confirm_sign_up(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn confirm_sign_up(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let (cid, sh) = (client_id(input)?, secret_hash(input)?);
     let username = input.str("Username", rules::USERNAME)?;
     let code = input.str("ConfirmationCode", rules::CODE)?;
     input.opt_bool("ForceAliasCreation")?;
     input.string_map("ClientMetadata")?;
-    app.confirm_sign_up(cid, sh, username, code).await?;
+    app.confirm_sign_up(cid, sh, username, code, rid).await?;
     Ok(json!({}))
 }
 
-pub async fn resend_confirmation_code(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn resend_confirmation_code(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let (cid, sh) = (client_id(input)?, secret_hash(input)?);
     let username = input.str("Username", rules::USERNAME)?;
     input.string_map("ClientMetadata")?;
-    let d = app.resend_confirmation_code(cid, sh, username).await?;
+    let d = app.resend_confirmation_code(cid, sh, username, rid).await?;
     Ok(json!({"CodeDeliveryDetails": delivery(&d)}))
 }
 
@@ -146,11 +146,11 @@ pub async fn get_tokens_from_refresh_token(app: &App, input: &Input<'_>) -> Resu
     Ok(json!({"AuthenticationResult": tokens(&t)}))
 }
 
-pub async fn revoke_token(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn revoke_token(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let token = input.str("Token", rules::TOKEN)?;
     let cid = client_id(input)?;
     let secret = input.opt_str("ClientSecret", rules::CLIENT_SECRET)?;
-    app.revoke_token(cid, secret, token).await?;
+    app.revoke_token(cid, secret, token, rid).await?;
     Ok(json!({}))
 }
 
@@ -167,7 +167,7 @@ pub async fn get_user(app: &App, input: &Input<'_>) -> Result<Value, CognitoErro
     Ok(v)
 }
 
-pub async fn update_user_attributes(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn update_user_attributes(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let token = access_token(input)?;
     if input.opt_object_list("UserAttributes", 256)?.is_none() {
         return Err(CognitoError::invalid(
@@ -176,59 +176,59 @@ pub async fn update_user_attributes(app: &App, input: &Input<'_>) -> Result<Valu
     }
     let attributes = input.attributes("UserAttributes")?;
     input.string_map("ClientMetadata")?;
-    let list = app.update_user_attributes(token, attributes).await?;
+    let list = app.update_user_attributes(token, attributes, rid).await?;
     Ok(json!({"CodeDeliveryDetailsList": list.iter().map(delivery).collect::<Vec<_>>()}))
 }
 
-pub async fn get_user_attribute_verification_code(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn get_user_attribute_verification_code(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let token = access_token(input)?;
     let attribute = input.str("AttributeName", rules::ATTRIBUTE_NAME)?;
     input.string_map("ClientMetadata")?;
-    let d = app.get_user_attribute_verification_code(token, attribute).await?;
+    let d = app.get_user_attribute_verification_code(token, attribute, rid).await?;
     Ok(json!({"CodeDeliveryDetails": delivery(&d)}))
 }
 
-pub async fn verify_user_attribute(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn verify_user_attribute(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let token = access_token(input)?;
     let attribute = input.str("AttributeName", rules::ATTRIBUTE_NAME)?;
     let code = input.str("Code", rules::CODE)?;
-    app.verify_user_attribute(token, attribute, code).await?;
+    app.verify_user_attribute(token, attribute, code, rid).await?;
     Ok(json!({}))
 }
 
-pub async fn change_password(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn change_password(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let previous = input.str("PreviousPassword", rules::PASSWORD)?;
     let proposed = input.str("ProposedPassword", rules::PASSWORD)?;
     let token = access_token(input)?;
-    app.change_password(token, previous, proposed).await?;
+    app.change_password(token, previous, proposed, rid).await?;
     Ok(json!({}))
 }
 
-pub async fn forgot_password(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn forgot_password(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let (cid, sh) = (client_id(input)?, secret_hash(input)?);
     let username = input.str("Username", rules::USERNAME)?;
     input.string_map("ClientMetadata")?;
-    let d = app.forgot_password(cid, sh, username).await?;
+    let d = app.forgot_password(cid, sh, username, rid).await?;
     Ok(json!({"CodeDeliveryDetails": delivery(&d)}))
 }
 
-pub async fn confirm_forgot_password(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
+pub async fn confirm_forgot_password(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let (cid, sh) = (client_id(input)?, secret_hash(input)?);
     let username = input.str("Username", rules::USERNAME)?;
     let code = input.str("ConfirmationCode", rules::CODE)?;
     let password = input.str("Password", rules::PASSWORD)?;
     input.string_map("ClientMetadata")?;
-    app.confirm_forgot_password(cid, sh, username, code, password).await?;
+    app.confirm_forgot_password(cid, sh, username, code, password, rid).await?;
     Ok(json!({}))
 }
 
-pub async fn global_sign_out(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
-    app.global_sign_out(access_token(input)?).await?;
+pub async fn global_sign_out(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
+    app.global_sign_out(access_token(input)?, rid).await?;
     Ok(json!({}))
 }
 
-pub async fn delete_user(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
-    app.delete_user(access_token(input)?).await?;
+pub async fn delete_user(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
+    app.delete_user(access_token(input)?, rid).await?;
     Ok(json!({}))
 }
 
