@@ -379,16 +379,16 @@ impl TokenIssuer {
         let claims = serde_json::to_vec(claims)
             .map_err(|e| TokenError::Crypto(format!("encoding claims: {e}")))?;
         let mut token = String::with_capacity(
-            (header.len() + claims.len()) * 4 / 3 + key.public().modulus_len() * 4 / 3 + 8,
+            (header.len() + claims.len()) * 4 / 3 + key.public_modulus_len() * 4 / 3 + 8,
         );
         URL_SAFE_NO_PAD.encode_string(&header, &mut token);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
-        let mut signature = vec![0u8; key.public().modulus_len()];
+        let mut signature = vec![0u8; key.public_modulus_len()];
         // RSASSA-PKCS1-v1_5 is deterministic; the rng only feeds ring's blinding.
         key.sign(
-            &ring::signature::RSA_PKCS1_SHA256,
-            &ring::rand::SystemRandom::new(),
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
             token.as_bytes(),
             &mut signature,
         )

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::DecodingKey;
-use ring::signature::RsaKeyPair;
+use aws_lc_rs::signature::RsaKeyPair;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -60,8 +60,8 @@ struct Manifest {
 #[derive(Clone)]
 struct LoadedKey {
     info: KeyInfo,
-    /// Parsed once: ring validates an RSA private key on every parse, which costs as much as a
-    /// signature, so `jsonwebtoken::encode` (which parses per call) is not used for signing.
+    /// Parsed once (validated on load), signing with AWS-LC; `jsonwebtoken::encode` would parse
+    /// the DER on every token.
     signer: Arc<RsaKeyPair>,
     decoding: DecodingKey,
     /// base64url modulus and exponent for the JWKS.
