@@ -74,7 +74,8 @@ install_cargo() {
 storage_url() {
   case "$FLAVOUR" in
     wheel) echo "memory://tansu/" ;;
-    cargo) mkdir -p "$HOME_DIR/data"; echo "sqlite://$HOME_DIR/data/tansu-$PORT.db" ;;
+    # Four slashes: tansu 0.6 drops the path's leading `/` (sqlite:///a/b opens <cwd>/a/b).
+    cargo) mkdir -p "$HOME_DIR/data"; echo "sqlite:///$HOME_DIR/data/tansu-$PORT.db" ;;
   esac
 }
 

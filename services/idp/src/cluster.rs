@@ -24,6 +24,7 @@ pub fn kafka_config(k: &KafkaSettings, partitions: u32) -> KafkaConfig {
     cfg.message_timeout = k.timeout;
     cfg.request_timeout = k.timeout;
     cfg.extra = k.properties.clone();
+    cfg.topic_config = k.topic_config.clone();
     cfg.one_record_per_batch = k.one_record_per_batch;
     cfg.fetch_wait_max = k.fetch_wait;
     cfg

@@ -128,6 +128,12 @@ pub struct LogArgs {
     /// settings, or `batch.num.messages=1` on tansu.
     #[arg(long = "kafka-property", env = "IDP_KAFKA_PROPERTIES", value_delimiter = ',')]
     pub kafka_properties: Vec<String>,
+    /// Topic configuration `key=value` applied when the service creates the topic (repeatable;
+    /// env: comma-separated). Defaults: `retention.ms=-1`, `retention.bytes=-1`,
+    /// `cleanup.policy=delete`. On tansu 0.6 pass `retention.ms=9223372036854775807`: it reads
+    /// -1 as "expire now" and drops the topic's records when it restarts.
+    #[arg(long = "kafka-topic-config", env = "IDP_KAFKA_TOPIC_CONFIG", value_delimiter = ',')]
+    pub kafka_topic_config: Vec<String>,
     /// Bound in milliseconds on one Kafka operation (connect, append, end offset; default 10000).
     #[arg(long, env = "IDP_KAFKA_TIMEOUT_MS")]
     pub kafka_timeout_ms: Option<u64>,
@@ -347,6 +353,7 @@ pub struct FileConfig {
     pub kafka_brokers: Option<String>,
     pub kafka_topic: Option<String>,
     pub kafka_properties: Option<Vec<String>>,
+    pub kafka_topic_config: Option<Vec<String>>,
     pub kafka_timeout_ms: Option<u64>,
     pub kafka_replication_factor: Option<i32>,
     pub kafka_one_record_per_batch: Option<bool>,
@@ -437,6 +444,8 @@ pub struct KafkaSettings {
     pub brokers: String,
     pub topic: String,
     pub properties: Vec<(String, String)>,
+    /// Topic configuration for topic creation (`--kafka-topic-config`).
+    pub topic_config: Vec<(String, String)>,
     pub timeout: std::time::Duration,
     pub replication_factor: i32,
     pub one_record_per_batch: bool,
@@ -444,6 +453,16 @@ pub struct KafkaSettings {
     pub dispatch_group: String,
     /// Consumer group of the post-* trigger runner (`<topic>-triggers` by default).
     pub trigger_group: String,
+}
+
+/// `key=value` items of a repeatable flag (blank items ignored).
+fn key_values(flag: &str, raw: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for p in raw.iter().filter(|p| !p.trim().is_empty()) {
+        let (k, v) = p.split_once('=').ok_or_else(|| ConfigError::Invalid(format!("{flag} {p:?}: expected key=value")))?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(out)
 }
 
 /// Resolves `--log` and the Kafka settings (flag > env > file > default).
@@ -457,13 +476,9 @@ pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<
             let brokers = brokers.ok_or_else(|| ConfigError::Invalid("--log kafka needs --brokers (IDP_KAFKA_BROKERS)".into()))?;
             let topic = a.topic.clone().or(file.kafka_topic.clone()).unwrap_or_else(|| "idp-events".into());
             let raw = if a.kafka_properties.is_empty() { file.kafka_properties.clone().unwrap_or_default() } else { a.kafka_properties.clone() };
-            let mut properties = Vec::new();
-            for p in raw.iter().filter(|p| !p.trim().is_empty()) {
-                let (k, v) = p
-                    .split_once('=')
-                    .ok_or_else(|| ConfigError::Invalid(format!("--kafka-property {p:?}: expected key=value")))?;
-                properties.push((k.trim().to_string(), v.trim().to_string()));
-            }
+            let properties = key_values("--kafka-property", &raw)?;
+            let raw = if a.kafka_topic_config.is_empty() { file.kafka_topic_config.clone().unwrap_or_default() } else { a.kafka_topic_config.clone() };
+            let topic_config = key_values("--kafka-topic-config", &raw)?;
             let ms = a.kafka_timeout_ms.or(file.kafka_timeout_ms).unwrap_or(10_000).max(1);
             let dispatch_group = dispatch_group.unwrap_or_else(|| format!("{topic}-dispatch"));
             let trigger_group = format!("{topic}-triggers");
@@ -471,6 +486,7 @@ pub fn resolve_log(args: &CommonArgs, file: &FileConfig, dispatch_group: Option<
                 brokers,
                 topic,
                 properties,
+                topic_config,
                 timeout: std::time::Duration::from_millis(ms),
                 replication_factor: a.kafka_replication_factor.or(file.kafka_replication_factor).unwrap_or(1),
                 one_record_per_batch: a.kafka_one_record_per_batch || file.kafka_one_record_per_batch.unwrap_or(false),

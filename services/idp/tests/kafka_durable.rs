@@ -68,7 +68,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs tansu with sqlite storage (bash .ci/kafka.sh durable); written but not yet run green"]
 async fn broker_killed_and_restarted_on_its_storage_under_load() {
     let Some(bin) = tansu_durable_bin() else { return };
     let started = Instant::now();
@@ -207,6 +206,37 @@ async fn broker_killed_and_restarted_on_its_storage_under_load() {
         assert!(Instant::now() < deadline, "{} acknowledged sign-ups have no message", acked.difference(&sent).count());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // The topic itself kept every acknowledged sign-up: replica 0 rebuilt from a fresh replay of
+    // the restarted broker's storage (nothing of its own state) still has each one.
+    for s in &mut cluster.servers {
+        s.kill9();
+    }
+    if let Ok(keep) = std::env::var("IDP_TEST_KEEP_DIR") {
+        let _ = std::process::Command::new("cp").args(["-a", &cluster.root.path().display().to_string(), &format!("{keep}/cluster")]).status();
+        let _ = std::process::Command::new("cp").args(["-a", &broker.dir.path().display().to_string(), &format!("{keep}/broker")]).status();
+        eprintln!("kept the cluster and broker dirs under {keep} (topic {})", cluster.topic);
+    }
+    let (_, _, replay) = cluster.rebuild_output(0);
+    eprintln!("replica 0 after a fresh replay of the topic:\n{replay}");
+    cluster.servers[0].restart().await;
+    let mut users = cluster.servers[0].users().await;
+    let mut missing = Vec::new();
+    for username in &acked {
+        let r = users
+            .initiate_auth(InitiateAuthRequest {
+                client_id: cid.clone(),
+                auth_flow: "USER_PASSWORD_AUTH".into(),
+                auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+                ..Default::default()
+            })
+            .await;
+        let name = r.err().map(|s| error_name(&s)).unwrap_or_default();
+        if name != "UserNotConfirmedException" {
+            missing.push(format!("{username} ({name})"));
+        }
+    }
+    assert!(missing.is_empty(), "{} acknowledged sign-ups are not in the topic after the broker restart: {missing:?}", missing.len());
 
     // Replicas identical to each other and to a fresh replay of the topic from the restarted
     // broker's storage.

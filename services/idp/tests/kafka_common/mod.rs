@@ -60,8 +60,10 @@ impl DurableBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// tansu 0.6 drops the URL path's leading `/` (`sqlite:///tmp/x.db` opens `<cwd>/tmp/x.db`),
+    /// so an absolute path takes a fourth slash.
     pub fn storage_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("tansu.db").display())
+        format!("sqlite:///{}", self.dir.path().join("tansu.db").display())
     }
 
     fn log_path(&self) -> PathBuf {
@@ -155,6 +157,10 @@ impl Cluster {
             // tansu holds a fetch for fetch.wait.max.ms even when records arrive.
             "--kafka-fetch-wait-ms".into(),
             "5".into(),
+            // tansu 0.6 reads retention.ms=-1 ("forever" on Kafka) as "expire now": a restarted
+            // sqlite broker would drop every record.
+            "--kafka-topic-config".into(),
+            "retention.ms=9223372036854775807".into(),
             // Every front signs tokens for the same public issuer.
             "--issuer-base".into(),
             "http://idp.test".into(),
@@ -246,7 +252,7 @@ impl Cluster {
         while let Some(f) = it.next() {
             if f == "--kafka-one-record-per-batch" {
                 args.push(f.clone());
-            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms" | "--kafka-fetch-wait-ms") {
+            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms" | "--kafka-fetch-wait-ms" | "--kafka-topic-config") {
                 args.push(f.clone());
                 if let Some(v) = it.next() {
                     args.push(v.clone());
@@ -269,9 +275,9 @@ impl Cluster {
         }
         let mut prints = BTreeMap::new();
         for i in 0..self.servers.len() {
-            let (before, after) = self.rebuild(i);
-            assert_eq!(before.len(), 64, "fingerprint of replica {i}: {before:?}");
-            assert_eq!(before, after, "replica {i} differs from a fresh replay of the topic");
+            let (before, after, text) = self.rebuild_output(i);
+            assert_eq!(before.len(), 64, "fingerprint of replica {i}: {before:?}\n{text}");
+            assert_eq!(before, after, "replica {i} differs from a fresh replay of the topic:\n{text}");
             prints.insert(i, before);
         }
         let first = prints.values().next().cloned().unwrap_or_default();
