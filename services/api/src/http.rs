@@ -19,6 +19,7 @@ pub fn router(app: Arc<App>, credentials: AdminCredentials) -> Router {
         .route("/{pool_id}/.well-known/openid-configuration", get(openid))
         .with_state(app.clone())
         .merge(crate::cognito::router(app, credentials))
+        .layer(axum::middleware::from_fn(crate::scope::http_scope))
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {

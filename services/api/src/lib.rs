@@ -10,12 +10,14 @@
 //! - [`signin`]: the `SignIn` service (admin sign-in, software tokens, MFA settings).
 //! - [`http`]: the HTTP listener: JWKS, OpenID discovery, `/healthz`, `/readyz`, and `POST /`.
 //! - [`cognito`]: the Cognito JSON 1.1 protocol on `POST /` (SigV4 for admin operations).
+//! - [`scope`]: runs each request in its own catch-up scope (one end-offset read per request).
 //! - [`server`]: assembling the gRPC server (reflection, grpc.health.v1) and serving both.
 
 pub mod admin;
 pub mod admin_users;
 pub mod cognito;
 pub mod http;
+pub mod scope;
 pub mod server;
 pub mod signin;
 pub mod status;

@@ -57,6 +57,7 @@ pub async fn serve_grpc(
     health_reporter.set_serving::<SignInServer<SignInService>>().await;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
+        .layer(crate::scope::RequestScopeLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(AdminUsersServer::new(AdminUsersService { app: app.clone(), credentials: credentials.clone() }))

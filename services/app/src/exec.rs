@@ -55,7 +55,14 @@ impl App {
     }
 
     async fn catch_up_partition(&self, p: u32) -> Result<(), AppError> {
-        let end = self.log.end_offset(p).await?;
+        let end = match crate::scope::current() {
+            // Inside a request: every partition's end, read once per request (see `scope`).
+            Some(snapshot) => {
+                let ends = snapshot.get_or_try_init(|| self.log.end_offsets()).await?;
+                ends.get(p as usize).copied().ok_or(idp_eventlog::LogError::InvalidPartition(p))?
+            }
+            None => self.log.end_offset(p).await?,
+        };
         self.verdicts
             .wait_applied(p, end, self.config.verdict_timeout)
             .await

@@ -6,6 +6,7 @@
 //! - [`exec`]: the write loop: catch up → read state → `decide` → append with precondition →
 //!   wait for the arbiter's verdict → retry on conflict. Read-your-writes comes from waiting.
 //! - [`ctx`]: the real [`idp_domain::Ctx`] (clock, OS randomness, Argon2id + SRP, code keys).
+//! - [`scope`]: request-scoped catch-up (one end-offset read per request, not per aggregate).
 //! - [`read`]: read-model lookups (pools, clients, users by name or sub, revocations).
 //! - [`admin`]: pool and app-client operations. [`users`]: the user operations.
 //! - [`admin_users`]: the admin user operations (AdminCreateUser …, AddCustomAttributes).
@@ -35,6 +36,7 @@ pub mod exec;
 pub mod groups;
 pub mod messages;
 pub mod read;
+pub mod scope;
 pub mod triggers;
 pub mod session;
 pub mod signin;

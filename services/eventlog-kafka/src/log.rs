@@ -2,7 +2,8 @@
 //!
 //! - `append` → idempotent producer, `acks=all`, explicit partition; resolves with the offset from
 //!   the delivery report, or [`LogError::Unavailable`] after at most `message_timeout`.
-//! - `end_offset` → high watermark (ListOffsets via `fetch_watermarks`).
+//! - `end_offset` → high watermark (ListOffsets via `fetch_watermarks`); `end_offsets` → every
+//!   partition's in one ListOffsets request (`offsets_for_times` at "latest").
 //! - `subscribe` → a group-less consumer with manual assignment ([`crate::KafkaSubscription`]).
 
 use std::collections::HashSet;
@@ -11,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use idp_eventlog::{EventLog, LogError, Offset, Partition, Record, Subscription};
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -32,28 +33,58 @@ pub struct KafkaLog {
     /// reports less (read-your-writes even where a broker's ListOffsets lags; see the ADR).
     acked_end: Vec<AtomicU64>,
     /// Per partition: concurrent `end_offset` calls share ListOffsets requests.
-    end_flights: Vec<EndFlights>,
+    end_flights: Vec<EndFlights<i64>>,
+    /// Concurrent `end_offsets` calls share whole-topic ListOffsets requests.
+    all_flights: EndFlights<Vec<i64>>,
+    /// A group-less consumer handle for whole-topic ListOffsets (created on first use).
+    lister: std::sync::OnceLock<Arc<BaseConsumer>>,
 }
 
-/// Coalesces concurrent `end_offset` calls of one partition: at most one ListOffsets request is
-/// in flight, and a caller uses the answer of the first request that *started after it called*
-/// (so it still covers every append acknowledged before the call). Under load this turns N
-/// concurrent catch-ups into about two requests per round trip instead of N.
-struct EndFlights {
+/// Coalesces concurrent end-offset reads (of one partition, or of the whole topic): at most one
+/// ListOffsets request is in flight, and a caller uses the answer of the first request that
+/// *started after it called* (so it still covers every append acknowledged before the call).
+/// Under load this turns N concurrent catch-ups into about two requests per round trip.
+struct EndFlights<T> {
     /// Number of requests started so far (the generation of the latest one).
     started: AtomicU64,
     /// One request at a time; FIFO, so waiters are served in arrival order.
     turn: tokio::sync::Mutex<()>,
-    /// The latest finished request: (generation, high watermark or error text).
-    last: std::sync::Mutex<(u64, Result<i64, String>)>,
+    /// The latest finished request: (generation, answer or error text).
+    last: std::sync::Mutex<(u64, Result<T, String>)>,
 }
 
-impl EndFlights {
-    fn new() -> Self {
+impl<T: Clone> EndFlights<T> {
+    fn new(initial: T) -> Self {
         EndFlights {
             started: AtomicU64::new(0),
             turn: tokio::sync::Mutex::new(()),
-            last: std::sync::Mutex::new((0, Ok(0))),
+            last: std::sync::Mutex::new((0, Ok(initial))),
+        }
+    }
+
+    /// The answer of a request started after this call: a running one's, or `fetch`'s.
+    async fn read<F, Fut>(&self, fetch: F) -> Result<T, LogError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, LogError>>,
+    {
+        let wanted = self.started.load(Ordering::Acquire) + 1;
+        let _turn = self.turn.lock().await;
+        let shared = match self.last.lock() {
+            Ok(last) if last.0 >= wanted => Some(last.1.clone()),
+            _ => None,
+        };
+        match shared {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(LogError::Unavailable(e)),
+            None => {
+                let generation = self.started.fetch_add(1, Ordering::AcqRel) + 1;
+                let result = fetch().await;
+                if let Ok(mut last) = self.last.lock() {
+                    *last = (generation, result.as_ref().map(|v| v.clone()).map_err(|e| e.to_string()));
+                }
+                result
+            }
         }
     }
 }
@@ -81,7 +112,9 @@ impl KafkaLog {
         let producer = new_producer(&cfg)?;
         Ok(Arc::new(KafkaLog {
             acked_end: (0..cfg.partitions).map(|_| AtomicU64::new(0)).collect(),
-            end_flights: (0..cfg.partitions).map(|_| EndFlights::new()).collect(),
+            end_flights: (0..cfg.partitions).map(|_| EndFlights::new(0)).collect(),
+            all_flights: EndFlights::new(Vec::new()),
+            lister: std::sync::OnceLock::new(),
             cfg,
             producer: RwLock::new(producer),
         }))
@@ -156,6 +189,66 @@ impl KafkaLog {
     }
 
     /// One ListOffsets(latest) request for `partition`.
+    /// Every partition's high watermark in one ListOffsets request ("latest" offsets).
+    async fn fetch_all_high_watermarks(&self) -> Result<Vec<i64>, LogError> {
+        let lister = match self.lister.get() {
+            Some(c) => c.clone(),
+            None => {
+                let created: BaseConsumer = self
+                    .cfg
+                    .reader_config()
+                    .create()
+                    .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+                self.lister.get_or_init(|| Arc::new(created)).clone()
+            }
+        };
+        let mut tpl = TopicPartitionList::with_capacity(self.cfg.partitions as usize);
+        for partition in 0..self.cfg.partitions {
+            let p = kafka_partition(partition, self.cfg.partitions)?;
+            tpl.add_partition_offset(&self.cfg.topic, p, rdkafka::Offset::End)
+                .map_err(|e| LogError::InvalidConfig(format!("partition list: {e}")))?;
+        }
+        let timeout = self.cfg.request_timeout;
+        let answer = tokio::task::spawn_blocking(move || lister.offsets_for_times(tpl, timeout))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("end offsets task failed: {e}")))?
+            .map_err(|e| log_error("reading the end offsets", &self.cfg.brokers, &e))?;
+        let mut out = vec![0i64; self.cfg.partitions as usize];
+        for element in answer.elements() {
+            if let Some(e) = element.error().err() {
+                return Err(log_error("reading the end offsets", &self.cfg.brokers, &e));
+            }
+            let slot = usize::try_from(element.partition()).ok().and_then(|i| out.get_mut(i));
+            match (slot, element.offset()) {
+                (Some(slot), rdkafka::Offset::Offset(o)) => *slot = o,
+                (_, other) => {
+                    return Err(LogError::Unavailable(format!(
+                        "Kafka answered {other:?} for the end of partition {}",
+                        element.partition()
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `max(high watermark, 1 + the highest offset this instance got acknowledged)`.
+    fn end_from(&self, partition: Partition, high: i64) -> Result<Offset, LogError> {
+        let high = Offset::try_from(high).map_err(|_| {
+            LogError::Unavailable(format!(
+                "Kafka returned an invalid high watermark {high} for partition {partition}"
+            ))
+        })?;
+        // On Kafka the high watermark already covers every acks=all acknowledgement; tansu
+        // reports (base offset of the last batch + 1), which is too low after a batch of
+        // several records.
+        let acked = self
+            .acked_end
+            .get(partition as usize)
+            .map_or(0, |a| a.load(Ordering::Acquire));
+        Ok(high.max(acked))
+    }
+
     async fn fetch_high_watermark(&self, partition: Partition, p: i32) -> Result<i64, LogError> {
         let producer = self.producer();
         let topic = self.cfg.topic.clone();
@@ -254,41 +347,16 @@ impl EventLog for KafkaLog {
             .end_flights
             .get(partition as usize)
             .ok_or(LogError::InvalidPartition(partition))?;
-        // Any request started from now on covers every append acknowledged before this call.
-        let wanted = flights.started.load(Ordering::Acquire) + 1;
-        let _turn = flights.turn.lock().await;
-        let shared = match flights.last.lock() {
-            Ok(last) if last.0 >= wanted => Some(last.1.clone()),
-            _ => None,
-        };
-        let high = match shared {
-            Some(Ok(high)) => high,
-            Some(Err(e)) => return Err(LogError::Unavailable(e)),
-            None => {
-                let generation = flights.started.fetch_add(1, Ordering::AcqRel) + 1;
-                let result = self.fetch_high_watermark(partition, p).await;
-                if let Ok(mut last) = flights.last.lock() {
-                    *last = (
-                        generation,
-                        result.as_ref().map(|h| *h).map_err(|e| e.to_string()),
-                    );
-                }
-                result?
-            }
-        };
-        let high = Offset::try_from(high).map_err(|_| {
-            LogError::Unavailable(format!(
-                "Kafka returned an invalid high watermark {high} for partition {partition}"
-            ))
-        })?;
-        // On Kafka the high watermark already covers every acks=all acknowledgement; tansu
-        // reports (base offset of the last batch + 1), which is too low after a batch of
-        // several records.
-        let acked = self
-            .acked_end
-            .get(partition as usize)
-            .map_or(0, |a| a.load(Ordering::Acquire));
-        Ok(high.max(acked))
+        let high = flights.read(|| self.fetch_high_watermark(partition, p)).await?;
+        self.end_from(partition, high)
+    }
+
+    async fn end_offsets(&self) -> Result<Vec<Offset>, LogError> {
+        let highs = self.all_flights.read(|| self.fetch_all_high_watermarks()).await?;
+        (0..self.cfg.partitions)
+            .zip(highs)
+            .map(|(partition, high)| self.end_from(partition, high))
+            .collect()
     }
 
     async fn subscribe(

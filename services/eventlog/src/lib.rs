@@ -87,6 +87,17 @@ pub trait EventLog: Send + Sync + 'static {
     /// The offset the next appended record will get (0 for an empty partition) = high watermark.
     async fn end_offset(&self, partition: Partition) -> Result<Offset, LogError>;
 
+    /// Every partition's end offset (index = partition), each read after this call started, in
+    /// one round trip where the log allows (Kafka: one ListOffsets request). A request that
+    /// reads several aggregates catches up with one call instead of one per partition.
+    async fn end_offsets(&self) -> Result<Vec<Offset>, LogError> {
+        let mut out = Vec::with_capacity(self.partition_count() as usize);
+        for partition in 0..self.partition_count() {
+            out.push(self.end_offset(partition).await?);
+        }
+        Ok(out)
+    }
+
     /// A reader over the given partitions, each starting at the given offset.
     async fn subscribe(
         &self,

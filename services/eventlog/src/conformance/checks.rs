@@ -116,7 +116,8 @@ where
     .await
 }
 
-/// `end_offset` is 0 on an empty partition and moves with each acknowledged append.
+/// `end_offset` is 0 on an empty partition and moves with each acknowledged append;
+/// `end_offsets` answers the same for every partition at once.
 pub async fn end_offset_tracks_appends<F, Fut>(make: F) -> CheckResult
 where
     F: Fn(u32) -> Fut,
@@ -128,12 +129,21 @@ where
             log.end_offset(0).await? == 0 && log.end_offset(1).await? == 0,
             "a fresh log must have end offset 0"
         );
+        let all = log.end_offsets().await?;
+        ensure!(all == vec![0, 0], "a fresh log's end_offsets = {all:?}, expected [0, 0]");
         for i in 0..5u64 {
             append(&*log, 1, numbered(i)).await?;
             let end = log.end_offset(1).await?;
             ensure!(
                 end == i + 1,
                 "after {} appends end_offset(1) = {end}",
+                i + 1
+            );
+            let all = log.end_offsets().await?;
+            ensure!(
+                all == vec![0, i + 1],
+                "after {} appends end_offsets = {all:?}, expected [0, {}]",
+                i + 1,
                 i + 1
             );
         }
