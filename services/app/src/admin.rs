@@ -151,13 +151,13 @@ impl App {
                     };
                     let mut settings = current.and_then(|p| p.settings.clone()).unwrap_or_default();
                     if let Some(p) = &patch.password_policy {
-                        settings.password_policy = Some(p.clone());
+                        settings.password_policy = Some(*p);
                     }
                     if let Some(a) = &patch.auto_verified_attributes {
                         settings.auto_verified_attributes = a.clone();
                     }
                     if let Some(v) = &patch.token_validity {
-                        settings.token_validity = Some(v.clone());
+                        settings.token_validity = Some(*v);
                     }
                     if let Some(p) = patch.prevent_user_existence_errors {
                         settings.prevent_user_existence_errors = p;

@@ -18,6 +18,8 @@ pub const AUTH_FLOWS: &[&str] = &[
 /// Cognito's default when a client names no flows.
 pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
 
+// A command lives for one decision; boxing the pool state would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// `pool` is the pool as the front read it; the pool must exist.
     Create { client_id: String, pool: Option<PoolState>, settings: ClientSettings },

@@ -218,7 +218,7 @@ pub fn decide(state: Option<&PoolState>, cmd: PoolCommand, ctx: &mut dyn Ctx) ->
             Ok(vec![ev(Kind::PoolCreated(PoolCreated { pool_id, settings: Some(settings), created_at_ms: ctx.now_ms() }))])
         }
         PoolCommand::Update { mut settings } => {
-            let current = state.ok_or_else(|| not_found_any())?;
+            let current = state.ok_or_else(not_found_any)?;
             let old = current.settings.clone().unwrap_or_default();
             settings.schema = old.schema;
             settings.username_case_sensitive = old.username_case_sensitive;
@@ -229,18 +229,18 @@ pub fn decide(state: Option<&PoolState>, cmd: PoolCommand, ctx: &mut dyn Ctx) ->
             Ok(vec![ev(Kind::PoolUpdated(PoolUpdated { settings: Some(settings) }))])
         }
         PoolCommand::Delete => {
-            state.ok_or_else(|| not_found_any())?;
+            state.ok_or_else(not_found_any)?;
             Ok(vec![ev(Kind::PoolDeleted(PoolDeleted {}))])
         }
         PoolCommand::DeployTrigger { mut trigger } => {
-            let current = state.ok_or_else(|| not_found_any())?;
+            let current = state.ok_or_else(not_found_any)?;
             validate_trigger(&mut trigger)?;
             trigger.version = current.trigger_versions + 1;
             trigger.deployed_at_ms = ctx.now_ms();
             Ok(vec![ev(Kind::TriggerDeployed(trigger))])
         }
         PoolCommand::RemoveTrigger { kind } => {
-            let current = state.ok_or_else(|| not_found_any())?;
+            let current = state.ok_or_else(not_found_any)?;
             if trigger(current, &kind).is_none() {
                 return Err(DomainError::ResourceNotFound(format!("The pool has no {kind} trigger.")).into());
             }
@@ -255,7 +255,7 @@ fn not_found_any() -> DomainError {
 
 /// The effective token validity for a client: its overrides, else the pool's, else defaults.
 pub fn effective_validity(pool: &PoolSettings, client: Option<&TokenValidity>) -> TokenValidity {
-    let p = pool.token_validity.clone().unwrap_or_default();
+    let p = pool.token_validity.unwrap_or_default();
     let c = client.cloned().unwrap_or_default();
     let pick = |c: u64, p: u64, d: u64| if c != 0 { c } else if p != 0 { p } else { d };
     TokenValidity {

@@ -194,7 +194,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
             if !missing.is_empty() {
                 return Err(DomainError::invalid(format!("Invalid attributes given, {} is missing", missing.join(", "))).into());
             }
-            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
+            validate::password_policy(&s.password_policy.unwrap_or_default(), &password)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &password);
             Ok(vec![ev(Kind::NewPasswordRequiredAnswered(NewPasswordRequiredAnswered {
                 password: Some(record),
@@ -294,10 +294,10 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
             if let Some(on) = email.enabled {
                 next.2 = on;
             }
-            if next.0 && !u.attributes.get("phone_number").is_some_and(|v| !v.is_empty()) {
+            if next.0 && u.attributes.get("phone_number").is_none_or(|v| v.is_empty()) {
                 return Err(DomainError::invalid("User does not have a phone_number for SMS MFA.").into());
             }
-            if next.2 && !u.attributes.get("email").is_some_and(|v| !v.is_empty()) {
+            if next.2 && u.attributes.get("email").is_none_or(|v| v.is_empty()) {
                 return Err(DomainError::invalid("User does not have an email for EMAIL_OTP MFA.").into());
             }
             let preferred: Vec<&str> = [(sms, method::SMS), (software_token, method::SOFTWARE_TOKEN), (email, method::EMAIL)]
@@ -326,7 +326,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 _ => false,
             };
             if !enabled(&next.3.clone()) {
-                if preferred.first().is_some() {
+                if !preferred.is_empty() {
                     return Err(DomainError::invalid("A preferred MFA method must be enabled.").into());
                 }
                 next.3.clear();

@@ -103,7 +103,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 ))
                 .into());
             }
-            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
+            validate::password_policy(&s.password_policy.unwrap_or_default(), &password)?;
             if user.is_some() {
                 return Err(DomainError::UsernameExists.into());
             }
@@ -247,7 +247,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             if !ctx.password_matches(u.password.as_ref(), &previous) {
                 return Err(DomainError::incorrect_credentials().into());
             }
-            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &proposed)?;
+            validate::password_policy(&s.password_policy.unwrap_or_default(), &proposed)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &proposed);
             Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "CHANGE".into(), ..Default::default() }))])
         }
@@ -273,7 +273,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let u = existing(user)?;
             let attribute = pending_attribute(u, purpose::FORGOT_PASSWORD);
             check_code(u, purpose::FORGOT_PASSWORD, &attribute, &code, max_attempts, ctx)?;
-            validate::password_policy(&s.password_policy.clone().unwrap_or_default(), &password)?;
+            validate::password_policy(&s.password_policy.unwrap_or_default(), &password)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &password);
             Ok(vec![ev(Kind::PasswordChanged(PasswordChanged {
                 password: Some(record),

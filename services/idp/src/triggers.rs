@@ -69,7 +69,6 @@ pub async fn enable(app: &Arc<App>, data_dir: &Path, settings: &TriggerSettings)
             Some(path) => Some(Arc::new(FileLogSink::open(path)?) as Arc<dyn LogSink>),
             None => None,
         },
-        ..RuntimeConfig::default()
     })?;
     app.set_triggers(runtime)?;
     let app = app.clone();

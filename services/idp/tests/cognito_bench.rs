@@ -283,8 +283,7 @@ async fn outbox_code(dir: &std::path::Path, username: &str) -> String {
         let found = text
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["username"] == username && m["kind"] == "SIGN_UP")
-            .last();
+            .rfind(|m| m["username"] == username && m["kind"] == "SIGN_UP");
         if let Some(m) = found {
             return m["code"].as_str().unwrap_or_default().to_string();
         }

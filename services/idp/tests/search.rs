@@ -74,7 +74,6 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
             client_id: cid.clone(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", "User02"), ("PASSWORD", PASSWORD)]),
-            ..Default::default()
         })
         .await
         .expect("sign in")
@@ -83,7 +82,7 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
         .expect("tokens")
         .access_token;
     users
-        .update_user_attributes(UpdateUserAttributesRequest { access_token: token, user_attributes: attrs(&[("given_name", "Zed")]), ..Default::default() })
+        .update_user_attributes(UpdateUserAttributesRequest { access_token: token, user_attributes: attrs(&[("given_name", "Zed")]) })
         .await
         .expect("update attributes");
 
