@@ -107,10 +107,7 @@ async fn setup(grpc: &str, data_dir: &std::path::Path, flows: &[&str]) -> Result
         }
         r
     }
-    let pool = admin
-        .create_user_pool(signed(pb::CreateUserPoolRequest { pool_name: "load".into(), ..Default::default() }, &creds))
-        .await?
-        .into_inner();
+    let pool = admin.create_user_pool(signed(pb::CreateUserPoolRequest { pool_name: "load".into(), ..Default::default() }, &creds)).await?.into_inner();
     let r = signed(
         pb::CreateUserPoolClientRequest {
             user_pool_id: pool.id,
@@ -195,7 +192,9 @@ async fn signin(grpc: &str, data_dir: &std::path::Path, seconds: u64, concurrenc
             let mut users = UsersClient::new(ch);
             let params: HashMap<String, String> = [("USERNAME".to_string(), format!("signin{i}")), ("PASSWORD".to_string(), PASSWORD.to_string())].into();
             while Instant::now() < deadline {
-                let r = users.initiate_auth(pb::InitiateAuthRequest { client_id: cid.clone(), auth_flow: "USER_PASSWORD_AUTH".into(), auth_parameters: params.clone() }).await;
+                let r = users
+                    .initiate_auth(pb::InitiateAuthRequest { client_id: cid.clone(), auth_flow: "USER_PASSWORD_AUTH".into(), auth_parameters: params.clone() })
+                    .await;
                 match r {
                     Ok(_) => {}
                     Err(s) if s.metadata().get("x-idp-error").map(|v| v.as_bytes()) == Some(b"UserNotConfirmedException") => {}

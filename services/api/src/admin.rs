@@ -123,7 +123,11 @@ fn trigger_out(t: ev::TriggerDeployed) -> pb::Trigger {
 }
 
 pub(crate) fn page_size(max: u32) -> usize {
-    if max == 0 { 60 } else { max.min(60) as usize }
+    if max == 0 {
+        60
+    } else {
+        max.min(60) as usize
+    }
 }
 
 #[tonic::async_trait]
@@ -192,10 +196,7 @@ impl Admin for AdminService {
         let after = (!r.next_token.is_empty()).then_some(r.next_token.as_str());
         let pools = self.app.list_pools(after, limit).await.map_err(to_status)?;
         let next_token = if pools.len() == limit { pools.last().map(|p| p.0.clone()).unwrap_or_default() } else { String::new() };
-        Ok(Response::new(pb::ListUserPoolsResponse {
-            user_pools: pools.into_iter().map(|(id, name)| pb::UserPoolSummary { id, name }).collect(),
-            next_token,
-        }))
+        Ok(Response::new(pb::ListUserPoolsResponse { user_pools: pools.into_iter().map(|(id, name)| pb::UserPoolSummary { id, name }).collect(), next_token }))
     }
 
     async fn create_user_pool_client(&self, req: Request<pb::CreateUserPoolClientRequest>) -> Result<Response<pb::UserPoolClient>, Status> {
@@ -274,11 +275,7 @@ impl Admin for AdminService {
         self.authorize(&req)?;
         let rid = request_id(&req);
         let r = req.into_inner();
-        let t = self
-            .app
-            .deploy_trigger(&r.user_pool_id, &r.kind, r.component, r.config, r.timeout_ms, r.memory_limit_bytes, &rid)
-            .await
-            .map_err(to_status)?;
+        let t = self.app.deploy_trigger(&r.user_pool_id, &r.kind, r.component, r.config, r.timeout_ms, r.memory_limit_bytes, &rid).await.map_err(to_status)?;
         Ok(Response::new(trigger_out(t)))
     }
 

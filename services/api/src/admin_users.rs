@@ -67,7 +67,11 @@ fn after(token: &str) -> Option<&str> {
 
 /// The next-page token: the last key of a full page.
 fn next_token<T>(items: &[T], limit: usize, key: impl Fn(&T) -> String) -> String {
-    if items.len() == limit { items.last().map(key).unwrap_or_default() } else { String::new() }
+    if items.len() == limit {
+        items.last().map(key).unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
 
 #[tonic::async_trait]

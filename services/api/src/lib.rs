@@ -41,9 +41,5 @@ pub mod meta {
 
 /// The request id of a call (empty when none).
 pub(crate) fn request_id<T>(req: &tonic::Request<T>) -> String {
-    req.metadata()
-        .get(meta::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect())
-        .unwrap_or_default()
+    req.metadata().get(meta::REQUEST_ID).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect()).unwrap_or_default()
 }

@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 use crate::admin::AdminService;
 use crate::admin_users::{AdminUsersService, GroupsService};
 use crate::pb::{
-    admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, sign_in_server::SignInServer,
-    users_server::UsersServer, DESCRIPTOR,
+    admin_server::AdminServer, admin_users_server::AdminUsersServer, groups_server::GroupsServer, sign_in_server::SignInServer, users_server::UsersServer,
+    DESCRIPTOR,
 };
 use crate::signin::SignInService;
 use crate::users::UsersService;

@@ -57,18 +57,12 @@ impl SignIn for SignInService {
         authorize(&self.credentials, &req)?;
         let r = req.into_inner();
         let responses = r.challenge_responses.into_iter().collect();
-        let out = self
-            .app
-            .admin_respond_to_auth_challenge(&r.user_pool_id, &r.client_id, &r.challenge_name, &responses, opt(&r.session))
-            .await
-            .map_err(to_status)?;
+        let out =
+            self.app.admin_respond_to_auth_challenge(&r.user_pool_id, &r.client_id, &r.challenge_name, &responses, opt(&r.session)).await.map_err(to_status)?;
         Ok(Response::new(outcome(out)))
     }
 
-    async fn associate_software_token(
-        &self,
-        req: Request<pb::AssociateSoftwareTokenRequest>,
-    ) -> Result<Response<pb::AssociateSoftwareTokenResponse>, Status> {
+    async fn associate_software_token(&self, req: Request<pb::AssociateSoftwareTokenRequest>) -> Result<Response<pb::AssociateSoftwareTokenResponse>, Status> {
         let r = req.into_inner();
         let (secret_code, session) = self.app.associate_software_token(opt(&r.access_token), opt(&r.session)).await.map_err(to_status)?;
         Ok(Response::new(pb::AssociateSoftwareTokenResponse { secret_code, session: session.unwrap_or_default() }))
@@ -76,30 +70,20 @@ impl SignIn for SignInService {
 
     async fn verify_software_token(&self, req: Request<pb::VerifySoftwareTokenRequest>) -> Result<Response<pb::VerifySoftwareTokenResponse>, Status> {
         let r = req.into_inner();
-        let session = self
-            .app
-            .verify_software_token(opt(&r.access_token), opt(&r.session), &r.user_code, &r.friendly_device_name)
-            .await
-            .map_err(to_status)?;
+        let session = self.app.verify_software_token(opt(&r.access_token), opt(&r.session), &r.user_code, &r.friendly_device_name).await.map_err(to_status)?;
         Ok(Response::new(pb::VerifySoftwareTokenResponse { status: "SUCCESS".into(), session: session.unwrap_or_default() }))
     }
 
     async fn set_user_mfa_preference(&self, req: Request<pb::SetUserMfaPreferenceRequest>) -> Result<Response<pb::Empty>, Status> {
         let r = req.into_inner();
-        self.app
-            .set_user_mfa_preference(&r.access_token, pref(r.sms), pref(r.software_token), pref(r.email))
-            .await
-            .map_err(to_status)?;
+        self.app.set_user_mfa_preference(&r.access_token, pref(r.sms), pref(r.software_token), pref(r.email)).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 
     async fn admin_set_user_mfa_preference(&self, req: Request<pb::AdminSetUserMfaPreferenceRequest>) -> Result<Response<pb::Empty>, Status> {
         authorize(&self.credentials, &req)?;
         let r = req.into_inner();
-        self.app
-            .admin_set_user_mfa_preference(&r.user_pool_id, &r.username, pref(r.sms), pref(r.software_token), pref(r.email))
-            .await
-            .map_err(to_status)?;
+        self.app.admin_set_user_mfa_preference(&r.user_pool_id, &r.username, pref(r.sms), pref(r.software_token), pref(r.email)).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 

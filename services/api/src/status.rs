@@ -6,9 +6,7 @@ use tonic::{Code, Status};
 /// The gRPC code for a stable error name.
 pub fn code_for(name: &str) -> Code {
     match name {
-        "InvalidParameterException" | "InvalidPasswordException" | "CodeMismatchException" | "ExpiredCodeException" => {
-            Code::InvalidArgument
-        }
+        "InvalidParameterException" | "InvalidPasswordException" | "CodeMismatchException" | "ExpiredCodeException" => Code::InvalidArgument,
         "UsernameExistsException" | "ResourceExistsException" | "AliasExistsException" | "GroupExistsException" => Code::AlreadyExists,
         "UserNotFoundException" | "ResourceNotFoundException" => Code::NotFound,
         "NotAuthorizedException" | "UnrecognizedClientException" | "InvalidSignatureException" => Code::Unauthenticated,

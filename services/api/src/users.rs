@@ -60,14 +60,19 @@ impl Users for UsersService {
         let r = req.into_inner();
         let out = self
             .app
-            .sign_up_with_data(&r.client_id, opt(&r.secret_hash), &r.username, &r.password, attrs(r.user_attributes), attrs(r.validation_data), Vec::new(), &rid)
+            .sign_up_with_data(
+                &r.client_id,
+                opt(&r.secret_hash),
+                &r.username,
+                &r.password,
+                attrs(r.user_attributes),
+                attrs(r.validation_data),
+                Vec::new(),
+                &rid,
+            )
             .await
             .map_err(to_status)?;
-        Ok(Response::new(pb::SignUpResponse {
-            user_confirmed: out.user_confirmed,
-            user_sub: out.user_sub,
-            code_delivery_details: out.delivery.map(delivery),
-        }))
+        Ok(Response::new(pb::SignUpResponse { user_confirmed: out.user_confirmed, user_sub: out.user_sub, code_delivery_details: out.delivery.map(delivery) }))
     }
 
     async fn confirm_sign_up(&self, req: Request<pb::ConfirmSignUpRequest>) -> Result<Response<pb::Empty>, Status> {
@@ -156,10 +161,7 @@ impl Users for UsersService {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let rid = request_id(&req);
         let r = req.into_inner();
-        self.app
-            .confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password, &rid)
-            .await
-            .map_err(to_status)?;
+        self.app.confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
 

@@ -207,11 +207,7 @@ impl App {
                 &AggregateKey::client(&client_id),
                 request_id,
                 decider(move |_, ctx| {
-                    client::decide(
-                        None,
-                        ClientCommand::Create { client_id: id.clone(), pool: Some(pool.clone()), settings: settings.clone() },
-                        ctx,
-                    )
+                    client::decide(None, ClientCommand::Create { client_id: id.clone(), pool: Some(pool.clone()), settings: settings.clone() }, ctx)
                 }),
             )
             .await?;
@@ -242,11 +238,7 @@ impl App {
         if sealed.is_empty() {
             return Ok(None);
         }
-        self.secrets
-            .codes
-            .open(sealed)
-            .map(|s| Some(s.to_string()))
-            .map_err(|e| AppError::Internal(format!("opening a client secret: {e}")))
+        self.secrets.codes.open(sealed).map(|s| Some(s.to_string())).map_err(|e| AppError::Internal(format!("opening a client secret: {e}")))
     }
 
     pub async fn delete_user_pool_client(&self, pool_id: &str, client_id: &str, request_id: &str) -> Result<(), AppError> {

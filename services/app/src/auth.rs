@@ -101,9 +101,7 @@ impl App {
         let issuer = &self.secrets.issuer;
         let claims = match issuer.verify_access(token, &pool_id, now_ms() / 1000) {
             // Signed by a process that already rotated to a key this one has not reloaded yet.
-            Err(TokenError::UnknownKey) if issuer.reload_for_unknown_kid(Duration::from_secs(1)) => {
-                issuer.verify_access(token, &pool_id, now_ms() / 1000)
-            }
+            Err(TokenError::UnknownKey) if issuer.reload_for_unknown_kid(Duration::from_secs(1)) => issuer.verify_access(token, &pool_id, now_ms() / 1000),
             r => r,
         }
         .map_err(token_error)?;
@@ -158,9 +156,7 @@ impl App {
                 self.start_srp(client_id, get("USERNAME"), get("SRP_A"), params.get("SECRET_HASH").map(String::as_str)).await
             }
             "CUSTOM_AUTH" => self.start_custom_auth(client_id, params).await,
-            "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => {
-                Err(AppError::invalid(format!("Auth flow {flow} is only for AdminInitiateAuth.")))
-            }
+            "ADMIN_NO_SRP_AUTH" | "ADMIN_USER_PASSWORD_AUTH" => Err(AppError::invalid(format!("Auth flow {flow} is only for AdminInitiateAuth."))),
             other => Err(AppError::invalid(format!("Invalid AuthFlow {other}."))),
         }
     }
@@ -168,7 +164,13 @@ impl App {
     /// AdminInitiateAuth: ADMIN_USER_PASSWORD_AUTH (and its old name ADMIN_NO_SRP_AUTH) for a
     /// trusted backend (the adapter checked the admin credential), REFRESH_TOKEN_AUTH as in
     /// InitiateAuth. The client must belong to `pool_id`.
-    pub async fn admin_initiate_auth(&self, pool_id: &str, client_id: &str, flow: &str, params: &BTreeMap<String, String>) -> Result<InitiateOutcome, AppError> {
+    pub async fn admin_initiate_auth(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        flow: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<InitiateOutcome, AppError> {
         match flow {
             "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
                 let username = params.get("USERNAME").map(String::as_str).unwrap_or("");
@@ -246,7 +248,13 @@ impl App {
     }
 
     /// Issues ID + access tokens (and a refresh token for a new session).
-    pub(crate) async fn issue_tokens(&self, pool: &PoolState, client: &ClientState, user: &UserState, session: Option<&RefreshClaims>) -> Result<AuthResult, AppError> {
+    pub(crate) async fn issue_tokens(
+        &self,
+        pool: &PoolState,
+        client: &ClientState,
+        user: &UserState,
+        session: Option<&RefreshClaims>,
+    ) -> Result<AuthResult, AppError> {
         self.issue_tokens_for(pool, client, user, session, &uuid::Uuid::now_v7().to_string()).await
     }
 
@@ -382,8 +390,7 @@ impl App {
         })?;
         self.check_client_secret(&client, client_secret)?;
         let (jti, exp) = (claims.origin_jti.clone(), claims.exp * 1000);
-        self.user_command(&pool, &user.username, request_id, move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp })
-            .await?;
+        self.user_command(&pool, &user.username, request_id, move || UserCommand::RevokeRefreshToken { origin_jti: jti.clone(), expires_at_ms: exp }).await?;
         Ok(())
     }
 

@@ -63,10 +63,7 @@ impl App {
             }
             None => self.log.end_offset(p).await?,
         };
-        self.verdicts
-            .wait_applied(p, end, self.config.verdict_timeout)
-            .await
-            .map_err(|e| AppError::NotReady(format!("projection catching up: {e}")))
+        self.verdicts.wait_applied(p, end, self.config.verdict_timeout).await.map_err(|e| AppError::NotReady(format!("projection catching up: {e}")))
     }
 
     pub(crate) fn new_ctx(&self) -> RealCtx {
@@ -137,10 +134,7 @@ impl App {
             self.verdicts.forget(&envelope.event_id);
             return Err(e.into());
         }
-        self.verdicts
-            .wait(&envelope.event_id, rx, self.config.verdict_timeout)
-            .await
-            .map_err(|e| AppError::NotReady(format!("waiting for the verdict: {e}")))
+        self.verdicts.wait(&envelope.event_id, rx, self.config.verdict_timeout).await.map_err(|e| AppError::NotReady(format!("waiting for the verdict: {e}")))
     }
 }
 
@@ -197,4 +191,3 @@ pub fn event_type(envelope: &Envelope) -> String {
     };
     format!("idp.events.v1.{name}")
 }
-

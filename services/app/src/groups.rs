@@ -48,11 +48,16 @@ impl App {
         Ok(group_of(self.load(&key).await?.as_ref()).cloned())
     }
 
-    async fn group_command(&self, pool_id: &str, group_name: &str, request_id: &str, make: impl Fn() -> GroupCommand + Send + Sync + 'static) -> Result<Option<GroupState>, AppError> {
+    async fn group_command(
+        &self,
+        pool_id: &str,
+        group_name: &str,
+        request_id: &str,
+        make: impl Fn() -> GroupCommand + Send + Sync + 'static,
+    ) -> Result<Option<GroupState>, AppError> {
         group::validate_group_name(group_name)?;
-        let committed = self
-            .execute(&AggregateKey::group(pool_id, group_name), request_id, decider(move |state, ctx| group::decide(group_of(state), make(), ctx)))
-            .await?;
+        let committed =
+            self.execute(&AggregateKey::group(pool_id, group_name), request_id, decider(move |state, ctx| group::decide(group_of(state), make(), ctx))).await?;
         Ok(group_of(committed.state.as_ref()).cloned())
     }
 

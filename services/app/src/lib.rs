@@ -37,11 +37,11 @@ pub mod groups;
 pub mod messages;
 pub mod read;
 pub mod scope;
-pub mod triggers;
 pub mod session;
 pub mod signin;
 pub mod srp;
 pub mod throttle;
+pub mod triggers;
 pub mod users;
 
 use std::sync::Arc;
@@ -120,9 +120,7 @@ impl App {
         config: AppConfig,
     ) -> Result<Arc<App>, AppError> {
         // A real hash to verify against for unknown users, so their timing matches.
-        let dummy_phc = hasher
-            .hash("dummy-password-for-timing", &mut rand::rngs::OsRng)
-            .map_err(|e| AppError::Internal(format!("password hasher: {e}")))?;
+        let dummy_phc = hasher.hash("dummy-password-for-timing", &mut rand::rngs::OsRng).map_err(|e| AppError::Internal(format!("password hasher: {e}")))?;
         Ok(Arc::new(App {
             log,
             store,

@@ -152,9 +152,8 @@ pub struct SmtpSender {
 impl SmtpSender {
     /// `url` like `smtp://user:pass@host:587` or `smtps://...` (lettre's URL syntax).
     pub fn new(url: &str, from: &str) -> Result<SmtpSender, SendError> {
-        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
-            .map_err(|e| SendError::Permanent(format!("SMTP URL: {e}")))?
-            .build();
+        let transport =
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(|e| SendError::Permanent(format!("SMTP URL: {e}")))?.build();
         let from = from.parse().map_err(|e| SendError::Permanent(format!("SMTP from address: {e}")))?;
         Ok(SmtpSender { transport, from })
     }

@@ -1,12 +1,12 @@
 //! Read-model lookups. Every read goes through the projection store; callers that need their
 //! own or others' latest writes call [`App::catch_up`] first.
 
-use idp_domain::keys::{normalize_username, AggregateKey};
-use idp_domain::pb::{ClientState, PoolState, UserState};
-use idp_domain::{AggregateState, DomainError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use idp_domain::keys::{normalize_username, AggregateKey};
+use idp_domain::pb::{ClientState, PoolState, UserState};
 use idp_domain::search::parse_filter;
+use idp_domain::{AggregateState, DomainError};
 use idp_projector::{rows, search};
 use idp_store::Table;
 
@@ -17,9 +17,7 @@ impl App {
     pub async fn load(&self, key: &AggregateKey) -> Result<Option<AggregateState>, AppError> {
         let (table, pk) = rows::state_row(key);
         match self.store.get(table, &pk, &[]).await? {
-            Some(bytes) => Ok(Some(
-                rows::decode_state(key, &bytes).map_err(|e| AppError::Internal(format!("state row {}: {e}", key.encode())))?,
-            )),
+            Some(bytes) => Ok(Some(rows::decode_state(key, &bytes).map_err(|e| AppError::Internal(format!("state row {}: {e}", key.encode())))?)),
             None => Ok(None),
         }
     }
@@ -64,11 +62,7 @@ impl App {
 
     /// The username key of the user with `sub`, if any.
     pub async fn username_key_by_sub(&self, pool_id: &str, sub: &str) -> Result<Option<String>, AppError> {
-        Ok(self
-            .store
-            .get(Table::UsersBySub, &rows::sub_row(pool_id, sub), &[])
-            .await?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.store.get(Table::UsersBySub, &rows::sub_row(pool_id, sub), &[]).await?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     pub(crate) async fn is_revoked(&self, origin_jti: &str) -> Result<bool, AppError> {
@@ -79,20 +73,14 @@ impl App {
     pub async fn list_pools(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>, AppError> {
         self.catch_up_all().await?;
         let rows = self.store.scan(Table::PoolIndex, rows::POOL_INDEX_PK, after.map(str::as_bytes), limit).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned()))
-            .collect())
+        Ok(rows.into_iter().map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned())).collect())
     }
 
     /// A pool's client ids and names (every partition caught up first: clients live anywhere).
     pub async fn list_clients(&self, pool_id: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>, AppError> {
         self.catch_up_all().await?;
         let rows = self.store.scan(Table::ClientIndex, pool_id.as_bytes(), after.map(str::as_bytes), limit).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned()))
-            .collect())
+        Ok(rows.into_iter().map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned())).collect())
     }
 
     /// One page of ListUsers: the pool's users in username-key order, or, with a filter

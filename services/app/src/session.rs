@@ -84,9 +84,7 @@ pub fn invalid_session() -> AppError {
 /// Seals a session with the deployment's code keys.
 fn seal(keys: &CodeKeys, session: &ChallengeSession) -> Result<String, AppError> {
     let json = serde_json::to_string(session).map_err(|e| AppError::Internal(format!("session: {e}")))?;
-    let sealed = keys
-        .seal(&format!("{SESSION_TAG}{json}"), &mut OsRng)
-        .map_err(|e| AppError::Internal(format!("sealing a session: {e}")))?;
+    let sealed = keys.seal(&format!("{SESSION_TAG}{json}"), &mut OsRng).map_err(|e| AppError::Internal(format!("sealing a session: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(sealed))
 }
 

@@ -146,9 +146,9 @@ impl App {
                 let params = BTreeMap::from([("MFAS_CAN_CHOOSE".to_string(), json_list(&methods))]);
                 self.challenge(pool, client, &user, SELECT_MFA_TYPE, params, flow)
             }
-            MfaStep::Setup(methods) if methods.is_empty() => Err(AppError::Domain(DomainError::NotAuthorized(
-                "MFA is required for this user pool but no MFA method can be set up.".into(),
-            ))),
+            MfaStep::Setup(methods) if methods.is_empty() => {
+                Err(AppError::Domain(DomainError::NotAuthorized("MFA is required for this user pool but no MFA method can be set up.".into())))
+            }
             MfaStep::Setup(methods) => {
                 let params = BTreeMap::from([("MFAS_CAN_SETUP".to_string(), json_list(&methods))]);
                 self.challenge(pool, client, &user, MFA_SETUP, params, flow)
@@ -173,12 +173,8 @@ impl App {
 
     fn new_password_challenge(&self, pool: &PoolState, client: &ClientState, user: &UserState, flow: &str) -> Result<InitiateOutcome, AppError> {
         let settings = pool.settings.clone().unwrap_or_default();
-        let missing: Vec<String> = settings
-            .schema
-            .iter()
-            .filter(|a| a.required && !user.attributes.contains_key(&a.name))
-            .map(|a| format!("userAttributes.{}", a.name))
-            .collect();
+        let missing: Vec<String> =
+            settings.schema.iter().filter(|a| a.required && !user.attributes.contains_key(&a.name)).map(|a| format!("userAttributes.{}", a.name)).collect();
         let shown: BTreeMap<&String, &String> = user.attributes.iter().filter(|(k, _)| k.as_str() != "sub").collect();
         let params = BTreeMap::from([
             ("requiredAttributes".to_string(), serde_json::to_string(&missing).unwrap_or_else(|_| "[]".into())),
@@ -219,9 +215,7 @@ impl App {
         flow: &str,
     ) -> Result<InitiateOutcome, AppError> {
         let user = if user.failed_sign_ins > 0 || session_version.is_some() {
-            let committed = self
-                .user_command(pool, &user.username, "", move || UserCommand::SignIn(SignInCommand::Succeeded { session_version }))
-                .await?;
+            let committed = self.user_command(pool, &user.username, "", move || UserCommand::SignIn(SignInCommand::Succeeded { session_version })).await?;
             user_of(committed.state)?
         } else {
             user
@@ -254,10 +248,8 @@ impl App {
         match challenge {
             NEW_PASSWORD_REQUIRED => {
                 let password = get("NEW_PASSWORD").ok_or_else(|| AppError::invalid("Missing required parameter NEW_PASSWORD"))?.to_string();
-                let attributes: Vec<(String, String)> = responses
-                    .iter()
-                    .filter_map(|(k, v)| k.strip_prefix("userAttributes.").map(|name| (name.to_string(), v.clone())))
-                    .collect();
+                let attributes: Vec<(String, String)> =
+                    responses.iter().filter_map(|(k, v)| k.strip_prefix("userAttributes.").map(|name| (name.to_string(), v.clone()))).collect();
                 let committed = self
                     .user_command(&pool, &stored, "", move || {
                         UserCommand::SignIn(SignInCommand::AnswerNewPassword {
@@ -315,11 +307,7 @@ impl App {
         let (pool, username, setup) = self.token_or_setup_session(access_token, session).await?;
         let committed = self.user_command(&pool, &username, "", || UserCommand::SignIn(SignInCommand::AssociateSoftwareToken)).await?;
         let user = user_of(committed.state)?;
-        let secret = self
-            .secrets
-            .codes
-            .open(&user.totp_secret_sealed)
-            .map_err(|e| AppError::Internal(format!("opening the TOTP secret: {e}")))?;
+        let secret = self.secrets.codes.open(&user.totp_secret_sealed).map_err(|e| AppError::Internal(format!("opening the TOTP secret: {e}")))?;
         let next = match setup {
             Some(s) => Some(self.seal_session(&ChallengeSession::new(&s.pool_id, &s.client_id, &user, MFA_SETUP, serde_json::Value::Null))?),
             None => None,
@@ -402,8 +390,7 @@ impl App {
         software_token: MethodPreference,
         email: MethodPreference,
     ) -> Result<(), AppError> {
-        self.user_command(pool, username, "", move || UserCommand::SignIn(SignInCommand::SetMfaPreference { sms, software_token, email }))
-            .await?;
+        self.user_command(pool, username, "", move || UserCommand::SignIn(SignInCommand::SetMfaPreference { sms, software_token, email })).await?;
         Ok(())
     }
 

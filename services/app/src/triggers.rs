@@ -126,9 +126,8 @@ impl App {
         memory_limit_bytes: u64,
         request_id: &str,
     ) -> Result<TriggerDeployed, AppError> {
-        let kind = Kind::parse(kind).ok_or_else(|| {
-            AppError::invalid(format!("Unknown trigger kind {kind:?}; expected one of {}.", pool::TRIGGER_KINDS.join(", ")))
-        })?;
+        let kind = Kind::parse(kind)
+            .ok_or_else(|| AppError::invalid(format!("Unknown trigger kind {kind:?}; expected one of {}.", pool::TRIGGER_KINDS.join(", "))))?;
         let Some(runtime) = self.triggers.get().cloned() else {
             return Err(AppError::invalid("Triggers are not enabled on this server."));
         };
@@ -148,9 +147,7 @@ impl App {
             )
             .await?;
         match committed.state {
-            Some(AggregateState::Pool(p)) => {
-                pool::trigger(&p, kind.name()).cloned().ok_or_else(|| AppError::Internal("trigger missing after deploy".into()))
-            }
+            Some(AggregateState::Pool(p)) => pool::trigger(&p, kind.name()).cloned().ok_or_else(|| AppError::Internal("trigger missing after deploy".into())),
             _ => Err(AppError::Internal("pool state missing after an accepted write".into())),
         }
     }

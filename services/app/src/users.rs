@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use idp_domain::decide::purpose;
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{event::Kind, ClientState, Event, PoolState, UserState};
 use idp_domain::user::{self, mask_destination, UserCommand};
-use idp_domain::decide::purpose;
 use idp_domain::{AggregateState, DomainError};
 
 use crate::exec::{decider, Committed};
@@ -143,12 +143,7 @@ impl App {
         idp_domain::validate::username(username)?;
         let key = App::user_key(pool, username);
         let p = pool.clone();
-        self.execute(
-            &key,
-            request_id,
-            decider(move |state, ctx| user::decide(&p, user_of_ref(state), make(), ctx)),
-        )
-        .await
+        self.execute(&key, request_id, decider(move |state, ctx| user::decide(&p, user_of_ref(state), make(), ctx))).await
     }
 
     pub async fn sign_up(
@@ -209,7 +204,13 @@ impl App {
         Ok(())
     }
 
-    pub async fn resend_confirmation_code(&self, client_id: &str, secret_hash: Option<&str>, username: &str, request_id: &str) -> Result<CodeDelivery, AppError> {
+    pub async fn resend_confirmation_code(
+        &self,
+        client_id: &str,
+        secret_hash: Option<&str>,
+        username: &str,
+        request_id: &str,
+    ) -> Result<CodeDelivery, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
         let cid = client_id.to_string();
@@ -292,7 +293,8 @@ impl App {
             .await?;
         committed_deliveries(&committed, purpose::VERIFY_ATTRIBUTE, Some(&[attribute.to_string()]))
             .into_iter()
-            .next().ok_or_else(|| AppError::Internal("no code issued".into()))
+            .next()
+            .ok_or_else(|| AppError::Internal("no code issued".into()))
     }
 
     pub async fn verify_user_attribute(&self, access_token: &str, attribute: &str, code: &str, request_id: &str) -> Result<(), AppError> {

@@ -50,9 +50,7 @@ fn bench_srp<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("srp");
     g.throughput(Throughput::Elements(1));
     g.sample_size(30);
-    g.bench_function("server_challenge", |b| {
-        b.iter(|| srp::server_challenge_random(black_box(&stored.verifier_hex), &mut rng))
-    });
+    g.bench_function("server_challenge", |b| b.iter(|| srp::server_challenge_random(black_box(&stored.verifier_hex), &mut rng)));
     let Ok(chal) = srp::server_challenge_random(&stored.verifier_hex, &mut rng) else {
         return;
     };

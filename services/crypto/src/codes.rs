@@ -90,14 +90,9 @@ impl Drop for KeyFileV1 {
 }
 
 fn decode_key(b64: &str, what: &str, path: &str) -> Result<[u8; 32], CryptoError> {
-    let bytes = Zeroizing::new(STANDARD.decode(b64).map_err(|_| CryptoError::KeyFileFormat {
-        path: path.to_owned(),
-        reason: format!("{what} is not valid base64"),
-    })?);
-    <[u8; 32]>::try_from(&bytes[..]).map_err(|_| CryptoError::KeyFileFormat {
-        path: path.to_owned(),
-        reason: format!("{what} must be 32 bytes"),
-    })
+    let bytes =
+        Zeroizing::new(STANDARD.decode(b64).map_err(|_| CryptoError::KeyFileFormat { path: path.to_owned(), reason: format!("{what} is not valid base64") })?);
+    <[u8; 32]>::try_from(&bytes[..]).map_err(|_| CryptoError::KeyFileFormat { path: path.to_owned(), reason: format!("{what} must be 32 bytes") })
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CryptoError + '_ {
@@ -125,20 +120,12 @@ impl CodeKeys {
     }
 
     fn parse(text: &str, path: &str) -> Result<Self, CryptoError> {
-        let file: KeyFileV1 = serde_json::from_str(text).map_err(|e| CryptoError::KeyFileFormat {
-            path: path.to_owned(),
-            reason: format!("invalid JSON: line {} column {}", e.line(), e.column()),
-        })?;
+        let file: KeyFileV1 = serde_json::from_str(text)
+            .map_err(|e| CryptoError::KeyFileFormat { path: path.to_owned(), reason: format!("invalid JSON: line {} column {}", e.line(), e.column()) })?;
         if file.version != 1 {
-            return Err(CryptoError::KeyFileFormat {
-                path: path.to_owned(),
-                reason: format!("unsupported version {}", file.version),
-            });
+            return Err(CryptoError::KeyFileFormat { path: path.to_owned(), reason: format!("unsupported version {}", file.version) });
         }
-        Ok(Self {
-            pepper: decode_key(&file.pepper, "pepper", path)?,
-            seal_key: decode_key(&file.seal_key, "seal_key", path)?,
-        })
+        Ok(Self { pepper: decode_key(&file.pepper, "pepper", path)?, seal_key: decode_key(&file.seal_key, "seal_key", path)? })
     }
 
     /// The keys as key-file JSON (secret: handle like the file).
@@ -238,9 +225,7 @@ impl CodeKeys {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let cipher = XChaCha20Poly1305::new((&self.seal_key).into());
-        let ciphertext = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: code.as_bytes(), aad: SEAL_AAD })
-            .map_err(|_| CryptoError::Seal)?;
+        let ciphertext = cipher.encrypt(&XNonce::from(nonce), Payload { msg: code.as_bytes(), aad: SEAL_AAD }).map_err(|_| CryptoError::Seal)?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
@@ -254,9 +239,7 @@ impl CodeKeys {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let cipher = XChaCha20Poly1305::new((&self.seal_key).into());
-        let ciphertext = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext.as_bytes(), aad: SEAL_AAD })
-            .map_err(|_| CryptoError::Seal)?;
+        let ciphertext = cipher.encrypt(&XNonce::from(nonce), Payload { msg: plaintext.as_bytes(), aad: SEAL_AAD }).map_err(|_| CryptoError::Seal)?;
         let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
@@ -276,11 +259,7 @@ impl CodeKeys {
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Open)?;
         let cipher = XChaCha20Poly1305::new((&self.seal_key).into());
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: SEAL_AAD })
-                .map_err(|_| CryptoError::Open)?,
-        );
+        let plain = Zeroizing::new(cipher.decrypt(&XNonce::from(nonce), Payload { msg: ciphertext, aad: SEAL_AAD }).map_err(|_| CryptoError::Open)?);
         String::from_utf8(plain.to_vec()).map(Zeroizing::new).map_err(|_| CryptoError::Open)
     }
 }

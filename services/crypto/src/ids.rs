@@ -70,10 +70,7 @@ pub fn temporary_password<R: RngCore + CryptoRng>(rng: &mut R, len: usize) -> ze
     const SYMBOLS: &[u8] = b"^$*.[]{}()?!@#%&/,><:;|_~=+-";
     let len = len.max(8);
     let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
-    let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS]
-        .iter()
-        .flat_map(|set| random_string(rng, set, 1).into_bytes())
-        .collect();
+    let mut chars: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].iter().flat_map(|set| random_string(rng, set, 1).into_bytes()).collect();
     chars.extend(random_string(rng, &all, len - 4).into_bytes());
     // Fisher-Yates with rejection-sampled indices, so the class positions are not fixed.
     for i in (1..chars.len()).rev() {

@@ -39,8 +39,7 @@ impl PasswordHasher {
 
     fn argon2(&self) -> Result<Argon2<'static>, CryptoError> {
         let p = &self.params;
-        let params = Params::new(p.m_cost_kib, p.t_cost, p.p_cost, None)
-            .map_err(|e| CryptoError::PasswordHash(e.to_string()))?;
+        let params = Params::new(p.m_cost_kib, p.t_cost, p.p_cost, None).map_err(|e| CryptoError::PasswordHash(e.to_string()))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
@@ -48,10 +47,7 @@ impl PasswordHasher {
     /// (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
     pub fn hash<R: RngCore + CryptoRng>(&self, password: &str, rng: &mut R) -> Result<String, CryptoError> {
         let salt = SaltString::generate(rng);
-        let hash = self
-            .argon2()?
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| CryptoError::PasswordHash(e.to_string()))?;
+        let hash = self.argon2()?.hash_password(password.as_bytes(), &salt).map_err(|e| CryptoError::PasswordHash(e.to_string()))?;
         Ok(hash.to_string())
     }
 

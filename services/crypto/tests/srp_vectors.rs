@@ -130,8 +130,7 @@ fn client_matches_vectors() {
     for v in &vs {
         let a = hex_bytes(s(v, "a_hex"));
         assert_eq!(client::client_a(&a).unwrap(), s(v, "A_hex"));
-        let key = client::client_session_key(&v.pool_name, &v.user, &v.password, &a, s(v, "salt_hex"), s(v, "B_hex"))
-            .unwrap();
+        let key = client::client_session_key(&v.pool_name, &v.user, &v.password, &a, s(v, "salt_hex"), s(v, "B_hex")).unwrap();
         assert_eq!(hex::encode(*key), s(v, "hkdf_key_hex"));
         let sig = client::client_claim(&key, &v.pool_name, &v.user, s(v, "secret_block_b64"), s(v, "timestamp")).unwrap();
         assert_eq!(sig, s(v, "password_claim_signature_b64"));
@@ -205,10 +204,7 @@ fn degenerate_a_rejected() {
     assert!(srp::server_session_key(&n_plus_1, s(v, "B_hex"), &b, s(v, "v_hex")).is_ok());
     // The client refuses B ≡ 0 likewise.
     let a = hex_bytes(s(v, "a_hex"));
-    assert!(matches!(
-        client::client_session_key("P", "u", "pw", &a, "01", n_hex),
-        Err(CryptoError::IllegalPublicValue(_))
-    ));
+    assert!(matches!(client::client_session_key("P", "u", "pw", &a, "01", n_hex), Err(CryptoError::IllegalPublicValue(_))));
 }
 
 #[test]

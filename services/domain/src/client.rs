@@ -6,14 +6,8 @@ use crate::pb::{event::Kind, ClientCreated, ClientDeleted, ClientSettings, Clien
 use crate::pool::validate_validity;
 use crate::DomainError;
 
-pub const AUTH_FLOWS: &[&str] = &[
-    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-    "ALLOW_CUSTOM_AUTH",
-    "ALLOW_USER_PASSWORD_AUTH",
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-    "ALLOW_USER_AUTH",
-];
+pub const AUTH_FLOWS: &[&str] =
+    &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_AUTH"];
 
 /// Cognito's default when a client names no flows.
 pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
@@ -22,7 +16,11 @@ pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_A
 #[allow(clippy::large_enum_variant)]
 pub enum ClientCommand {
     /// `pool` is the pool as the front read it; the pool must exist.
-    Create { client_id: String, pool: Option<PoolState>, settings: ClientSettings },
+    Create {
+        client_id: String,
+        pool: Option<PoolState>,
+        settings: ClientSettings,
+    },
     Delete,
 }
 
@@ -48,12 +46,7 @@ pub fn decide(state: Option<&ClientState>, cmd: ClientCommand, ctx: &mut dyn Ctx
             if let Some(v) = &settings.token_validity {
                 validate_validity(v)?;
             }
-            Ok(vec![ev(Kind::ClientCreated(ClientCreated {
-                client_id,
-                pool_id: pool.pool_id,
-                settings: Some(settings),
-                created_at_ms: ctx.now_ms(),
-            }))])
+            Ok(vec![ev(Kind::ClientCreated(ClientCreated { client_id, pool_id: pool.pool_id, settings: Some(settings), created_at_ms: ctx.now_ms() }))])
         }
         ClientCommand::Delete => {
             state.ok_or_else(|| DomainError::ResourceNotFound("App client does not exist.".into()))?;

@@ -45,19 +45,11 @@ pub const DEFAULT_CODE_MAX_ATTEMPTS: u32 = 5;
 
 /// Checks a presented code against the user's pending code for `(purpose, attribute)`.
 /// A wrong code is refused *and* recorded; a code past its attempt limit or lifetime is refused.
-pub fn check_code(
-    user: &UserState,
-    purpose: &str,
-    attribute: &str,
-    presented: &str,
-    max_attempts: u32,
-    ctx: &dyn Ctx,
-) -> Result<(), Rejected> {
+pub fn check_code(user: &UserState, purpose: &str, attribute: &str, presented: &str, max_attempts: u32, ctx: &dyn Ctx) -> Result<(), Rejected> {
     if presented.is_empty() || presented.len() > 16 || !presented.chars().all(|c| c.is_ascii_digit()) {
         return Err(DomainError::CodeMismatch.into());
     }
-    let pending: Option<&PendingCode> =
-        user.codes.iter().find(|c| c.purpose == purpose && c.attribute == attribute);
+    let pending: Option<&PendingCode> = user.codes.iter().find(|c| c.purpose == purpose && c.attribute == attribute);
     let Some(code) = pending else {
         return Err(DomainError::ExpiredCode.into());
     };
@@ -71,10 +63,7 @@ pub fn check_code(
     if !ctx.code_matches(&code.salt, &code.hash, presented) {
         return Err(Rejected {
             error: DomainError::CodeMismatch,
-            record: vec![ev(Kind::CodeAttemptFailed(CodeAttemptFailed {
-                purpose: purpose.to_string(),
-                attribute: attribute.to_string(),
-            }))],
+            record: vec![ev(Kind::CodeAttemptFailed(CodeAttemptFailed { purpose: purpose.to_string(), attribute: attribute.to_string() }))],
         });
     }
     Ok(())

@@ -74,9 +74,7 @@ impl DomainError {
     /// users look exactly like a wrong password.
     pub fn hide_existence(self, prevent: bool) -> Self {
         match self {
-            DomainError::UserNotFound | DomainError::NotAuthorized(_) if prevent => {
-                DomainError::incorrect_credentials()
-            }
+            DomainError::UserNotFound | DomainError::NotAuthorized(_) if prevent => DomainError::incorrect_credentials(),
             other => other,
         }
     }

@@ -16,9 +16,17 @@ pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 #[allow(clippy::large_enum_variant)]
 pub enum GroupCommand {
     /// `pool` is the pool as the front read it (`None`: no such pool).
-    Create { pool: Option<PoolState>, group_name: String, settings: GroupSettings },
+    Create {
+        pool: Option<PoolState>,
+        group_name: String,
+        settings: GroupSettings,
+    },
     /// `None` members keep their current value.
-    Update { description: Option<String>, precedence: Option<u32>, role_arn: Option<String> },
+    Update {
+        description: Option<String>,
+        precedence: Option<u32>,
+        role_arn: Option<String>,
+    },
     Delete,
 }
 
@@ -42,7 +50,8 @@ fn validate_settings(s: &GroupSettings) -> Result<(), DomainError> {
         return Err(DomainError::invalid("Precedence must be between 0 and 2147483647."));
     }
     let arn = &s.role_arn;
-    if !arn.is_empty() && (arn.len() < 20 || arn.len() > 2048 || !arn.starts_with("arn:") || arn.split(':').count() < 6 || arn.chars().any(char::is_whitespace)) {
+    if !arn.is_empty() && (arn.len() < 20 || arn.len() > 2048 || !arn.starts_with("arn:") || arn.split(':').count() < 6 || arn.chars().any(char::is_whitespace))
+    {
         return Err(DomainError::invalid("RoleArn is not a valid ARN (arn:partition:service:region:account:resource)."));
     }
     Ok(())

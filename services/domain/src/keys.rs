@@ -3,11 +3,21 @@
 /// Which aggregate a key names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AggregateKey {
-    Pool { pool_id: String },
-    Client { client_id: String },
-    User { pool_id: String, username_key: String },
+    Pool {
+        pool_id: String,
+    },
+    Client {
+        client_id: String,
+    },
+    User {
+        pool_id: String,
+        username_key: String,
+    },
     /// A group of a pool; group names are case sensitive (as in Cognito).
-    Group { pool_id: String, group_name: String },
+    Group {
+        pool_id: String,
+        group_name: String,
+    },
 }
 
 impl AggregateKey {

@@ -3,8 +3,8 @@
 use crate::ctx::Ctx;
 use crate::decide::{ev, Rejected, DEFAULT_CODE_MAX_ATTEMPTS};
 use crate::pb::{
-    event::Kind, Event, PasswordPolicy, PoolCreated, PoolDeleted, PoolSettings, PoolState, PoolUpdated, SchemaAttribute, TokenValidity,
-    TriggerDeployed, TriggerRemoved,
+    event::Kind, Event, PasswordPolicy, PoolCreated, PoolDeleted, PoolSettings, PoolState, PoolUpdated, SchemaAttribute, TokenValidity, TriggerDeployed,
+    TriggerRemoved,
 };
 use crate::validate::STANDARD_ATTRIBUTES;
 use crate::DomainError;
@@ -17,15 +17,24 @@ pub const DEFAULT_TOKEN_SECS: u64 = 3600;
 pub const DEFAULT_REFRESH_SECS: u64 = 30 * 24 * 3600;
 
 pub enum PoolCommand {
-    Create { pool_id: String, settings: PoolSettings },
+    Create {
+        pool_id: String,
+        settings: PoolSettings,
+    },
     /// Replaces the updatable settings. Username case sensitivity and the schema are fixed at
     /// creation (as in Cognito) and are carried over from the current settings.
-    Update { settings: PoolSettings },
+    Update {
+        settings: PoolSettings,
+    },
     Delete,
     /// Deploys a trigger component (already stored by its hash) for one trigger kind; the
     /// version and time are filled in here.
-    DeployTrigger { trigger: TriggerDeployed },
-    RemoveTrigger { kind: String },
+    DeployTrigger {
+        trigger: TriggerDeployed,
+    },
+    RemoveTrigger {
+        kind: String,
+    },
 }
 
 /// Trigger kinds (Cognito's `LambdaConfig` names). `idp-triggers` checks it runs each of them.
@@ -73,9 +82,7 @@ fn validate_trigger(t: &mut TriggerDeployed) -> Result<(), DomainError> {
         t.memory_limit_bytes = DEFAULT_TRIGGER_MEMORY_BYTES;
     }
     if !(MIN_TRIGGER_MEMORY_BYTES..=MAX_TRIGGER_MEMORY_BYTES).contains(&t.memory_limit_bytes) {
-        return Err(DomainError::invalid(format!(
-            "The trigger memory limit must be between {MIN_TRIGGER_MEMORY_BYTES} and {MAX_TRIGGER_MEMORY_BYTES} bytes."
-        )));
+        return Err(DomainError::invalid(format!("The trigger memory limit must be between {MIN_TRIGGER_MEMORY_BYTES} and {MAX_TRIGGER_MEMORY_BYTES} bytes.")));
     }
     Ok(())
 }
@@ -195,11 +202,7 @@ pub(crate) fn validate_settings(s: &PoolSettings) -> Result<(), DomainError> {
     match s.mfa_configuration.as_str() {
         "" | "OFF" => {}
         "ON" | "OPTIONAL" if s.software_token_mfa_enabled || s.sms_mfa_enabled || s.email_mfa_enabled => {}
-        "ON" | "OPTIONAL" => {
-            return Err(DomainError::invalid(
-                "MfaConfiguration ON or OPTIONAL needs an MFA method: configure one with SetUserPoolMfaConfig.",
-            ))
-        }
+        "ON" | "OPTIONAL" => return Err(DomainError::invalid("MfaConfiguration ON or OPTIONAL needs an MFA method: configure one with SetUserPoolMfaConfig.")),
         other => return Err(DomainError::invalid(format!("MfaConfiguration must be OFF, ON or OPTIONAL, not {other}."))),
     }
     if s.code_max_attempts > 20 {
@@ -257,7 +260,15 @@ fn not_found_any() -> DomainError {
 pub fn effective_validity(pool: &PoolSettings, client: Option<&TokenValidity>) -> TokenValidity {
     let p = pool.token_validity.unwrap_or_default();
     let c = client.cloned().unwrap_or_default();
-    let pick = |c: u64, p: u64, d: u64| if c != 0 { c } else if p != 0 { p } else { d };
+    let pick = |c: u64, p: u64, d: u64| {
+        if c != 0 {
+            c
+        } else if p != 0 {
+            p
+        } else {
+            d
+        }
+    };
     TokenValidity {
         id_token_secs: pick(c.id_token_secs, p.id_token_secs, DEFAULT_TOKEN_SECS),
         access_token_secs: pick(c.access_token_secs, p.access_token_secs, DEFAULT_TOKEN_SECS),

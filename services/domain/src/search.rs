@@ -172,8 +172,7 @@ pub fn parse_filter(text: &str) -> Result<Option<Filter>, DomainError> {
     if !rest[end..].trim().is_empty() {
         return Err(parse_error());
     }
-    let attribute =
-        SearchAttribute::from_name(name).ok_or_else(|| DomainError::invalid(format!("Invalid search attribute: {name}")))?;
+    let attribute = SearchAttribute::from_name(name).ok_or_else(|| DomainError::invalid(format!("Invalid search attribute: {name}")))?;
     Ok(Some(Filter { attribute, kind, value: attribute.normalize(&value) }))
 }
 
@@ -290,13 +289,7 @@ mod tests {
 
     #[test]
     fn values_and_matching() {
-        let mut user = UserState {
-            username: "Alice".into(),
-            sub: "s-1".into(),
-            status: "CONFIRMED".into(),
-            enabled: true,
-            ..Default::default()
-        };
+        let mut user = UserState { username: "Alice".into(), sub: "s-1".into(), status: "CONFIRMED".into(), enabled: true, ..Default::default() };
         user.attributes.insert("email".into(), "alice@example.com".into());
         use SearchAttribute::*;
         assert_eq!(Username.value_of(&user).as_deref(), Some("Alice"));

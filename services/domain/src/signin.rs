@@ -16,8 +16,8 @@ use crate::ctx::Ctx;
 use crate::decide::{check_code, ev, purpose, Rejected, MFA_CODE_TTL_MS};
 use crate::keys::pool_name;
 use crate::pb::{
-    event::Kind, Attribute, CodeIssued, Event, MfaCodeAccepted, MfaPreferenceSet, NewPasswordRequiredAnswered, PoolSettings, PoolState,
-    SignInFailed, SignInSucceeded, SoftwareTokenAssociated, SoftwareTokenVerified, UserState,
+    event::Kind, Attribute, CodeIssued, Event, MfaCodeAccepted, MfaPreferenceSet, NewPasswordRequiredAnswered, PoolSettings, PoolState, SignInFailed,
+    SignInSucceeded, SoftwareTokenAssociated, SoftwareTokenVerified, UserState,
 };
 use crate::user::status;
 use crate::validate::{self, Writer};
@@ -160,10 +160,7 @@ fn first_factor(pool: &PoolState, user: Option<&UserState>, ok: bool, ctx: &mut 
             now > set_at + i64::from(days) * 24 * 3600 * 1000
         };
         if expired {
-            return Err(DomainError::NotAuthorized(
-                "Temporary password has expired and must be reset by an administrator.".into(),
-            )
-            .into());
+            return Err(DomainError::NotAuthorized("Temporary password has expired and must be reset by an administrator.".into()).into());
         }
     }
     Ok(vec![])
@@ -273,9 +270,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 return Err(DomainError::invalid("FriendlyDeviceName is longer than 131 characters.").into());
             }
             match ctx.totp_step(&u.totp_secret_sealed, &code) {
-                Some(step) if step > u.totp_last_step => {
-                    Ok(vec![ev(Kind::SoftwareTokenVerified(SoftwareTokenVerified { step, friendly_device_name }))])
-                }
+                Some(step) if step > u.totp_last_step => Ok(vec![ev(Kind::SoftwareTokenVerified(SoftwareTokenVerified { step, friendly_device_name }))]),
                 _ => Err(DomainError::EnableSoftwareTokenMfa("Code mismatch".into()).into()),
             }
         }

@@ -27,7 +27,12 @@ impl Ctx for FakeCtx {
         hash == presented.as_bytes()
     }
     fn hash_password(&mut self, pool: &str, user: &str, password: &str) -> PasswordRecord {
-        PasswordRecord { argon2_phc: format!("hash({password})"), srp_salt_hex: "00".into(), srp_verifier_hex: format!("v({pool},{user})"), set_at_ms: self.now }
+        PasswordRecord {
+            argon2_phc: format!("hash({password})"),
+            srp_salt_hex: "00".into(),
+            srp_verifier_hex: format!("v({pool},{user})"),
+            set_at_ms: self.now,
+        }
     }
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {
         record.map(|r| r.argon2_phc == format!("hash({password})")).unwrap_or(false)

@@ -3,12 +3,11 @@
 use crate::ctx::Ctx;
 use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
-use crate::signin::{self, SignInCommand};
 use crate::pb::{
-    event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, CustomChallengeAnswered, Event, PasswordChanged,
-    PoolSettings, PoolState, RefreshTokenRevoked, SignedOutEverywhere, UserAuthenticated, UserConfirmed, UserDeleted, UserSignedUp,
-    UserState,
+    event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, CustomChallengeAnswered, Event, PasswordChanged, PoolSettings, PoolState,
+    RefreshTokenRevoked, SignedOutEverywhere, UserAuthenticated, UserConfirmed, UserDeleted, UserSignedUp, UserState,
 };
+use crate::signin::{self, SignInCommand};
 use crate::validate::{self, Writer};
 use crate::DomainError;
 
@@ -52,28 +51,68 @@ pub enum UserCommand {
         final_status: String,
         trigger_version: u64,
     },
-    ConfirmSignUp { code: String, client_id: String },
-    ResendConfirmationCode { client_id: String },
+    ConfirmSignUp {
+        code: String,
+        client_id: String,
+    },
+    ResendConfirmationCode {
+        client_id: String,
+    },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
-    Authenticate { password: String },
+    Authenticate {
+        password: String,
+    },
     /// SRP sign-in check (USER_SRP_AUTH): the same rules as `Authenticate`, the password proof
     /// (the client's PASSWORD_CLAIM_SIGNATURE) having been checked by the front.
-    AuthenticateSrp { proof_ok: bool },
-    UpdateAttributes { attributes: Vec<(String, String)>, client_id: String },
-    GetVerificationCode { attribute: String, client_id: String },
-    VerifyAttribute { attribute: String, code: String },
-    ChangePassword { previous: String, proposed: String },
-    ForgotPassword { client_id: String },
-    ConfirmForgotPassword { code: String, password: String, client_id: String },
+    AuthenticateSrp {
+        proof_ok: bool,
+    },
+    UpdateAttributes {
+        attributes: Vec<(String, String)>,
+        client_id: String,
+    },
+    GetVerificationCode {
+        attribute: String,
+        client_id: String,
+    },
+    VerifyAttribute {
+        attribute: String,
+        code: String,
+    },
+    ChangePassword {
+        previous: String,
+        proposed: String,
+    },
+    ForgotPassword {
+        client_id: String,
+    },
+    ConfirmForgotPassword {
+        code: String,
+        password: String,
+        client_id: String,
+    },
     /// Records a successful sign-in (tokens issued) as `UserAuthenticated`, only when the pool
     /// has a PostAuthentication trigger: the trigger then runs from the log. No-op otherwise.
-    RecordSignIn { client_id: String, auth_flow: String, origin_jti: String },
+    RecordSignIn {
+        client_id: String,
+        auth_flow: String,
+        origin_jti: String,
+    },
     /// Records the VerifyAuthChallengeResponse verdict on a CUSTOM_CHALLENGE answer. The
     /// challenge session was issued for the user at `session_version`: any other version means
     /// the session was already answered (or the user changed), and it is refused.
-    AnswerCustomChallenge { client_id: String, challenge_name: String, correct: bool, verify_trigger_version: u64, session_version: u64 },
+    AnswerCustomChallenge {
+        client_id: String,
+        challenge_name: String,
+        correct: bool,
+        verify_trigger_version: u64,
+        session_version: u64,
+    },
     GlobalSignOut,
-    RevokeRefreshToken { origin_jti: String, expires_at_ms: i64 },
+    RevokeRefreshToken {
+        origin_jti: String,
+        expires_at_ms: i64,
+    },
     Delete,
     /// Lockout, challenges and MFA ([`crate::signin`]).
     SignIn(SignInCommand),
@@ -97,11 +136,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             validate::attributes(&s, &attributes, Writer::SignUp)?;
             let missing = validate::missing_required(&s, &attributes);
             if !missing.is_empty() {
-                return Err(DomainError::invalid(format!(
-                    "Attributes did not conform to the schema: {}: The attribute is required",
-                    missing.join(", ")
-                ))
-                .into());
+                return Err(DomainError::invalid(format!("Attributes did not conform to the schema: {}: The attribute is required", missing.join(", "))).into());
             }
             validate::password_policy(&s.password_policy.unwrap_or_default(), &password)?;
             if user.is_some() {
@@ -148,8 +183,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 return Err(DomainError::invalid(format!("A migrated user cannot have status {final_status}.")).into());
             }
             let flag = |name: &str| attributes.iter().any(|(n, v)| n == name && v == "true");
-            let plain: Vec<(String, String)> =
-                attributes.iter().filter(|(n, _)| n != "email_verified" && n != "phone_number_verified").cloned().collect();
+            let plain: Vec<(String, String)> = attributes.iter().filter(|(n, _)| n != "email_verified" && n != "phone_number_verified").cloned().collect();
             validate::attributes(&s, &plain, Writer::SignUp)?;
             let verified: Vec<String> = ["email", "phone_number"]
                 .into_iter()
@@ -193,7 +227,10 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let lookup = |name: &str| u.attributes.get(name).cloned();
             match signup_code(&s, lookup, &client_id, ctx) {
                 Some(code) => Ok(vec![code]),
-                None => Err(DomainError::invalid("No verified delivery medium: the pool auto-verifies neither email nor phone_number, or the user has neither.").into()),
+                None => {
+                    Err(DomainError::invalid("No verified delivery medium: the pool auto-verifies neither email nor phone_number, or the user has neither.")
+                        .into())
+                }
             }
         }
         UserCommand::Authenticate { password } => {
@@ -257,14 +294,9 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
             }
             let verified = |attr: &str| u.attributes.get(&format!("{attr}_verified")).map(|v| v == "true").unwrap_or(false);
-            let target = ["email", "phone_number"]
-                .into_iter()
-                .find(|a| verified(a) && u.attributes.contains_key(*a));
+            let target = ["email", "phone_number"].into_iter().find(|a| verified(a) && u.attributes.contains_key(*a));
             let Some(attr) = target else {
-                return Err(DomainError::invalid(
-                    "Cannot reset password for the user as there is no registered/verified email or phone_number",
-                )
-                .into());
+                return Err(DomainError::invalid("Cannot reset password for the user as there is no registered/verified email or phone_number").into());
             };
             let value = u.attributes.get(attr).cloned().unwrap_or_default();
             Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, ctx)])

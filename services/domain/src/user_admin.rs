@@ -7,9 +7,8 @@ use crate::ctx::Ctx;
 use crate::decide::{ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
 use crate::pb::{
-    event::Kind, Attribute, AttributesUpdated, CodeIssued, Event, GroupState, PasswordResetRequired, PasswordSetByAdmin, PoolSettings,
-    PoolState, SignedOutEverywhere, UserAddedToGroup, UserConfirmed, UserCreatedByAdmin, UserDeleted, UserDisabled, UserEnabled,
-    UserRemovedFromGroup, UserState,
+    event::Kind, Attribute, AttributesUpdated, CodeIssued, Event, GroupState, PasswordResetRequired, PasswordSetByAdmin, PoolSettings, PoolState,
+    SignedOutEverywhere, UserAddedToGroup, UserConfirmed, UserCreatedByAdmin, UserDeleted, UserDisabled, UserEnabled, UserRemovedFromGroup, UserState,
 };
 use crate::user::{code_event, status};
 use crate::validate::{self, Writer};
@@ -45,17 +44,33 @@ pub enum AdminUserCommand {
         delivery_mediums: Vec<String>,
     },
     Confirm,
-    SetPassword { password: String, permanent: bool },
-    ResetPassword { client_id: String },
-    UpdateAttributes { attributes: Vec<(String, String)>, client_id: String },
-    DeleteAttributes { names: Vec<String> },
+    SetPassword {
+        password: String,
+        permanent: bool,
+    },
+    ResetPassword {
+        client_id: String,
+    },
+    UpdateAttributes {
+        attributes: Vec<(String, String)>,
+        client_id: String,
+    },
+    DeleteAttributes {
+        names: Vec<String>,
+    },
     Disable,
     Enable,
     GlobalSignOut,
     Delete,
     /// `group` is the group as the front read it (`None`: no such group).
-    AddToGroup { group_name: String, group: Option<GroupState> },
-    RemoveFromGroup { group_name: String, group: Option<GroupState> },
+    AddToGroup {
+        group_name: String,
+        group: Option<GroupState>,
+    },
+    RemoveFromGroup {
+        group_name: String,
+        group: Option<GroupState>,
+    },
 }
 
 /// True when the user's temporary password is past its validity.
@@ -112,11 +127,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             validate::attributes(&s, &attributes, Writer::AdminCreate)?;
             let missing = validate::missing_required(&s, &attributes);
             if !missing.is_empty() {
-                return Err(DomainError::invalid(format!(
-                    "Attributes did not conform to the schema: {}: The attribute is required",
-                    missing.join(", ")
-                ))
-                .into());
+                return Err(DomainError::invalid(format!("Attributes did not conform to the schema: {}: The attribute is required", missing.join(", "))).into());
             }
             if user.is_some() {
                 return Err(DomainError::UsernameExists.into());

@@ -85,7 +85,13 @@ fn invitations(events: &[Event]) -> Vec<&CodeIssued> {
 }
 
 fn group(name: &str, id: &str) -> GroupState {
-    GroupState { pool_id: "us-east-1_Test1".into(), group_name: name.into(), group_id: id.into(), settings: Some(GroupSettings::default()), ..Default::default() }
+    GroupState {
+        pool_id: "us-east-1_Test1".into(),
+        group_name: name.into(),
+        group_id: id.into(),
+        settings: Some(GroupSettings::default()),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -207,7 +213,8 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
     assert!(w.user().codes.iter().any(|c| c.purpose == purpose::FORGOT_PASSWORD && c.destination == "a@example.com"));
     let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
     assert_eq!(e.name(), "PasswordResetRequiredException");
-    w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into(), client_id: "c1".into() }).expect("confirm reset");
+    w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into(), client_id: "c1".into() })
+        .expect("confirm reset");
     assert_eq!(w.user().status, status::CONFIRMED);
 }
 
@@ -215,15 +222,32 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
 fn admin_attribute_updates_may_verify_and_unverify() {
     let mut w = world();
     w.create(&[("email", "a@example.com"), ("email_verified", "true")], Some("Temp-Passw0rd"), MessageAction::Suppress, &[]).expect("create");
-    let events = w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: String::new() }).expect("update");
+    let events =
+        w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: String::new() }).expect("update");
     assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("false"), "a changed email is unverified");
-    assert!(events.iter().any(|e| matches!(&e.kind, Some(Kind::CodeIssued(c)) if c.purpose == purpose::VERIFY_ATTRIBUTE && c.destination == "b@example.com")), "the pool auto-verifies email");
-    w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "c@example.com".into()), ("email_verified".into(), "true".into())], client_id: String::new() })
-        .expect("update verified");
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, Some(Kind::CodeIssued(c)) if c.purpose == purpose::VERIFY_ATTRIBUTE && c.destination == "b@example.com")),
+        "the pool auto-verifies email"
+    );
+    w.when(AdminUserCommand::UpdateAttributes {
+        attributes: vec![("email".into(), "c@example.com".into()), ("email_verified".into(), "true".into())],
+        client_id: String::new(),
+    })
+    .expect("update verified");
     assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("true"));
-    assert_eq!(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "c@example.com".into())], client_id: String::new() }), Ok(vec![]), "no change, no event");
-    assert_eq!(error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("sub".into(), "x".into())], client_id: String::new() })).name(), "InvalidParameterException");
-    assert_eq!(error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "not-an-email".into())], client_id: String::new() })).name(), "InvalidParameterException");
+    assert_eq!(
+        w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "c@example.com".into())], client_id: String::new() }),
+        Ok(vec![]),
+        "no change, no event"
+    );
+    assert_eq!(
+        error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("sub".into(), "x".into())], client_id: String::new() })).name(),
+        "InvalidParameterException"
+    );
+    assert_eq!(
+        error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "not-an-email".into())], client_id: String::new() })).name(),
+        "InvalidParameterException"
+    );
 }
 
 #[test]
@@ -286,7 +310,14 @@ fn custom_attributes_are_enforced_on_later_writes() {
     let events = crate::group::add_custom_attributes(
         Some(&w.pool),
         vec![
-            crate::pb::SchemaAttribute { name: "tier".into(), data_type: "Number".into(), mutable: true, min_value: Some(1), max_value: Some(3), ..Default::default() },
+            crate::pb::SchemaAttribute {
+                name: "tier".into(),
+                data_type: "Number".into(),
+                mutable: true,
+                min_value: Some(1),
+                max_value: Some(3),
+                ..Default::default()
+            },
             crate::pb::SchemaAttribute { name: "team".into(), data_type: "String".into(), mutable: false, min_length: 2, max_length: 5, ..Default::default() },
         ],
     )
@@ -299,6 +330,13 @@ fn custom_attributes_are_enforced_on_later_writes() {
     assert_eq!(error(w.create(&[("custom:team", "x")], None, MessageAction::Suppress, &[])).name(), "InvalidParameterException");
     w.create(&[("custom:tier", "2"), ("custom:team", "ops")], None, MessageAction::Suppress, &[]).expect("valid custom attributes");
     // Immutable: set at creation only.
-    assert_eq!(error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("custom:team", "dev")].into_iter().map(|(a, b)| (a.into(), b.into())).collect(), client_id: String::new() })).name(), "InvalidParameterException");
+    assert_eq!(
+        error(w.when(AdminUserCommand::UpdateAttributes {
+            attributes: vec![("custom:team", "dev")].into_iter().map(|(a, b)| (a.into(), b.into())).collect(),
+            client_id: String::new()
+        }))
+        .name(),
+        "InvalidParameterException"
+    );
     w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("custom:tier".into(), "3".into())], client_id: String::new() }).expect("mutable");
 }

@@ -141,13 +141,58 @@ fn taken_username_is_refused() {
 fn bad_sign_up_input_is_refused_and_records_nothing() {
     let mut w = world();
     let cases: Vec<(UserCommand, &str)> = vec![
-        (UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }, "InvalidPasswordException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("shoe_size".into(), "9".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email".into(), "not-an-email".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
-        (UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![("name".into(), "n".repeat(2049))], client_id: "c".into(), pre_sign_up: None }, "InvalidParameterException"),
+        (
+            UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
+            "InvalidParameterException",
+        ),
+        (
+            UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
+            "InvalidParameterException",
+        ),
+        (
+            UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
+            "InvalidPasswordException",
+        ),
+        (
+            UserCommand::SignUp {
+                username: "x".into(),
+                password: PW.into(),
+                attributes: vec![("shoe_size".into(), "9".into())],
+                client_id: "c".into(),
+                pre_sign_up: None,
+            },
+            "InvalidParameterException",
+        ),
+        (
+            UserCommand::SignUp {
+                username: "x".into(),
+                password: PW.into(),
+                attributes: vec![("email".into(), "not-an-email".into())],
+                client_id: "c".into(),
+                pre_sign_up: None,
+            },
+            "InvalidParameterException",
+        ),
+        (
+            UserCommand::SignUp {
+                username: "x".into(),
+                password: PW.into(),
+                attributes: vec![("email_verified".into(), "true".into())],
+                client_id: "c".into(),
+                pre_sign_up: None,
+            },
+            "InvalidParameterException",
+        ),
+        (
+            UserCommand::SignUp {
+                username: "x".into(),
+                password: PW.into(),
+                attributes: vec![("name".into(), "n".repeat(2049))],
+                client_id: "c".into(),
+                pre_sign_up: None,
+            },
+            "InvalidParameterException",
+        ),
     ];
     for (cmd, name) in cases {
         let r = decide(&w.pool, None, cmd, &mut w.ctx);
@@ -305,9 +350,7 @@ fn changing_email_unverifies_it_and_sends_a_code() {
 fn unchanged_attributes_record_nothing() {
     let mut w = world();
     w.confirmed("alice");
-    let events = w
-        .when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "a@example.com".into())], client_id: "c".into() })
-        .expect("update");
+    let events = w.when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "a@example.com".into())], client_id: "c".into() }).expect("update");
     assert!(events.is_empty());
 }
 
@@ -339,11 +382,17 @@ fn forgot_password_goes_to_a_verified_destination_only() {
     let events = w.when(UserCommand::ForgotPassword { client_id: "c".into() }).expect("forgot");
     let Some(Kind::CodeIssued(c)) = &events[0].kind else { panic!() };
     assert_eq!((c.purpose.as_str(), c.expires_at_ms), (purpose::FORGOT_PASSWORD, 1_000_000 + 3600 * 1000));
-    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into(), client_id: String::new() })).name(), "InvalidPasswordException");
+    assert_eq!(
+        error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into(), client_id: String::new() })).name(),
+        "InvalidPasswordException"
+    );
     w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: String::new() }).expect("reset");
     assert!(w.when(UserCommand::Authenticate { password: "Re5et-Password".into() }).is_ok());
     // The code is consumed.
-    assert_eq!(error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into(), client_id: String::new() })), DomainError::ExpiredCode);
+    assert_eq!(
+        error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into(), client_id: String::new() })),
+        DomainError::ExpiredCode
+    );
 }
 
 #[test]
@@ -435,7 +484,9 @@ fn trigger_deploys_are_versioned_replaced_and_removed() {
         trigger: TriggerDeployed { kind: kind.into(), sha256: sha.to_string().repeat(64), ..Default::default() },
     };
     let mut pool = w.pool.clone();
-    for (cmd, kind, version) in [(deploy("PreSignUp", 'a'), "PreSignUp", 1), (deploy("PreSignUp", 'b'), "PreSignUp", 2), (deploy("CustomMessage", 'c'), "CustomMessage", 3)] {
+    for (cmd, kind, version) in
+        [(deploy("PreSignUp", 'a'), "PreSignUp", 1), (deploy("PreSignUp", 'b'), "PreSignUp", 2), (deploy("CustomMessage", 'c'), "CustomMessage", 3)]
+    {
         let events = crate::pool::decide(Some(&pool), cmd, &mut w.ctx).expect("deploy");
         let Some(AggregateState::Pool(p)) = evolve(Some(AggregateState::Pool(pool.clone())), &envelope(events, w.ctx.now)) else { panic!() };
         pool = p;
@@ -454,9 +505,7 @@ fn trigger_deploys_are_versioned_replaced_and_removed() {
     let bad = [
         deploy("PreSignUpp", 'a'),
         PoolCommand::DeployTrigger { trigger: TriggerDeployed { kind: "PreSignUp".into(), sha256: "XYZ".into(), ..Default::default() } },
-        PoolCommand::DeployTrigger {
-            trigger: TriggerDeployed { kind: "PreSignUp".into(), sha256: "a".repeat(64), timeout_ms: 60_000, ..Default::default() },
-        },
+        PoolCommand::DeployTrigger { trigger: TriggerDeployed { kind: "PreSignUp".into(), sha256: "a".repeat(64), timeout_ms: 60_000, ..Default::default() } },
     ];
     for cmd in bad {
         assert_eq!(error(crate::pool::decide(Some(&p), cmd, &mut w.ctx)).name(), "InvalidParameterException");
@@ -525,9 +574,8 @@ fn post_triggers_are_recorded_only_when_deployed() {
     assert_eq!((a.post_authentication_trigger_version, a.authenticated_at_ms, a.auth_flow.as_str()), (2, w.ctx.now, "USER_PASSWORD_AUTH"));
     assert_eq!(w.user().updated_at_ms, before, "a sign-in does not modify the user");
     w.when(UserCommand::ForgotPassword { client_id: "c1".into() }).expect("forgot");
-    let events = w
-        .when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into() })
-        .expect("reset");
+    let events =
+        w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into() }).expect("reset");
     let Some(Kind::PasswordChanged(p)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!((p.reason.as_str(), p.post_confirmation_trigger_version, p.client_id.as_str()), ("RESET", 1, "c1"));
 }

@@ -5,9 +5,23 @@ use crate::DomainError;
 
 /// Cognito's standard attributes (besides `sub`, which nobody writes).
 pub const STANDARD_ATTRIBUTES: &[&str] = &[
-    "address", "birthdate", "email", "family_name", "gender", "given_name", "locale",
-    "middle_name", "name", "nickname", "phone_number", "picture", "preferred_username", "profile",
-    "updated_at", "website", "zoneinfo",
+    "address",
+    "birthdate",
+    "email",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
 ];
 
 /// Attributes only the service (or an admin) sets.
@@ -29,9 +43,7 @@ pub fn username(name: &str) -> Result<(), DomainError> {
         )));
     }
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(DomainError::invalid(
-            "Value at 'username' failed to satisfy constraint: Member must not contain whitespace or control characters",
-        ));
+        return Err(DomainError::invalid("Value at 'username' failed to satisfy constraint: Member must not contain whitespace or control characters"));
     }
     Ok(())
 }
@@ -106,9 +118,7 @@ pub fn attribute(settings: &PoolSettings, name: &str, value: &str, writer: Write
     let known_standard = STANDARD_ATTRIBUTES.contains(&name);
     let entry = schema_entry(settings, name);
     if entry.is_none() && !known_standard {
-        return Err(DomainError::invalid(format!(
-            "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema."
-        )));
+        return Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.")));
     }
     if let Some(entry) = entry {
         if writer.is_update() && !entry.mutable {
@@ -122,16 +132,14 @@ pub fn attribute(settings: &PoolSettings, name: &str, value: &str, writer: Write
     let max = entry.map(|e| e.max_length as usize).filter(|m| *m > 0).unwrap_or(MAX_ATTRIBUTE_VALUE);
     let min = entry.map(|e| e.min_length as usize).unwrap_or(0);
     if len > max.min(MAX_ATTRIBUTE_VALUE) || len < min {
-        return Err(DomainError::invalid(format!(
-            "Attributes did not conform to the schema: {name}: String must be between {min} and {max} characters."
-        )));
+        return Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: String must be between {min} and {max} characters.")));
     }
     let data_type = entry.map(|e| e.data_type.as_str()).unwrap_or("String");
     match (name, data_type) {
         ("email", _) if !is_email(value) => Err(DomainError::invalid("Invalid email address format.")),
-        ("phone_number", _) if !is_e164(value) => Err(DomainError::invalid(
-            "Invalid phone number format. Phone numbers must follow the E.164 format, e.g. +12065551234.",
-        )),
+        ("phone_number", _) if !is_e164(value) => {
+            Err(DomainError::invalid("Invalid phone number format. Phone numbers must follow the E.164 format, e.g. +12065551234."))
+        }
         (_, "Number") if value.parse::<f64>().map(|v| !v.is_finite()).unwrap_or(true) => {
             Err(DomainError::invalid(format!("Attributes did not conform to the schema: {name}: Number expected.")))
         }
@@ -179,12 +187,7 @@ pub fn attributes(settings: &PoolSettings, attrs: &[(String, String)], writer: W
 
 /// The required attributes of the schema that `attrs` lacks.
 pub fn missing_required<'a>(settings: &'a PoolSettings, attrs: &[(String, String)]) -> Vec<&'a str> {
-    settings
-        .schema
-        .iter()
-        .filter(|a| a.required && !attrs.iter().any(|(n, _)| *n == a.name))
-        .map(|a| a.name.as_str())
-        .collect()
+    settings.schema.iter().filter(|a| a.required && !attrs.iter().any(|(n, _)| *n == a.name)).map(|a| a.name.as_str()).collect()
 }
 
 pub fn is_email(value: &str) -> bool {

@@ -33,10 +33,7 @@ fn record(appender: usize, i: usize) -> (u32, Record) {
     let partition = partition_for_key(key.as_bytes(), PARTITIONS);
     let rec = Record::new(key, vec![b'x'; VALUE_BYTES])
         .with_header("type", b"UserUpdated".to_vec())
-        .with_header(
-            "traceparent",
-            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec(),
-        );
+        .with_header("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_vec());
     (partition, rec)
 }
 
@@ -123,11 +120,7 @@ async fn consume(log: &Arc<KafkaLog>) -> BenchResult<()> {
         read += batch.len() as u64;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "consume 1 subscription: {read} records ({} B values) in {secs:.2} s = {:.0} records/s",
-        VALUE_BYTES,
-        read as f64 / secs
-    );
+    println!("consume 1 subscription: {read} records ({} B values) in {secs:.2} s = {:.0} records/s", VALUE_BYTES, read as f64 / secs);
     Ok(())
 }
 
@@ -148,19 +141,12 @@ async fn fresh_log(brokers: &str, name: &str, linger_ms: u64) -> BenchResult<Arc
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let brokers = std::env::var("IDP_TEST_KAFKA")
-        .map_err(|_| "IDP_TEST_KAFKA not set: eval \"$(bash .ci/kafka.sh)\" first")?;
+    let brokers = std::env::var("IDP_TEST_KAFKA").map_err(|_| "IDP_TEST_KAFKA not set: eval \"$(bash .ci/kafka.sh)\" first")?;
     let mut args = std::env::args().skip(1);
     let total: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(3200);
-    let consume_records: usize = args
-        .next()
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(50_000);
+    let consume_records: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(50_000);
     let linger_ms: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
-    println!(
-        "broker {brokers}, {PARTITIONS} partitions, linger.ms={linger_ms}, {VALUE_BYTES} B values + 2 headers"
-    );
+    println!("broker {brokers}, {PARTITIONS} partitions, linger.ms={linger_ms}, {VALUE_BYTES} B values + 2 headers");
 
     for concurrency in [1usize, 32] {
         let log = fresh_log(&brokers, &format!("latency{concurrency}"), linger_ms).await?;
@@ -174,8 +160,5 @@ async fn main() -> BenchResult<()> {
 }
 
 fn uuid_ish() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
 }

@@ -92,29 +92,15 @@ impl KafkaConfig {
         }
         validate_topic_name(&self.topic)?;
         if self.partitions == 0 || self.partitions > i32::MAX as u32 {
-            return Err(LogError::InvalidConfig(format!(
-                "partitions must be in 1..={}, got {}",
-                i32::MAX,
-                self.partitions
-            )));
+            return Err(LogError::InvalidConfig(format!("partitions must be in 1..={}, got {}", i32::MAX, self.partitions)));
         }
         if self.replication_factor < 1 {
-            return Err(LogError::InvalidConfig(format!(
-                "replication_factor must be >= 1, got {}",
-                self.replication_factor
-            )));
+            return Err(LogError::InvalidConfig(format!("replication_factor must be >= 1, got {}", self.replication_factor)));
         }
         if self.max_record_bytes == 0 || self.max_record_bytes > MAX_RECORD_BYTES_LIMIT {
-            return Err(LogError::InvalidConfig(format!(
-                "max_record_bytes must be in 1..={MAX_RECORD_BYTES_LIMIT}, got {}",
-                self.max_record_bytes
-            )));
+            return Err(LogError::InvalidConfig(format!("max_record_bytes must be in 1..={MAX_RECORD_BYTES_LIMIT}, got {}", self.max_record_bytes)));
         }
-        for (name, d) in [
-            ("connect_timeout", self.connect_timeout),
-            ("message_timeout", self.message_timeout),
-            ("request_timeout", self.request_timeout),
-        ] {
+        for (name, d) in [("connect_timeout", self.connect_timeout), ("message_timeout", self.message_timeout), ("request_timeout", self.request_timeout)] {
             if d.is_zero() {
                 return Err(LogError::InvalidConfig(format!("{name} must not be zero")));
             }
@@ -130,10 +116,7 @@ impl KafkaConfig {
             // Never let a metadata request create a topic with the broker's default partition
             // count: the partition count is part of the log's identity.
             .set("allow.auto.create.topics", "false")
-            .set(
-                "socket.timeout.ms",
-                millis(self.request_timeout.max(Duration::from_millis(10))),
-            )
+            .set("socket.timeout.ms", millis(self.request_timeout.max(Duration::from_millis(10))))
             .set("log.connection.close", "false")
             // librdkafka only notices expired messages when the broker thread wakes up, and a
             // broker that refuses connections puts it to sleep for up to the reconnect backoff
@@ -165,10 +148,7 @@ impl KafkaConfig {
             .set("message.timeout.ms", millis(self.message_timeout))
             .set("linger.ms", millis(self.linger))
             // The producer also needs an answer for metadata within the message timeout.
-            .set(
-                "request.timeout.ms",
-                millis(self.message_timeout.min(self.request_timeout)),
-            );
+            .set("request.timeout.ms", millis(self.message_timeout.min(self.request_timeout)));
         if self.one_record_per_batch {
             // A batch never grows past one record, so lingering would only add latency.
             c.set("batch.num.messages", "1").set("linger.ms", "0");
@@ -181,17 +161,14 @@ impl KafkaConfig {
     /// joins the group (no `subscribe`) and never commits.
     pub(crate) fn reader_config(&self) -> ClientConfig {
         let mut c = self.base("reader");
-        c.set(
-            "group.id",
-            format!("{}-reader-{}", self.client_id, uuid::Uuid::new_v4()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        // Reading at an offset the broker does not have is an error, never a silent jump.
-        .set("auto.offset.reset", "error")
-        .set("enable.partition.eof", "false")
-        .set("fetch.wait.max.ms", millis(self.fetch_wait_max))
-        .set("fetch.error.backoff.ms", "100");
+        c.set("group.id", format!("{}-reader-{}", self.client_id, uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            // Reading at an offset the broker does not have is an error, never a silent jump.
+            .set("auto.offset.reset", "error")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", millis(self.fetch_wait_max))
+            .set("fetch.error.backoff.ms", "100");
         c
     }
 }
@@ -225,11 +202,7 @@ pub struct GroupConfig {
 
 impl GroupConfig {
     /// Defaults: 10 s session timeout, start from the beginning, 10 s request timeout.
-    pub fn new(
-        brokers: impl Into<String>,
-        topic: impl Into<String>,
-        group_id: impl Into<String>,
-    ) -> Self {
+    pub fn new(brokers: impl Into<String>, topic: impl Into<String>, group_id: impl Into<String>) -> Self {
         GroupConfig {
             brokers: brokers.into(),
             topic: topic.into(),
@@ -263,22 +236,14 @@ impl GroupConfig {
             .set("allow.auto.create.topics", "false")
             .set("session.timeout.ms", millis(self.session_timeout))
             .set("heartbeat.interval.ms", millis(self.session_timeout / 4))
-            .set(
-                "auto.offset.reset",
-                if self.start_from_beginning {
-                    "earliest"
-                } else {
-                    "latest"
-                },
-            )
+            .set("auto.offset.reset", if self.start_from_beginning { "earliest" } else { "latest" })
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", millis(self.fetch_wait_max));
         for (k, v) in &self.extra {
             c.set(k, v);
         }
         // Offsets are committed explicitly by the owner of the side effect, after the effect.
-        c.set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false");
+        c.set("enable.auto.commit", "false").set("enable.auto.offset.store", "false");
         c
     }
 }
@@ -289,15 +254,11 @@ fn validate_topic_name(topic: &str) -> Result<(), LogError> {
         && topic.len() <= 249
         && topic != "."
         && topic != ".."
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if legal {
         Ok(())
     } else {
-        Err(LogError::InvalidConfig(format!(
-            "illegal Kafka topic name {topic:?}: use 1 to 249 characters of [a-zA-Z0-9._-]"
-        )))
+        Err(LogError::InvalidConfig(format!("illegal Kafka topic name {topic:?}: use 1 to 249 characters of [a-zA-Z0-9._-]")))
     }
 }
 
@@ -318,8 +279,7 @@ mod tests {
     fn guarantees_survive_extra_properties() {
         let mut cfg = KafkaConfig::new("127.0.0.1:9092", "t", 4);
         cfg.extra.push(("acks".into(), "1".into()));
-        cfg.extra
-            .push(("enable.idempotence".into(), "false".into()));
+        cfg.extra.push(("enable.idempotence".into(), "false".into()));
         let p = cfg.producer_config();
         assert_eq!(p.get("acks"), Some("all"));
         assert_eq!(p.get("enable.idempotence"), Some("true"));
@@ -335,10 +295,7 @@ mod tests {
     #[test]
     fn readers_get_unique_group_ids() {
         let cfg = KafkaConfig::new("127.0.0.1:9092", "t", 4);
-        assert_ne!(
-            cfg.reader_config().get("group.id"),
-            cfg.reader_config().get("group.id")
-        );
+        assert_ne!(cfg.reader_config().get("group.id"), cfg.reader_config().get("group.id"));
     }
 
     #[test]

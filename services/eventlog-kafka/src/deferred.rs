@@ -33,11 +33,7 @@ impl DeferredKafkaLog {
     /// Starts connecting in the background (must run inside a tokio runtime). `first_error` is
     /// the error of a connect attempt the caller already made, reported until the next attempt.
     pub fn start(cfg: KafkaConfig, first_error: String, retry: Duration) -> Arc<DeferredKafkaLog> {
-        let me = Arc::new(DeferredKafkaLog {
-            cfg,
-            inner: OnceLock::new(),
-            last_error: Mutex::new(first_error),
-        });
+        let me = Arc::new(DeferredKafkaLog { cfg, inner: OnceLock::new(), last_error: Mutex::new(first_error) });
         let weak = Arc::downgrade(&me);
         tokio::spawn(async move {
             loop {
@@ -69,15 +65,8 @@ impl DeferredKafkaLog {
 
     fn log(&self) -> Result<&Arc<KafkaLog>, LogError> {
         self.inner.get().ok_or_else(|| {
-            let last = self
-                .last_error
-                .lock()
-                .map(|l| l.clone())
-                .unwrap_or_default();
-            LogError::Unavailable(format!(
-                "not connected to Kafka ({}, topic {}) yet: {last}",
-                self.cfg.brokers, self.cfg.topic
-            ))
+            let last = self.last_error.lock().map(|l| l.clone()).unwrap_or_default();
+            LogError::Unavailable(format!("not connected to Kafka ({}, topic {}) yet: {last}", self.cfg.brokers, self.cfg.topic))
         })
     }
 }
@@ -96,10 +85,7 @@ impl EventLog for DeferredKafkaLog {
         self.log()?.end_offset(partition).await
     }
 
-    async fn subscribe(
-        &self,
-        start: &[(Partition, Offset)],
-    ) -> Result<Box<dyn Subscription>, LogError> {
+    async fn subscribe(&self, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, LogError> {
         self.log()?.subscribe(start).await
     }
 }

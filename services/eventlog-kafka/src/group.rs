@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idp_eventlog::{LogError, Offset, Partition, StoredRecord};
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::watch;
 
@@ -39,11 +37,7 @@ impl ConsumerContext for GroupContext {
                         tracing::warn!(error = %e, "cannot pause the assigned partitions");
                     }
                 }
-                let mut parts: Vec<Partition> = tpl
-                    .elements_for_topic(&self.topic)
-                    .iter()
-                    .filter_map(|e| Partition::try_from(e.partition()).ok())
-                    .collect();
+                let mut parts: Vec<Partition> = tpl.elements_for_topic(&self.topic).iter().filter_map(|e| Partition::try_from(e.partition()).ok()).collect();
                 parts.sort_unstable();
                 tracing::info!(topic = %self.topic, partitions = ?parts, "group assignment changed");
                 self.assignment.send_replace(parts);
@@ -81,23 +75,11 @@ impl GroupMember {
     pub fn join(cfg: GroupConfig) -> Result<GroupMember, LogError> {
         cfg.validate()?;
         let (tx, rx) = watch::channel(Vec::new());
-        let context = GroupContext {
-            topic: cfg.topic.clone(),
-            assignment: tx,
-            pause: !cfg.fetch_records,
-        };
-        let consumer: StreamConsumer<GroupContext> = cfg
-            .consumer_config()
-            .create_with_context(context)
-            .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
-        consumer
-            .subscribe(&[cfg.topic.as_str()])
-            .map_err(|e| log_error("subscribing to the topic", &cfg.brokers, &e))?;
-        Ok(GroupMember {
-            consumer: Arc::new(consumer),
-            assignment: rx,
-            cfg,
-        })
+        let context = GroupContext { topic: cfg.topic.clone(), assignment: tx, pause: !cfg.fetch_records };
+        let consumer: StreamConsumer<GroupContext> =
+            cfg.consumer_config().create_with_context(context).map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+        consumer.subscribe(&[cfg.topic.as_str()]).map_err(|e| log_error("subscribing to the topic", &cfg.brokers, &e))?;
+        Ok(GroupMember { consumer: Arc::new(consumer), assignment: rx, cfg })
     }
 
     /// The partitions currently assigned to this member (sorted; empty before the first
@@ -122,10 +104,7 @@ impl GroupMember {
     /// coordinator has stored it. Refused for a partition not assigned to this member.
     pub async fn commit(&self, partition: Partition, next_offset: Offset) -> Result<(), LogError> {
         if !self.assignment.borrow().contains(&partition) {
-            return Err(LogError::InvalidArgument(format!(
-                "partition {partition} is not assigned to this member of group {:?}",
-                self.cfg.group_id
-            )));
+            return Err(LogError::InvalidArgument(format!("partition {partition} is not assigned to this member of group {:?}", self.cfg.group_id)));
         }
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(
@@ -138,12 +117,7 @@ impl GroupMember {
         let work = tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync));
         tokio::time::timeout(self.cfg.request_timeout, work)
             .await
-            .map_err(|_| {
-                LogError::Unavailable(format!(
-                    "commit to group {:?} not confirmed within {:?}",
-                    self.cfg.group_id, self.cfg.request_timeout
-                ))
-            })?
+            .map_err(|_| LogError::Unavailable(format!("commit to group {:?} not confirmed within {:?}", self.cfg.group_id, self.cfg.request_timeout)))?
             .map_err(|e| LogError::Unavailable(format!("commit task failed: {e}")))?
             .map_err(|e| log_error("committing an offset", &self.cfg.brokers, &e))
     }
@@ -151,21 +125,14 @@ impl GroupMember {
     /// The offset committed for `partition` by this group, if any.
     pub async fn committed(&self, partition: Partition) -> Result<Option<Offset>, LogError> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(
-            &self.cfg.topic,
-            i32::try_from(partition).map_err(|_| LogError::InvalidPartition(partition))?,
-        );
+        tpl.add_partition(&self.cfg.topic, i32::try_from(partition).map_err(|_| LogError::InvalidPartition(partition))?);
         let consumer = Arc::clone(&self.consumer);
         let timeout = self.cfg.request_timeout;
         let tpl = tokio::task::spawn_blocking(move || consumer.committed_offsets(tpl, timeout))
             .await
             .map_err(|e| LogError::Unavailable(format!("committed-offset task failed: {e}")))?
             .map_err(|e| log_error("reading a committed offset", &self.cfg.brokers, &e))?;
-        let offset = tpl
-            .elements()
-            .first()
-            .and_then(|e| e.offset().to_raw())
-            .and_then(|o| Offset::try_from(o).ok());
+        let offset = tpl.elements().first().and_then(|e| e.offset().to_raw()).and_then(|o| Offset::try_from(o).ok());
         Ok(offset)
     }
 

@@ -55,11 +55,7 @@ struct EndFlights<T> {
 
 impl<T: Clone> EndFlights<T> {
     fn new(initial: T) -> Self {
-        EndFlights {
-            started: AtomicU64::new(0),
-            turn: tokio::sync::Mutex::new(()),
-            last: std::sync::Mutex::new((0, Ok(initial))),
-        }
+        EndFlights { started: AtomicU64::new(0), turn: tokio::sync::Mutex::new(()), last: std::sync::Mutex::new((0, Ok(initial))) }
     }
 
     /// The answer of a request started after this call: a running one's, or `fetch`'s.
@@ -91,11 +87,7 @@ impl<T: Clone> EndFlights<T> {
 
 impl std::fmt::Debug for KafkaLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaLog")
-            .field("brokers", &self.cfg.brokers)
-            .field("topic", &self.cfg.topic)
-            .field("partitions", &self.cfg.partitions)
-            .finish()
+        f.debug_struct("KafkaLog").field("brokers", &self.cfg.brokers).field("topic", &self.cfg.topic).field("partitions", &self.cfg.partitions).finish()
     }
 }
 
@@ -194,19 +186,15 @@ impl KafkaLog {
         let lister = match self.lister.get() {
             Some(c) => c.clone(),
             None => {
-                let created: BaseConsumer = self
-                    .cfg
-                    .reader_config()
-                    .create()
-                    .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+                let created: BaseConsumer =
+                    self.cfg.reader_config().create().map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
                 self.lister.get_or_init(|| Arc::new(created)).clone()
             }
         };
         let mut tpl = TopicPartitionList::with_capacity(self.cfg.partitions as usize);
         for partition in 0..self.cfg.partitions {
             let p = kafka_partition(partition, self.cfg.partitions)?;
-            tpl.add_partition_offset(&self.cfg.topic, p, rdkafka::Offset::End)
-                .map_err(|e| LogError::InvalidConfig(format!("partition list: {e}")))?;
+            tpl.add_partition_offset(&self.cfg.topic, p, rdkafka::Offset::End).map_err(|e| LogError::InvalidConfig(format!("partition list: {e}")))?;
         }
         let timeout = self.cfg.request_timeout;
         let answer = tokio::task::spawn_blocking(move || lister.offsets_for_times(tpl, timeout))
@@ -221,12 +209,7 @@ impl KafkaLog {
             let slot = usize::try_from(element.partition()).ok().and_then(|i| out.get_mut(i));
             match (slot, element.offset()) {
                 (Some(slot), rdkafka::Offset::Offset(o)) => *slot = o,
-                (_, other) => {
-                    return Err(LogError::Unavailable(format!(
-                        "Kafka answered {other:?} for the end of partition {}",
-                        element.partition()
-                    )))
-                }
+                (_, other) => return Err(LogError::Unavailable(format!("Kafka answered {other:?} for the end of partition {}", element.partition()))),
             }
         }
         Ok(out)
@@ -234,18 +217,12 @@ impl KafkaLog {
 
     /// `max(high watermark, 1 + the highest offset this instance got acknowledged)`.
     fn end_from(&self, partition: Partition, high: i64) -> Result<Offset, LogError> {
-        let high = Offset::try_from(high).map_err(|_| {
-            LogError::Unavailable(format!(
-                "Kafka returned an invalid high watermark {high} for partition {partition}"
-            ))
-        })?;
+        let high =
+            Offset::try_from(high).map_err(|_| LogError::Unavailable(format!("Kafka returned an invalid high watermark {high} for partition {partition}")))?;
         // On Kafka the high watermark already covers every acks=all acknowledgement; tansu
         // reports (base offset of the last batch + 1), which is too low after a batch of
         // several records.
-        let acked = self
-            .acked_end
-            .get(partition as usize)
-            .map_or(0, |a| a.load(Ordering::Acquire));
+        let acked = self.acked_end.get(partition as usize).map_or(0, |a| a.load(Ordering::Acquire));
         Ok(high.max(acked))
     }
 
@@ -253,41 +230,24 @@ impl KafkaLog {
         let producer = self.producer();
         let topic = self.cfg.topic.clone();
         let timeout = self.cfg.request_timeout;
-        let (_low, high) = tokio::task::spawn_blocking(move || {
-            producer.client().fetch_watermarks(&topic, p, timeout)
-        })
-        .await
-        .map_err(|e| LogError::Unavailable(format!("watermark task failed: {e}")))?
-        .map_err(|e| {
-            log_error(
-                &format!("reading the end offset of partition {partition}"),
-                &self.cfg.brokers,
-                &e,
-            )
-        })?;
+        let (_low, high) = tokio::task::spawn_blocking(move || producer.client().fetch_watermarks(&topic, p, timeout))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("watermark task failed: {e}")))?
+            .map_err(|e| log_error(&format!("reading the end offset of partition {partition}"), &self.cfg.brokers, &e))?;
         Ok(high)
     }
 
     fn map_append_error(&self, err: &KafkaError, size: usize) -> LogError {
         match err.rdkafka_error_code() {
             // The broker's limit for the topic is below ours (topic created elsewhere).
-            Some(RDKafkaErrorCode::MessageSizeTooLarge) => LogError::RecordTooLarge {
-                size,
-                max: self.cfg.max_record_bytes,
-            },
-            _ => log_error(
-                &format!("append to {}", self.cfg.topic),
-                &self.cfg.brokers,
-                err,
-            ),
+            Some(RDKafkaErrorCode::MessageSizeTooLarge) => LogError::RecordTooLarge { size, max: self.cfg.max_record_bytes },
+            _ => log_error(&format!("append to {}", self.cfg.topic), &self.cfg.brokers, err),
         }
     }
 }
 
 fn new_producer(cfg: &KafkaConfig) -> Result<FutureProducer, LogError> {
-    cfg.producer_config()
-        .create()
-        .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka producer: {e}")))
+    cfg.producer_config().create().map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka producer: {e}")))
 }
 
 #[async_trait]
@@ -298,18 +258,9 @@ impl EventLog for KafkaLog {
 
     async fn append(&self, partition: Partition, record: Record) -> Result<Offset, LogError> {
         let p = kafka_partition(partition, self.cfg.partitions)?;
-        let size = record.key.len()
-            + record.value.len()
-            + record
-                .headers
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>();
+        let size = record.key.len() + record.value.len() + record.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         if size > self.cfg.max_record_bytes {
-            return Err(LogError::RecordTooLarge {
-                size,
-                max: self.cfg.max_record_bytes,
-            });
+            return Err(LogError::RecordTooLarge { size, max: self.cfg.max_record_bytes });
         }
         let producer = self.producer();
         let kafka_record = FutureRecord::to(&self.cfg.topic)
@@ -322,12 +273,8 @@ impl EventLog for KafkaLog {
         let queue_timeout = Timeout::After(self.cfg.message_timeout);
         match producer.send(kafka_record, queue_timeout).await {
             Ok(delivery) => {
-                let offset = Offset::try_from(delivery.offset).map_err(|_| {
-                    LogError::Unavailable(format!(
-                        "Kafka acknowledged the append without an offset ({})",
-                        delivery.offset
-                    ))
-                })?;
+                let offset = Offset::try_from(delivery.offset)
+                    .map_err(|_| LogError::Unavailable(format!("Kafka acknowledged the append without an offset ({})", delivery.offset)))?;
                 if let Some(end) = self.acked_end.get(partition as usize) {
                     end.fetch_max(offset + 1, Ordering::AcqRel);
                 }
@@ -343,57 +290,33 @@ impl EventLog for KafkaLog {
 
     async fn end_offset(&self, partition: Partition) -> Result<Offset, LogError> {
         let p = kafka_partition(partition, self.cfg.partitions)?;
-        let flights = self
-            .end_flights
-            .get(partition as usize)
-            .ok_or(LogError::InvalidPartition(partition))?;
+        let flights = self.end_flights.get(partition as usize).ok_or(LogError::InvalidPartition(partition))?;
         let high = flights.read(|| self.fetch_high_watermark(partition, p)).await?;
         self.end_from(partition, high)
     }
 
     async fn end_offsets(&self) -> Result<Vec<Offset>, LogError> {
         let highs = self.all_flights.read(|| self.fetch_all_high_watermarks()).await?;
-        (0..self.cfg.partitions)
-            .zip(highs)
-            .map(|(partition, high)| self.end_from(partition, high))
-            .collect()
+        (0..self.cfg.partitions).zip(highs).map(|(partition, high)| self.end_from(partition, high)).collect()
     }
 
-    async fn subscribe(
-        &self,
-        start: &[(Partition, Offset)],
-    ) -> Result<Box<dyn Subscription>, LogError> {
+    async fn subscribe(&self, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, LogError> {
         let mut seen = HashSet::new();
         let mut tpl = TopicPartitionList::with_capacity(start.len());
         for &(partition, offset) in start {
             let p = kafka_partition(partition, self.cfg.partitions)?;
             if !seen.insert(partition) {
-                return Err(LogError::InvalidArgument(format!(
-                    "partition {partition} appears twice in the subscription"
-                )));
+                return Err(LogError::InvalidArgument(format!("partition {partition} appears twice in the subscription")));
             }
             let end = self.end_offset(partition).await?;
             if offset > end {
-                return Err(LogError::OffsetOutOfRange {
-                    partition,
-                    offset,
-                    end,
-                });
+                return Err(LogError::OffsetOutOfRange { partition, offset, end });
             }
-            tpl.add_partition_offset(
-                &self.cfg.topic,
-                p,
-                rdkafka::Offset::Offset(kafka_offset(partition, offset)?),
-            )
-            .map_err(|e| LogError::InvalidArgument(format!("bad start position: {e}")))?;
+            tpl.add_partition_offset(&self.cfg.topic, p, rdkafka::Offset::Offset(kafka_offset(partition, offset)?))
+                .map_err(|e| LogError::InvalidArgument(format!("bad start position: {e}")))?;
         }
-        let consumer: StreamConsumer =
-            self.cfg.reader_config().create().map_err(|e| {
-                LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}"))
-            })?;
-        consumer
-            .assign(&tpl)
-            .map_err(|e| log_error("assigning partitions", &self.cfg.brokers, &e))?;
+        let consumer: StreamConsumer = self.cfg.reader_config().create().map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka consumer: {e}")))?;
+        consumer.assign(&tpl).map_err(|e| log_error("assigning partitions", &self.cfg.brokers, &e))?;
         Ok(Box::new(KafkaSubscription::new(consumer, start)))
     }
 }

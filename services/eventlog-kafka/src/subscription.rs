@@ -25,10 +25,7 @@ pub struct KafkaSubscription {
 
 impl KafkaSubscription {
     pub(crate) fn new(consumer: StreamConsumer, start: &[(Partition, Offset)]) -> Self {
-        KafkaSubscription {
-            consumer,
-            next: start.iter().copied().collect(),
-        }
+        KafkaSubscription { consumer, next: start.iter().copied().collect() }
     }
 }
 
@@ -39,23 +36,13 @@ impl Subscription for KafkaSubscription {
         poll_consumer(&self.consumer, max, timeout, |rec| {
             let expected = next.entry(rec.partition).or_insert(rec.offset);
             if rec.offset < *expected {
-                tracing::warn!(
-                    partition = rec.partition,
-                    offset = rec.offset,
-                    expected = *expected,
-                    "dropping a record the consumer delivered twice"
-                );
+                tracing::warn!(partition = rec.partition, offset = rec.offset, expected = *expected, "dropping a record the consumer delivered twice");
                 return false;
             }
             if rec.offset > *expected {
                 // Offsets of a topic written only by this log are dense; a gap means records
                 // were removed (retention, compaction) or transactional markers were skipped.
-                tracing::warn!(
-                    partition = rec.partition,
-                    offset = rec.offset,
-                    expected = *expected,
-                    "gap in partition offsets"
-                );
+                tracing::warn!(partition = rec.partition, offset = rec.offset, expected = *expected, "gap in partition offsets");
             }
             *expected = rec.offset + 1;
             true
@@ -67,12 +54,7 @@ impl Subscription for KafkaSubscription {
 /// Waits up to `timeout` for a first message, then takes whatever else is already fetched, up
 /// to `max` records in all. `accept` may drop a record (returns false). Cancel-safe: a message
 /// leaves librdkafka's queue only in a poll that completes.
-pub(crate) async fn poll_consumer<C, F>(
-    consumer: &StreamConsumer<C>,
-    max: usize,
-    timeout: Duration,
-    mut accept: F,
-) -> Result<Vec<StoredRecord>, LogError>
+pub(crate) async fn poll_consumer<C, F>(consumer: &StreamConsumer<C>, max: usize, timeout: Duration, mut accept: F) -> Result<Vec<StoredRecord>, LogError>
 where
     C: ConsumerContext + 'static,
     F: FnMut(&StoredRecord) -> bool + Send,
@@ -122,12 +104,10 @@ where
 
 fn consume_error(e: &KafkaError) -> LogError {
     match e.rdkafka_error_code() {
-        Some(RDKafkaErrorCode::AutoOffsetReset | RDKafkaErrorCode::OffsetOutOfRange) => {
-            LogError::Unavailable(format!(
-                "Kafka has no record at the subscription's position (deleted by retention, or \
+        Some(RDKafkaErrorCode::AutoOffsetReset | RDKafkaErrorCode::OffsetOutOfRange) => LogError::Unavailable(format!(
+            "Kafka has no record at the subscription's position (deleted by retention, or \
                  the topic was recreated): {e}"
-            ))
-        }
+        )),
         _ => LogError::Unavailable(format!("Kafka consumer error: {e}")),
     }
 }

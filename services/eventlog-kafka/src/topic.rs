@@ -24,44 +24,25 @@ enum TopicState {
 /// `cfg.connect_timeout`.
 pub(crate) async fn ensure_topic(cfg: &KafkaConfig) -> Result<(), LogError> {
     let deadline = Instant::now() + cfg.connect_timeout;
-    let admin: Admin = cfg
-        .admin_config()
-        .create()
-        .map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka admin client: {e}")))?;
+    let admin: Admin = cfg.admin_config().create().map_err(|e| LogError::InvalidConfig(format!("cannot create Kafka admin client: {e}")))?;
     let admin = std::sync::Arc::new(admin);
 
     match describe(&admin, cfg, deadline).await? {
         TopicState::Exists { partitions } => return check_count(cfg, partitions),
         TopicState::Missing if !cfg.create_topic => {
-            return Err(LogError::InvalidConfig(format!(
-                "Kafka topic {:?} does not exist and create_topic is false",
-                cfg.topic
-            )))
+            return Err(LogError::InvalidConfig(format!("Kafka topic {:?} does not exist and create_topic is false", cfg.topic)))
         }
         TopicState::Missing => {}
     }
 
-    let partitions = i32::try_from(cfg.partitions)
-        .map_err(|_| LogError::InvalidConfig(format!("too many partitions: {}", cfg.partitions)))?;
-    let mut topic = NewTopic::new(
-        &cfg.topic,
-        partitions,
-        TopicReplication::Fixed(cfg.replication_factor),
-    );
+    let partitions = i32::try_from(cfg.partitions).map_err(|_| LogError::InvalidConfig(format!("too many partitions: {}", cfg.partitions)))?;
+    let mut topic = NewTopic::new(&cfg.topic, partitions, TopicReplication::Fixed(cfg.replication_factor));
     let max_message_bytes = cfg.max_message_bytes().to_string();
-    if !cfg
-        .topic_config
-        .iter()
-        .any(|(k, _)| k == "max.message.bytes")
-    {
+    if !cfg.topic_config.iter().any(|(k, _)| k == "max.message.bytes") {
         topic = topic.set("max.message.bytes", &max_message_bytes);
     }
     // The log is the source of truth: never let the broker's default retention delete it.
-    for (key, value) in [
-        ("retention.ms", "-1"),
-        ("retention.bytes", "-1"),
-        ("cleanup.policy", "delete"),
-    ] {
+    for (key, value) in [("retention.ms", "-1"), ("retention.bytes", "-1"), ("cleanup.policy", "delete")] {
         if !cfg.topic_config.iter().any(|(k, _)| k == key) {
             topic = topic.set(key, value);
         }
@@ -70,9 +51,7 @@ pub(crate) async fn ensure_topic(cfg: &KafkaConfig) -> Result<(), LogError> {
         topic = topic.set(k, v);
     }
     let remaining = remaining(deadline);
-    let opts = AdminOptions::new()
-        .request_timeout(Some(remaining))
-        .operation_timeout(Some(remaining));
+    let opts = AdminOptions::new().request_timeout(Some(remaining)).operation_timeout(Some(remaining));
     let created = tokio::time::timeout(remaining, admin.create_topics([&topic], &opts))
         .await
         .map_err(|_| timeout_error(cfg, "creating the topic"))?
@@ -101,18 +80,13 @@ pub(crate) async fn ensure_topic(cfg: &KafkaConfig) -> Result<(), LogError> {
         let state = describe(&admin, cfg, deadline).await?;
         match state {
             TopicState::Exists { partitions } if partitions == cfg.partitions => return Ok(()),
-            TopicState::Exists { partitions } if already_existed => {
-                return check_count(cfg, partitions)
-            }
+            TopicState::Exists { partitions } if already_existed => return check_count(cfg, partitions),
             _ => {}
         }
         if Instant::now() >= deadline {
             return match state {
                 TopicState::Exists { partitions } => check_count(cfg, partitions),
-                TopicState::Missing => Err(timeout_error(
-                    cfg,
-                    "waiting for the new topic to appear in metadata",
-                )),
+                TopicState::Missing => Err(timeout_error(cfg, "waiting for the new topic to appear in metadata")),
             };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -132,53 +106,30 @@ fn check_count(cfg: &KafkaConfig, found: u32) -> Result<(), LogError> {
 }
 
 /// Fetches the topic's metadata (blocking librdkafka call, run off the async threads).
-async fn describe(
-    admin: &std::sync::Arc<Admin>,
-    cfg: &KafkaConfig,
-    deadline: Instant,
-) -> Result<TopicState, LogError> {
+async fn describe(admin: &std::sync::Arc<Admin>, cfg: &KafkaConfig, deadline: Instant) -> Result<TopicState, LogError> {
     let admin = std::sync::Arc::clone(admin);
     let topic = cfg.topic.clone();
     let timeout = remaining(deadline);
-    let metadata =
-        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(Some(&topic), timeout))
-            .await
-            .map_err(|e| LogError::Unavailable(format!("metadata task failed: {e}")))?
-            .map_err(|e| {
-                LogError::Unavailable(format!(
-                    "cannot reach Kafka brokers {} within {:?} (connect_timeout): {e}",
-                    cfg.brokers, cfg.connect_timeout
-                ))
-            })?;
+    let metadata = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(Some(&topic), timeout))
+        .await
+        .map_err(|e| LogError::Unavailable(format!("metadata task failed: {e}")))?
+        .map_err(|e| LogError::Unavailable(format!("cannot reach Kafka brokers {} within {:?} (connect_timeout): {e}", cfg.brokers, cfg.connect_timeout)))?;
     let Some(t) = metadata.topics().iter().find(|t| t.name() == cfg.topic) else {
         return Ok(TopicState::Missing);
     };
     match t.error() {
         None => {}
-        Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => {
-            return Ok(TopicState::Missing)
-        }
-        Some(err) => {
-            return Err(LogError::Unavailable(format!(
-                "metadata for Kafka topic {:?} reports error {err:?}",
-                cfg.topic
-            )))
-        }
+        Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => return Ok(TopicState::Missing),
+        Some(err) => return Err(LogError::Unavailable(format!("metadata for Kafka topic {:?} reports error {err:?}", cfg.topic))),
     }
-    let partitions = u32::try_from(t.partitions().len())
-        .map_err(|_| LogError::Unavailable("absurd partition count in metadata".into()))?;
+    let partitions = u32::try_from(t.partitions().len()).map_err(|_| LogError::Unavailable("absurd partition count in metadata".into()))?;
     Ok(TopicState::Exists { partitions })
 }
 
 fn remaining(deadline: Instant) -> Duration {
-    deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(1))
+    deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))
 }
 
 fn timeout_error(cfg: &KafkaConfig, what: &str) -> LogError {
-    LogError::Unavailable(format!(
-        "Kafka brokers {} did not finish {what} within {:?} (connect_timeout)",
-        cfg.brokers, cfg.connect_timeout
-    ))
+    LogError::Unavailable(format!("Kafka brokers {} did not finish {what} within {:?} (connect_timeout)", cfg.brokers, cfg.connect_timeout))
 }

@@ -44,8 +44,7 @@ conformance_checks!(
 
 /// Names of the public functions returning `CheckResult` in the suite's sources.
 fn checks_in(dir: &Path, found: &mut Vec<String>) {
-    let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read the conformance sources in {dir:?}: {e}"));
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read the conformance sources in {dir:?}: {e}"));
     for entry in entries {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {
@@ -58,23 +57,12 @@ fn checks_in(dir: &Path, found: &mut Vec<String>) {
         let text = std::fs::read_to_string(&path).expect("read source");
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            let Some(rest) = line
-                .strip_prefix("pub async fn ")
-                .or_else(|| line.strip_prefix("pub fn "))
-            else {
+            let Some(rest) = line.strip_prefix("pub async fn ").or_else(|| line.strip_prefix("pub fn ")) else {
                 continue;
             };
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             // The signature ends at the line holding `{`.
-            let signature: String = lines[i..]
-                .iter()
-                .take_while(|l| !l.contains('{'))
-                .chain(lines[i..].iter().find(|l| l.contains('{')))
-                .copied()
-                .collect();
+            let signature: String = lines[i..].iter().take_while(|l| !l.contains('{')).chain(lines[i..].iter().find(|l| l.contains('{'))).copied().collect();
             if signature.contains("-> CheckResult") {
                 found.push(name);
             }
@@ -87,16 +75,7 @@ fn every_conformance_check_runs_here() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eventlog/src/conformance");
     let mut suite = Vec::new();
     checks_in(&dir, &mut suite);
-    assert!(
-        suite.len() >= COVERED.len(),
-        "found only {suite:?} in {dir:?}: has the suite moved?"
-    );
-    let missing: Vec<&String> = suite
-        .iter()
-        .filter(|name| !COVERED.contains(&name.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "conformance checks not run against Kafka: {missing:?}; add them to conformance_checks!"
-    );
+    assert!(suite.len() >= COVERED.len(), "found only {suite:?} in {dir:?}: has the suite moved?");
+    let missing: Vec<&String> = suite.iter().filter(|name| !COVERED.contains(&name.as_str())).collect();
+    assert!(missing.is_empty(), "conformance checks not run against Kafka: {missing:?}; add them to conformance_checks!");
 }

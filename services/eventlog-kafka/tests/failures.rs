@@ -21,17 +21,11 @@ async fn connect_to_dead_broker_is_unavailable_within_timeout() {
     let took = started.elapsed();
     match result {
         Err(LogError::Unavailable(msg)) => {
-            assert!(
-                msg.contains(&brokers),
-                "message should name the brokers: {msg}"
-            );
+            assert!(msg.contains(&brokers), "message should name the brokers: {msg}");
         }
         other => panic!("expected Unavailable, got {other:?}"),
     }
-    assert!(
-        took < Duration::from_secs(5),
-        "connect with a 2 s timeout took {took:?}"
-    );
+    assert!(took < Duration::from_secs(5), "connect with a 2 s timeout took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,21 +34,14 @@ async fn topic_with_other_partition_count_is_refused() {
         return;
     };
     let topic = unique_topic("shape");
-    let log = KafkaLog::connect(config(&brokers, &topic, 3))
-        .await
-        .expect("create topic");
+    let log = KafkaLog::connect(config(&brokers, &topic, 3)).await.expect("create topic");
     assert_eq!(log.partition_count(), 3);
     // Same shape again: fine, nothing is created.
-    KafkaLog::connect(config(&brokers, &topic, 3))
-        .await
-        .expect("reconnect to an existing topic");
+    KafkaLog::connect(config(&brokers, &topic, 3)).await.expect("reconnect to an existing topic");
 
     match KafkaLog::connect(config(&brokers, &topic, 5)).await {
         Err(LogError::InvalidConfig(msg)) => {
-            assert!(
-                msg.contains("has 3 partitions") && msg.contains('5'),
-                "{msg}"
-            );
+            assert!(msg.contains("has 3 partitions") && msg.contains('5'), "{msg}");
         }
         other => panic!("expected InvalidConfig for 5 vs 3 partitions, got {other:?}"),
     }
@@ -75,23 +62,10 @@ async fn oversized_record_is_refused() {
     let mut cfg = config(&brokers, &unique_topic("size"), 1);
     cfg.max_record_bytes = 1024;
     let log = KafkaLog::connect(cfg).await.expect("connect");
-    let r = log
-        .append(0, Record::new(b"k".to_vec(), vec![7u8; 2048]))
-        .await;
-    assert!(
-        matches!(
-            r,
-            Err(LogError::RecordTooLarge {
-                size: 2049,
-                max: 1024
-            })
-        ),
-        "got {r:?}"
-    );
+    let r = log.append(0, Record::new(b"k".to_vec(), vec![7u8; 2048])).await;
+    assert!(matches!(r, Err(LogError::RecordTooLarge { size: 2049, max: 1024 })), "got {r:?}");
     // At the limit it goes through.
-    let r = log
-        .append(0, Record::new(b"k".to_vec(), vec![7u8; 1023]))
-        .await;
+    let r = log.append(0, Record::new(b"k".to_vec(), vec![7u8; 1023])).await;
     assert_eq!(r.expect("append at the limit"), 0);
     assert_eq!(log.end_offset(0).await.expect("end offset"), 1);
 }
@@ -112,12 +86,7 @@ async fn broker_killed_and_restarted_under_a_live_log() {
     cfg.request_timeout = Duration::from_secs(2);
     cfg.connect_timeout = Duration::from_secs(10);
     let log = KafkaLog::connect(cfg.clone()).await.expect("connect");
-    assert_eq!(
-        log.append(1, Record::new("k", "before"))
-            .await
-            .expect("append"),
-        0
-    );
+    assert_eq!(log.append(1, Record::new("k", "before")).await.expect("append"), 0);
     let mut sub = log.subscribe(&[(1, 0)]).await.expect("subscribe");
     let got = sub.poll(10, Duration::from_secs(10)).await.expect("poll");
     assert_eq!(got.len(), 1);
@@ -132,35 +101,18 @@ async fn broker_killed_and_restarted_under_a_live_log() {
         Err(LogError::Unavailable(msg)) => assert!(msg.contains(&brokers), "{msg}"),
         other => panic!("append with the broker down: expected Unavailable, got {other:?}"),
     }
-    assert!(
-        took <= Duration::from_secs(8),
-        "append with a 3 s message timeout failed only after {took:?}"
-    );
+    assert!(took <= Duration::from_secs(8), "append with a 3 s message timeout failed only after {took:?}");
 
     let started = Instant::now();
     let r = log.end_offset(1).await;
-    assert!(
-        matches!(r, Err(LogError::Unavailable(_))),
-        "end_offset: {r:?}"
-    );
-    assert!(
-        started.elapsed() <= Duration::from_secs(6),
-        "end_offset took {:?}",
-        started.elapsed()
-    );
+    assert!(matches!(r, Err(LogError::Unavailable(_))), "end_offset: {r:?}");
+    assert!(started.elapsed() <= Duration::from_secs(6), "end_offset took {:?}", started.elapsed());
 
     // A reader neither hangs nor invents records.
     let started = Instant::now();
     let r = sub.poll(10, Duration::from_secs(1)).await;
-    assert!(
-        matches!(&r, Ok(v) if v.is_empty()) || matches!(&r, Err(LogError::Unavailable(_))),
-        "poll with the broker down: {r:?}"
-    );
-    assert!(
-        started.elapsed() <= Duration::from_secs(3),
-        "poll took {:?}",
-        started.elapsed()
-    );
+    assert!(matches!(&r, Ok(v) if v.is_empty()) || matches!(&r, Err(LogError::Unavailable(_))), "poll with the broker down: {r:?}");
+    assert!(started.elapsed() <= Duration::from_secs(3), "poll took {:?}", started.elapsed());
 
     // Close the reader first: librdkafka 2.12.1 dereferences a NULL topic name (SIGSEGV in
     // rd_kafka_metadata_update_op) when a fetch response carries KIP-951 leader hints without a
@@ -170,14 +122,8 @@ async fn broker_killed_and_restarted_under_a_live_log() {
     // Restart. The test broker keeps everything in memory, so the topic is gone: connecting
     // again recreates it (and proves that records do not survive a restart of this broker).
     broker.restart();
-    let again = KafkaLog::connect(cfg)
-        .await
-        .expect("reconnect after restart");
-    assert_eq!(
-        again.end_offset(1).await.expect("end offset"),
-        0,
-        "memory storage lost the topic"
-    );
+    let again = KafkaLog::connect(cfg).await.expect("reconnect after restart");
+    assert_eq!(again.end_offset(1).await.expect("end offset"), 0, "memory storage lost the topic");
 
     // The original log recovers by itself: its next appends succeed.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -191,14 +137,8 @@ async fn broker_killed_and_restarted_under_a_live_log() {
             }
         }
     };
-    let mut fresh = log
-        .subscribe(&[(1, offset)])
-        .await
-        .expect("subscribe after restart");
-    let got = fresh
-        .poll(10, Duration::from_secs(10))
-        .await
-        .expect("poll after restart");
+    let mut fresh = log.subscribe(&[(1, offset)]).await.expect("subscribe after restart");
+    let got = fresh.poll(10, Duration::from_secs(10)).await.expect("poll after restart");
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].record.value, b"after");
 }
@@ -218,31 +158,15 @@ async fn created_topic_keeps_records_forever() {
     let max_record_bytes = cfg.max_record_bytes;
     KafkaLog::connect(cfg).await.expect("connect");
 
-    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .create()
-        .expect("admin client");
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new().set("bootstrap.servers", &brokers).create().expect("admin client");
     let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
-    let results = admin
-        .describe_configs([&ResourceSpecifier::Topic(&topic)], &opts)
-        .await
-        .expect("describe configs");
-    let resource = results
-        .into_iter()
-        .next()
-        .expect("one result")
-        .expect("topic config");
+    let results = admin.describe_configs([&ResourceSpecifier::Topic(&topic)], &opts).await.expect("describe configs");
+    let resource = results.into_iter().next().expect("one result").expect("topic config");
     let entries = resource.entry_map();
     let value = |name: &str| entries.get(name).and_then(|e| e.value.clone());
     assert_eq!(value("retention.ms").as_deref(), Some("-1"));
     assert_eq!(value("retention.bytes").as_deref(), Some("-1"));
     assert_eq!(value("cleanup.policy").as_deref(), Some("delete"));
-    let max: usize = value("max.message.bytes")
-        .expect("max.message.bytes set")
-        .parse()
-        .expect("a number");
-    assert!(
-        max > max_record_bytes,
-        "max.message.bytes {max} <= {max_record_bytes}"
-    );
+    let max: usize = value("max.message.bytes").expect("max.message.bytes set").parse().expect("a number");
+    assert!(max > max_record_bytes, "max.message.bytes {max} <= {max_record_bytes}");
 }

@@ -22,13 +22,7 @@ fn group_config(brokers: &str, topic: &str, group: &str, name: &str) -> GroupCon
 }
 
 /// Polls `members` (recording what each receives) until `done` holds or `limit` passes.
-async fn poll_until(
-    members: &[&GroupMember],
-    seen: &mut [Seen],
-    limit: Duration,
-    what: &str,
-    done: impl Fn(&[&GroupMember], &[Seen]) -> bool,
-) {
+async fn poll_until(members: &[&GroupMember], seen: &mut [Seen], limit: Duration, what: &str, done: impl Fn(&[&GroupMember], &[Seen]) -> bool) {
     let deadline = Instant::now() + limit;
     while !done(members, seen) {
         assert!(
@@ -37,10 +31,7 @@ async fn poll_until(
             members.iter().map(|m| m.assignment()).collect::<Vec<_>>()
         );
         for (member, seen) in members.iter().zip(seen.iter_mut()) {
-            let batch = member
-                .poll(100, Duration::from_millis(100))
-                .await
-                .expect("poll");
+            let batch = member.poll(100, Duration::from_millis(100)).await.expect("poll");
             for r in batch {
                 seen.entry(r.partition).or_default().push(r.offset);
             }
@@ -55,31 +46,18 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
     };
     let topic = common::unique_topic("group");
     let group = common::unique_topic("effects");
-    let log = KafkaLog::connect(common::config(&brokers, &topic, PARTITIONS))
-        .await
-        .expect("connect");
+    let log = KafkaLog::connect(common::config(&brokers, &topic, PARTITIONS)).await.expect("connect");
     for p in 0..PARTITIONS {
-        log.append(p, Record::new(format!("k{p}"), "first"))
-            .await
-            .expect("append");
+        log.append(p, Record::new(format!("k{p}"), "first")).await.expect("append");
     }
 
     // A alone gets every partition and reads offset 0 of each.
     let a = GroupMember::join(group_config(&brokers, &topic, &group, "member-a")).expect("join a");
     let mut a_changes = a.assignment_changes();
     let mut seen = vec![Seen::new()];
-    poll_until(
-        &[&a],
-        &mut seen,
-        JOIN_LIMIT,
-        "A owns and read all",
-        |m, s| m[0].assignment().len() == PARTITIONS as usize && s[0].len() == PARTITIONS as usize,
-    )
-    .await;
-    assert!(
-        a_changes.has_changed().expect("sender alive"),
-        "A was not notified"
-    );
+    poll_until(&[&a], &mut seen, JOIN_LIMIT, "A owns and read all", |m, s| m[0].assignment().len() == PARTITIONS as usize && s[0].len() == PARTITIONS as usize)
+        .await;
+    assert!(a_changes.has_changed().expect("sender alive"), "A was not notified");
     a_changes.mark_unchanged();
     for p in 0..PARTITIONS {
         assert_eq!(seen[0][&p], vec![0], "A on partition {p}");
@@ -91,16 +69,10 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
     poll_until(&[&a, &b], &mut seen, JOIN_LIMIT, "A and B split", |m, _| {
         let (pa, pb) = (m[0].assignment(), m[1].assignment());
         let all: BTreeSet<Partition> = pa.iter().chain(&pb).copied().collect();
-        !pa.is_empty()
-            && !pb.is_empty()
-            && pa.len() + pb.len() == PARTITIONS as usize
-            && all.len() == PARTITIONS as usize
+        !pa.is_empty() && !pb.is_empty() && pa.len() + pb.len() == PARTITIONS as usize && all.len() == PARTITIONS as usize
     })
     .await;
-    assert!(
-        a_changes.has_changed().expect("sender alive"),
-        "A not told about the split"
-    );
+    assert!(a_changes.has_changed().expect("sender alive"), "A not told about the split");
     let (a_parts, b_parts) = (a.assignment(), b.assignment());
     eprintln!("split: A {a_parts:?}, B {b_parts:?}");
 
@@ -117,28 +89,15 @@ async fn two_members_split_partitions_and_hand_over_committed_positions() {
     // new records (offset 1) but not offset 0 again.
     a.leave().await;
     for p in 0..PARTITIONS {
-        log.append(p, Record::new(format!("k{p}"), "second"))
-            .await
-            .expect("append");
+        log.append(p, Record::new(format!("k{p}"), "second")).await.expect("append");
     }
     let mut seen_b = vec![seen.swap_remove(1)];
-    poll_until(
-        &[&b],
-        &mut seen_b,
-        JOIN_LIMIT,
-        "B owns all and read the new records",
-        |m, s| {
-            m[0].assignment().len() == PARTITIONS as usize
-                && (0..PARTITIONS).all(|p| s[0].get(&p).is_some_and(|o| o.contains(&1)))
-        },
-    )
+    poll_until(&[&b], &mut seen_b, JOIN_LIMIT, "B owns all and read the new records", |m, s| {
+        m[0].assignment().len() == PARTITIONS as usize && (0..PARTITIONS).all(|p| s[0].get(&p).is_some_and(|o| o.contains(&1)))
+    })
     .await;
     for &p in &a_parts {
-        assert_eq!(
-            seen_b[0][&p],
-            vec![1],
-            "B re-read partition {p} from before A's committed offset"
-        );
+        assert_eq!(seen_b[0][&p], vec![1], "B re-read partition {p} from before A's committed offset");
     }
     b.leave().await;
 }

@@ -20,11 +20,7 @@ fn record(i: u64) -> Record {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
     }
@@ -86,10 +82,7 @@ fn bench_append(c: &mut Criterion) {
 fn bench_replay(c: &mut Criterion) {
     let rt = runtime();
     let dir = temp_dir();
-    let opts = EmbeddedOptions {
-        fsync: false,
-        ..EmbeddedOptions::default()
-    };
+    let opts = EmbeddedOptions { fsync: false, ..EmbeddedOptions::default() };
     let log = open(dir.path(), opts);
     rt.block_on(append_concurrently(&log, 64, REPLAY_RECORDS));
 

@@ -27,11 +27,7 @@ pub enum LogError {
 
     /// Stored data failed validation (checksum, framing, offsets, missing acknowledged records).
     #[error("event log data is corrupt in {} at byte {position}: {reason}", path.display())]
-    Corrupt {
-        path: PathBuf,
-        position: u64,
-        reason: String,
-    },
+    Corrupt { path: PathBuf, position: u64, reason: String },
 
     /// The backend cannot serve (broker down, partition writer failed after an I/O error, ...).
     /// Callers map this to "not ready".
@@ -52,11 +48,7 @@ pub enum LogError {
          the partition count of a log cannot change",
         dir.display()
     )]
-    PartitionCountMismatch {
-        dir: PathBuf,
-        on_disk: u32,
-        requested: u32,
-    },
+    PartitionCountMismatch { dir: PathBuf, on_disk: u32, requested: u32 },
 
     /// Another process (or another handle in this process) has the log directory open.
     #[error("event log directory {} is locked by another process or handle", .0.display())]
@@ -68,11 +60,7 @@ pub enum LogError {
 
     /// A subscription asked for an offset past the end of a partition.
     #[error("offset {offset} is past the end ({end}) of partition {partition}")]
-    OffsetOutOfRange {
-        partition: Partition,
-        offset: Offset,
-        end: Offset,
-    },
+    OffsetOutOfRange { partition: Partition, offset: Offset, end: Offset },
 
     /// A malformed request (e.g. the same partition twice in one subscription).
     #[error("invalid argument: {0}")]
@@ -85,10 +73,7 @@ pub enum LogError {
 
 impl LogError {
     pub(crate) fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        LogError::File {
-            path: path.into(),
-            source,
-        }
+        LogError::File { path: path.into(), source }
     }
 
     /// A copy of this error for fanning one failure out to many waiters (`io::Error` is not
@@ -96,10 +81,7 @@ impl LogError {
     pub(crate) fn duplicate(&self) -> LogError {
         match self {
             LogError::Io(e) => LogError::Io(std::io::Error::new(e.kind(), e.to_string())),
-            LogError::File { path, source } => LogError::File {
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
+            LogError::File { path, source } => LogError::File { path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) },
             other => LogError::Unavailable(other.to_string()),
         }
     }

@@ -80,15 +80,8 @@ pub fn parse_segment_file_name(name: &str) -> Option<Offset> {
 
 /// Size of the body that [`encode_frame`] writes for `record` (saturating on absurd sizes).
 pub fn body_len(record: &Record) -> usize {
-    let headers = record.headers.iter().fold(0usize, |acc, (name, value)| {
-        acc.saturating_add(8)
-            .saturating_add(name.len())
-            .saturating_add(value.len())
-    });
-    MIN_BODY_LEN
-        .saturating_add(record.key.len())
-        .saturating_add(headers)
-        .saturating_add(record.value.len())
+    let headers = record.headers.iter().fold(0usize, |acc, (name, value)| acc.saturating_add(8).saturating_add(name.len()).saturating_add(value.len()));
+    MIN_BODY_LEN.saturating_add(record.key.len()).saturating_add(headers).saturating_add(record.value.len())
 }
 
 /// Size of the whole frame (header + body) for `record`.
@@ -105,10 +98,7 @@ fn push_u32(out: &mut Vec<u8>, v: usize) {
 pub fn encode_frame(offset: Offset, record: &Record, out: &mut Vec<u8>) -> Result<(), LogError> {
     let len = body_len(record);
     if len > MAX_BODY_LEN {
-        return Err(LogError::RecordTooLarge {
-            size: len,
-            max: MAX_BODY_LEN,
-        });
+        return Err(LogError::RecordTooLarge { size: len, max: MAX_BODY_LEN });
     }
     let start = out.len();
     out.reserve(FRAME_HEADER_LEN + len);
@@ -198,9 +188,7 @@ pub fn decode_body(body: &[u8]) -> Result<(Offset, Record), FrameError> {
     }
     let mut headers = Vec::with_capacity(count);
     for _ in 0..count {
-        let name = std::str::from_utf8(cur.bytes("header name")?)
-            .map_err(|_| FrameError::Malformed("header name is not UTF-8"))?
-            .to_owned();
+        let name = std::str::from_utf8(cur.bytes("header name")?).map_err(|_| FrameError::Malformed("header name is not UTF-8"))?.to_owned();
         let value = cur.bytes("header value")?.to_vec();
         headers.push((name, value));
     }
@@ -208,14 +196,7 @@ pub fn decode_body(body: &[u8]) -> Result<(Offset, Record), FrameError> {
     if !cur.rest.is_empty() {
         return Err(FrameError::Malformed("trailing bytes"));
     }
-    Ok((
-        offset,
-        Record {
-            key,
-            headers,
-            value,
-        },
-    ))
+    Ok((offset, Record { key, headers, value }))
 }
 
 /// Errors of [`FrameReader::next`]: either the OS failed, or the bytes are not a valid frame.
@@ -238,11 +219,7 @@ pub struct FrameReader<R> {
 impl<R: Read> FrameReader<R> {
     /// `inner` must be positioned at byte `pos` of the segment.
     pub fn new(inner: R, pos: u64) -> Self {
-        FrameReader {
-            inner,
-            pos,
-            body: Vec::new(),
-        }
+        FrameReader { inner, pos, body: Vec::new() }
     }
 
     /// Byte position of the next frame.
@@ -258,10 +235,7 @@ impl<R: Read> FrameReader<R> {
             return Ok(None);
         }
         if available < FRAME_HEADER_LEN as u64 {
-            return Err(ReadError::Frame(FrameError::Truncated {
-                needed: FRAME_HEADER_LEN as u64,
-                available,
-            }));
+            return Err(ReadError::Frame(FrameError::Truncated { needed: FRAME_HEADER_LEN as u64, available }));
         }
         let mut header = [0u8; FRAME_HEADER_LEN];
         self.read_exact(&mut header, available)?;
@@ -272,10 +246,7 @@ impl<R: Read> FrameReader<R> {
         }
         let needed = FRAME_HEADER_LEN as u64 + u64::from(len);
         if needed > available {
-            return Err(ReadError::Frame(FrameError::Truncated {
-                needed,
-                available,
-            }));
+            return Err(ReadError::Frame(FrameError::Truncated { needed, available }));
         }
         self.body.resize(len as usize, 0);
         let mut body = std::mem::take(&mut self.body);
@@ -287,10 +258,7 @@ impl<R: Read> FrameReader<R> {
             }
             let (offset, record) = decode_body(&body).map_err(ReadError::Frame)?;
             if offset != expected {
-                return Err(ReadError::Frame(FrameError::OffsetMismatch {
-                    expected,
-                    found: offset,
-                }));
+                return Err(ReadError::Frame(FrameError::OffsetMismatch { expected, found: offset }));
             }
             Ok(record)
         });
@@ -304,10 +272,7 @@ impl<R: Read> FrameReader<R> {
         self.inner.read_exact(buf).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 // The file is shorter than the limit we were given: a truncated frame.
-                ReadError::Frame(FrameError::Truncated {
-                    needed: buf.len() as u64,
-                    available,
-                })
+                ReadError::Frame(FrameError::Truncated { needed: buf.len() as u64, available })
             } else {
                 ReadError::Io(e)
             }
@@ -342,10 +307,7 @@ pub fn decode_index(bytes: &[u8], base: Offset, segment_len: u64) -> Option<Vec<
         let mut p = [0u8; 8];
         o.copy_from_slice(&chunk[..8]);
         p.copy_from_slice(&chunk[8..]);
-        let entry = IndexEntry {
-            offset: u64::from_le_bytes(o),
-            position: u64::from_le_bytes(p),
-        };
+        let entry = IndexEntry { offset: u64::from_le_bytes(o), position: u64::from_le_bytes(p) };
         let ordered = match entries.last() {
             None => entry.offset == base && entry.position == 0,
             Some(prev) => entry.offset > prev.offset && entry.position > prev.position,
@@ -393,9 +355,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Record {
-        Record::new(b"key".to_vec(), b"value".to_vec())
-            .with_header("a", b"1".to_vec())
-            .with_header("ü", Vec::new())
+        Record::new(b"key".to_vec(), b"value".to_vec()).with_header("a", b"1".to_vec()).with_header("ü", Vec::new())
     }
 
     #[test]
@@ -418,10 +378,7 @@ mod tests {
             let mut bad = buf.clone();
             bad[i] ^= 0x01;
             let mut r = FrameReader::new(&bad[..], 0);
-            assert!(
-                matches!(r.next(bad.len() as u64, 7), Err(ReadError::Frame(_))),
-                "flip at byte {i} not detected"
-            );
+            assert!(matches!(r.next(bad.len() as u64, 7), Err(ReadError::Frame(_))), "flip at byte {i} not detected");
             assert_eq!(r.position(), 0);
         }
     }
@@ -432,51 +389,23 @@ mod tests {
         encode_frame(0, &sample(), &mut buf).unwrap();
         for cut in 1..buf.len() {
             let mut r = FrameReader::new(&buf[..cut], 0);
-            assert!(matches!(
-                r.next(cut as u64, 0),
-                Err(ReadError::Frame(FrameError::Truncated { .. }))
-            ));
+            assert!(matches!(r.next(cut as u64, 0), Err(ReadError::Frame(FrameError::Truncated { .. }))));
         }
         let mut r = FrameReader::new(&buf[..], 0);
-        assert!(matches!(
-            r.next(buf.len() as u64, 1),
-            Err(ReadError::Frame(FrameError::OffsetMismatch {
-                expected: 1,
-                found: 0
-            }))
-        ));
+        assert!(matches!(r.next(buf.len() as u64, 1), Err(ReadError::Frame(FrameError::OffsetMismatch { expected: 1, found: 0 }))));
     }
 
     #[test]
     fn names_and_index_and_checkpoint() {
         assert_eq!(segment_file_name(12), "00000000000000000012.log");
-        assert_eq!(
-            parse_segment_file_name("00000000000000000012.log"),
-            Some(12)
-        );
+        assert_eq!(parse_segment_file_name("00000000000000000012.log"), Some(12));
         assert_eq!(parse_segment_file_name("12.log"), None);
         assert_eq!(parse_partition_dir_name(&partition_dir_name(7)), Some(7));
 
-        let entries = [
-            IndexEntry {
-                offset: 10,
-                position: 0,
-            },
-            IndexEntry {
-                offset: 20,
-                position: 500,
-            },
-        ];
-        let bytes: Vec<u8> = entries
-            .iter()
-            .flat_map(|e| encode_index_entry(*e))
-            .collect();
+        let entries = [IndexEntry { offset: 10, position: 0 }, IndexEntry { offset: 20, position: 500 }];
+        let bytes: Vec<u8> = entries.iter().flat_map(|e| encode_index_entry(*e)).collect();
         assert_eq!(decode_index(&bytes, 10, 1000), Some(entries.to_vec()));
-        assert_eq!(
-            decode_index(&bytes, 10, 500),
-            None,
-            "position past the segment end"
-        );
+        assert_eq!(decode_index(&bytes, 10, 500), None, "position past the segment end");
         assert_eq!(decode_index(&bytes[..20], 10, 1000), None, "torn entry");
         assert_eq!(index_floor(&entries, 15), Some(entries[0]));
         assert_eq!(index_floor(&entries, 20), Some(entries[1]));

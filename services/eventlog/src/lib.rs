@@ -43,11 +43,7 @@ pub struct Record {
 impl Record {
     /// A record without headers.
     pub fn new(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
-        Record {
-            key: key.into(),
-            headers: Vec::new(),
-            value: value.into(),
-        }
+        Record { key: key.into(), headers: Vec::new(), value: value.into() }
     }
 
     /// Adds a header (builder style). Header names may repeat; order is preserved.
@@ -99,10 +95,7 @@ pub trait EventLog: Send + Sync + 'static {
     }
 
     /// A reader over the given partitions, each starting at the given offset.
-    async fn subscribe(
-        &self,
-        start: &[(Partition, Offset)],
-    ) -> Result<Box<dyn Subscription>, LogError>;
+    async fn subscribe(&self, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, LogError>;
 }
 
 /// A reader over a fixed set of partitions (see [`EventLog::subscribe`]).
@@ -110,9 +103,5 @@ pub trait EventLog: Send + Sync + 'static {
 pub trait Subscription: Send {
     /// Waits up to `timeout` for at least one record, then returns what is available (<= max),
     /// in offset order per partition; an empty Vec on timeout. Never skips or repeats a record.
-    async fn poll(
-        &mut self,
-        max: usize,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<StoredRecord>, LogError>;
+    async fn poll(&mut self, max: usize, timeout: std::time::Duration) -> Result<Vec<StoredRecord>, LogError>;
 }

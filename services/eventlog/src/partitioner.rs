@@ -68,19 +68,11 @@ mod tests {
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
             (b"a-little-bit-longer-string", -1_486_304_829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
             (b"abc", 479_470_107),
         ];
         for (key, want) in cases {
-            assert_eq!(
-                murmur2(key),
-                *want,
-                "murmur2({:?})",
-                String::from_utf8_lossy(key)
-            );
+            assert_eq!(murmur2(key), *want, "murmur2({:?})", String::from_utf8_lossy(key));
         }
     }
 
@@ -89,10 +81,7 @@ mod tests {
         assert_eq!(murmur2(b"") as u32, 0x106e_08d9);
         // "kafka" hashes to 0xd067cf64 (negative as i32): the sign bit is cleared before the mod.
         assert_eq!(murmur2(b"kafka") as u32, 0xd067_cf64);
-        assert_eq!(
-            partition_for_key(b"kafka", 16),
-            (0xd067_cf64u32 & 0x7fff_ffff) % 16
-        );
+        assert_eq!(partition_for_key(b"kafka", 16), (0xd067_cf64u32 & 0x7fff_ffff) % 16);
         assert_eq!(partition_for_key(b"anything", 1), 0);
         assert_eq!(partition_for_key(b"anything", 0), 0);
     }

@@ -57,21 +57,10 @@ fn partition_for_key_matches_kafka() -> Result<(), CheckFailure> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_all_with_tiny_segments_and_dense_index() -> Result<(), conformance::ConformanceError> {
-    conformance::run_all(factory(EmbeddedOptions {
-        segment_bytes: 2048,
-        index_interval_bytes: 256,
-        max_batch: 16,
-        ..EmbeddedOptions::default()
-    }))
-    .await
+    conformance::run_all(factory(EmbeddedOptions { segment_bytes: 2048, index_interval_bytes: 256, max_batch: 16, ..EmbeddedOptions::default() })).await
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn run_all_on_a_current_thread_runtime_without_fsync(
-) -> Result<(), conformance::ConformanceError> {
-    conformance::run_all(factory(EmbeddedOptions {
-        fsync: false,
-        ..EmbeddedOptions::default()
-    }))
-    .await
+async fn run_all_on_a_current_thread_runtime_without_fsync() -> Result<(), conformance::ConformanceError> {
+    conformance::run_all(factory(EmbeddedOptions { fsync: false, ..EmbeddedOptions::default() })).await
 }

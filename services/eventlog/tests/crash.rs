@@ -94,35 +94,20 @@ fn write_then_kill(dir: &Path, run: u64, kill_after: usize) -> Vec<Ack> {
     reader.join().expect("reader thread");
     got.extend(lines.try_iter());
     let stderr = stderr_of(&mut child);
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "writer was not killed by us: {status:?}; stderr:\n{stderr}"
-    );
-    assert!(
-        got.len() >= kill_after,
-        "writer acknowledged only {} appends; stderr:\n{stderr}",
-        got.len()
-    );
+    assert_eq!(status.signal(), Some(9), "writer was not killed by us: {status:?}; stderr:\n{stderr}");
+    assert!(got.len() >= kill_after, "writer acknowledged only {} appends; stderr:\n{stderr}", got.len());
     got.iter()
         .map(|line| {
             let f: Vec<&str> = line.split(' ').collect();
             assert!(f.len() == 5 && f[0] == "ack", "bad line {line:?}");
             let n = |i: usize| f[i].parse::<u64>().expect("number");
-            Ack {
-                run,
-                partition: n(1) as u32,
-                offset: n(2),
-                task: n(3),
-                seq: n(4),
-            }
+            Ack { run, partition: n(1) as u32, offset: n(2), task: n(3), seq: n(4) }
         })
         .collect()
 }
 
 async fn verify(dir: &Path, acks: &[Ack]) -> Vec<u64> {
-    let log = EmbeddedLog::open(dir, PARTITIONS, EmbeddedOptions::default())
-        .expect("reopen after kill -9");
+    let log = EmbeddedLog::open(dir, PARTITIONS, EmbeddedOptions::default()).expect("reopen after kill -9");
     let mut stored = HashMap::new();
     let mut ends = Vec::new();
     for p in 0..PARTITIONS {
@@ -134,39 +119,19 @@ async fn verify(dir: &Path, acks: &[Ack]) -> Vec<u64> {
             if key.starts_with("verify-") {
                 continue; // appended by `verify` itself
             }
-            let seq = u64::from_le_bytes(
-                r.record.headers[0]
-                    .1
-                    .clone()
-                    .try_into()
-                    .expect("seq header"),
-            );
+            let seq = u64::from_le_bytes(r.record.headers[0].1.clone().try_into().expect("seq header"));
             let value = String::from_utf8_lossy(&r.record.value).into_owned();
-            assert!(
-                seen.insert((key.clone(), value.clone())),
-                "partition {p}: record {key}/{seq} stored twice"
-            );
+            assert!(seen.insert((key.clone(), value.clone())), "partition {p}: record {key}/{seq} stored twice");
             stored.insert((p, r.offset), r.record);
         }
     }
     for a in acks {
         let Some(rec) = stored.get(&(a.partition, a.offset)) else {
-            panic!(
-                "acknowledged record lost: {a:?} (partition ends at {})",
-                ends[a.partition as usize]
-            );
+            panic!("acknowledged record lost: {a:?} (partition ends at {})", ends[a.partition as usize]);
         };
         assert_eq!(rec.key, format!("task-{}", a.task).into_bytes(), "{a:?}");
-        assert_eq!(
-            rec.headers,
-            vec![("seq".to_owned(), a.seq.to_le_bytes().to_vec())],
-            "{a:?}"
-        );
-        assert!(
-            rec.value == expected_value(a.run, a.task, a.seq),
-            "{a:?} holds {:?}",
-            String::from_utf8_lossy(&rec.value)
-        );
+        assert_eq!(rec.headers, vec![("seq".to_owned(), a.seq.to_le_bytes().to_vec())], "{a:?}");
+        assert!(rec.value == expected_value(a.run, a.task, a.seq), "{a:?} holds {:?}", String::from_utf8_lossy(&rec.value));
     }
     // Appends continue right after what survived.
     let marker = idp_eventlog::Record::new(format!("verify-{}", ends[0]), Vec::new());
@@ -186,24 +151,13 @@ async fn kill_minus_9_never_loses_an_acknowledged_record() {
         all.extend(&acks);
         let ends = verify(dir.path(), &all).await;
         for p in 0..PARTITIONS as usize {
-            assert!(
-                ends[p] >= previous_ends[p],
-                "partition {p} shrank from {} to {}",
-                previous_ends[p],
-                ends[p]
-            );
+            assert!(ends[p] >= previous_ends[p], "partition {p} shrank from {} to {}", previous_ends[p], ends[p]);
         }
-        eprintln!(
-            "run {run}: {} acks before SIGKILL, partition ends {ends:?}",
-            acks.len()
-        );
+        eprintln!("run {run}: {} acks before SIGKILL, partition ends {ends:?}", acks.len());
         previous_ends = ends;
     }
     let segments = segment_bases(dir.path(), 0).len();
-    assert!(
-        segments > 2,
-        "the runs should have rolled segments (got {segments})"
-    );
+    assert!(segments > 2, "the runs should have rolled segments (got {segments})");
 }
 
 #[tokio::test]
@@ -212,12 +166,7 @@ async fn a_log_held_by_another_process_cannot_be_opened() {
     let mut holder = spawn(dir.path(), 2, "hold", &[]);
     let (lines, reader) = line_reader(&mut holder);
     let ready = lines.recv_timeout(Duration::from_secs(30));
-    assert_eq!(
-        ready.as_deref(),
-        Ok("ready"),
-        "holder stderr:\n{}",
-        stderr_of(&mut holder)
-    );
+    assert_eq!(ready.as_deref(), Ok("ready"), "holder stderr:\n{}", stderr_of(&mut holder));
     match EmbeddedLog::open(dir.path(), 2, EmbeddedOptions::default()) {
         Err(e @ LogError::Locked(_)) => assert!(e.to_string().contains("locked")),
         other => panic!("expected Locked, got {other:?}"),
@@ -226,8 +175,7 @@ async fn a_log_held_by_another_process_cannot_be_opened() {
     holder.wait().unwrap();
     reader.join().unwrap();
     // The kernel drops the flock with the process: no stale lock after a crash.
-    let log = EmbeddedLog::open(dir.path(), 2, EmbeddedOptions::default())
-        .expect("open after holder died");
+    let log = EmbeddedLog::open(dir.path(), 2, EmbeddedOptions::default()).expect("open after holder died");
     drop(log);
 }
 
@@ -235,41 +183,14 @@ async fn a_log_held_by_another_process_cannot_be_opened() {
 async fn another_process_cannot_open_a_log_we_hold_nor_with_another_partition_count() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), 4, EmbeddedOptions::default());
-    let out = Command::new(BIN)
-        .arg(dir.path())
-        .args(["4", "probe"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).arg(dir.path()).args(["4", "probe"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));
     drop(log);
 
-    let out = Command::new(BIN)
-        .arg(dir.path())
-        .args(["4", "probe"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(BIN)
-        .arg(dir.path())
-        .args(["6", "probe"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).arg(dir.path()).args(["4", "probe"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN).arg(dir.path()).args(["6", "probe"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("4 partitions but 6 were requested"));
 }

@@ -16,12 +16,7 @@ fn opts() -> EmbeddedOptions {
 
 /// Small segments and a dense index, so a few hundred records span many sealed segments.
 fn small_segments() -> EmbeddedOptions {
-    EmbeddedOptions {
-        segment_bytes: 1024,
-        index_interval_bytes: 128,
-        max_batch: 8,
-        ..EmbeddedOptions::default()
-    }
+    EmbeddedOptions { segment_bytes: 1024, index_interval_bytes: 128, max_batch: 8, ..EmbeddedOptions::default() }
 }
 
 fn frame_start(i: u64) -> u64 {
@@ -134,11 +129,7 @@ async fn damaged_acknowledged_record_fails_open() {
             }
             other => panic!("damaged record {victim}: expected Corrupt, got {other:?}"),
         }
-        assert_eq!(
-            file_len(&seg),
-            len,
-            "a failed open must not truncate anything"
-        );
+        assert_eq!(file_len(&seg), len, "a failed open must not truncate anything");
     }
 }
 
@@ -149,10 +140,7 @@ async fn missing_acknowledged_records_fail_open() {
     fill(&log, 0, 0..10).await;
     drop(log);
     // Cut exactly at a frame boundary: the file looks clean but ends too early.
-    let seg = std::fs::OpenOptions::new()
-        .write(true)
-        .open(segment(dir.path(), 0, 0))
-        .unwrap();
+    let seg = std::fs::OpenOptions::new().write(true).open(segment(dir.path(), 0, 0)).unwrap();
     seg.set_len(frame_start(8)).unwrap();
     drop(seg);
     match EmbeddedLog::open(dir.path(), 1, opts()) {
@@ -190,10 +178,7 @@ async fn segments_roll_are_named_by_base_offset_and_survive_reopen() {
     for &base in &bases[..bases.len() - 1] {
         let bytes = std::fs::read(segment(dir.path(), 0, base)).unwrap();
         let mut r = format::FrameReader::new(&bytes[..], 0);
-        assert!(
-            r.next(bytes.len() as u64, base).unwrap().is_some(),
-            "segment {base} does not start at {base}"
-        );
+        assert!(r.next(bytes.len() as u64, base).unwrap().is_some(), "segment {base} does not start at {base}");
     }
     let log = open(dir.path(), 1, small_segments());
     assert_intact(&log, 300).await;
@@ -201,12 +186,7 @@ async fn segments_roll_are_named_by_base_offset_and_survive_reopen() {
     for from in [0u64, 1, 57, 150, 299, 300, 333, 399] {
         let got = read_from(&*log, 0, from).await.unwrap();
         assert_eq!(got.len() as u64, 400 - from);
-        assert!(
-            got.iter()
-                .zip(from..)
-                .all(|(r, o)| r.offset == o && r.record == record(o)),
-            "from {from}"
-        );
+        assert!(got.iter().zip(from..).all(|(r, o)| r.offset == o && r.record == record(o)), "from {from}");
     }
 }
 
@@ -219,24 +199,14 @@ async fn sealed_index_is_sparse_and_rebuilt_when_missing_or_torn() {
     let bases = segment_bases(dir.path(), 0);
     let idx = |base| partition_dir(dir.path(), 0).join(format::index_file_name(base));
     let first = std::fs::read(idx(bases[0])).unwrap();
-    let entries =
-        decode_index(&first, 0, file_len(&segment(dir.path(), 0, 0))).expect("valid index");
-    assert!(
-        entries.len() > 2,
-        "index should have several entries: {entries:?}"
-    );
-    assert!(entries
-        .windows(2)
-        .all(|w| w[1].position - w[0].position >= 128));
+    let entries = decode_index(&first, 0, file_len(&segment(dir.path(), 0, 0))).expect("valid index");
+    assert!(entries.len() > 2, "index should have several entries: {entries:?}");
+    assert!(entries.windows(2).all(|w| w[1].position - w[0].position >= 128));
 
     std::fs::remove_file(idx(bases[0])).unwrap();
     std::fs::write(idx(bases[1]), [1u8; 7]).unwrap(); // torn: not a multiple of 16 bytes
     let log = open(dir.path(), 1, small_segments());
-    assert_eq!(
-        std::fs::read(idx(bases[0])).unwrap(),
-        first,
-        "rebuilt index differs from the original"
-    );
+    assert_eq!(std::fs::read(idx(bases[0])).unwrap(), first, "rebuilt index differs from the original");
     assert!(file_len(&idx(bases[1])).is_multiple_of(16) && file_len(&idx(bases[1])) > 0);
     let from = bases[1] + 3;
     let got = read_from(&*log, 0, from).await.unwrap();
@@ -252,35 +222,16 @@ async fn stale_index_entries_fall_back_to_a_scan() {
     drop(log);
     let bases = segment_bases(dir.path(), 0);
     // Plausible (ordered, in range) but wrong: positions in the middle of frames.
-    let lying: Vec<u8> = [
-        IndexEntry {
-            offset: bases[1],
-            position: 0,
-        },
-        IndexEntry {
-            offset: bases[1] + 2,
-            position: 7,
-        },
-        IndexEntry {
-            offset: bases[1] + 4,
-            position: 301,
-        },
-    ]
-    .iter()
-    .flat_map(|e| format::encode_index_entry(*e))
-    .collect();
-    std::fs::write(
-        partition_dir(dir.path(), 0).join(format::index_file_name(bases[1])),
-        lying,
-    )
-    .unwrap();
+    let lying: Vec<u8> =
+        [IndexEntry { offset: bases[1], position: 0 }, IndexEntry { offset: bases[1] + 2, position: 7 }, IndexEntry { offset: bases[1] + 4, position: 301 }]
+            .iter()
+            .flat_map(|e| format::encode_index_entry(*e))
+            .collect();
+    std::fs::write(partition_dir(dir.path(), 0).join(format::index_file_name(bases[1])), lying).unwrap();
     let log = open(dir.path(), 1, small_segments());
     for from in [bases[1] + 2, bases[1] + 5] {
         let got = read_from(&*log, 0, from).await.unwrap();
-        assert!(got
-            .iter()
-            .zip(from..)
-            .all(|(r, o)| r.offset == o && r.record == record(o)));
+        assert!(got.iter().zip(from..).all(|(r, o)| r.offset == o && r.record == record(o)));
         assert_eq!(got.len() as u64, 300 - from);
     }
 }
@@ -294,9 +245,7 @@ async fn corruption_inside_a_sealed_segment_is_an_error_not_a_skip() {
     let bases = segment_bases(dir.path(), 0);
     let victim = bases[1] + 2; // third record of the second segment
     let seg = segment(dir.path(), 0, bases[1]);
-    let pos: u64 = (bases[1]..victim)
-        .map(|j| format::frame_len(&record(j)) as u64)
-        .sum();
+    let pos: u64 = (bases[1]..victim).map(|j| format::frame_len(&record(j)) as u64).sum();
     flip_byte(&seg, pos + 14);
 
     // The sealed segment is not rescanned on open (its index is fine) ...
@@ -316,24 +265,14 @@ async fn corruption_inside_a_sealed_segment_is_an_error_not_a_skip() {
     assert!(matches!(err, LogError::Corrupt { .. }), "got {err:?}");
     assert!(got.len() as u64 <= victim && got.iter().zip(0..).all(|(r, o)| r.offset == o));
     // The error is sticky: the record is not skipped on the next poll.
-    assert!(matches!(
-        sub.poll(3, Duration::from_millis(100)).await,
-        Err(LogError::Corrupt { .. })
-    ));
+    assert!(matches!(sub.poll(3, Duration::from_millis(100)).await, Err(LogError::Corrupt { .. })));
     // The damage is local: later segments are still readable.
-    assert_eq!(
-        read_from(&*log, 0, bases[2]).await.unwrap().len() as u64,
-        300 - bases[2]
-    );
+    assert_eq!(read_from(&*log, 0, bases[2]).await.unwrap().len() as u64, 300 - bases[2]);
     drop(log);
 
     // Without its index the sealed segment is rescanned on open, which finds the damage.
-    std::fs::remove_file(partition_dir(dir.path(), 0).join(format::index_file_name(bases[1])))
-        .unwrap();
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 1, small_segments()),
-        Err(LogError::Corrupt { .. })
-    ));
+    std::fs::remove_file(partition_dir(dir.path(), 0).join(format::index_file_name(bases[1]))).unwrap();
+    assert!(matches!(EmbeddedLog::open(dir.path(), 1, small_segments()), Err(LogError::Corrupt { .. })));
 }
 
 #[tokio::test]
@@ -343,21 +282,12 @@ async fn wrong_partition_count_fails_clearly() {
     fill(&log, 3, 0..3).await;
     drop(log);
     match EmbeddedLog::open(dir.path(), 8, opts()) {
-        Err(
-            e @ LogError::PartitionCountMismatch {
-                on_disk: 4,
-                requested: 8,
-                ..
-            },
-        ) => {
+        Err(e @ LogError::PartitionCountMismatch { on_disk: 4, requested: 8, .. }) => {
             assert!(e.to_string().contains("4 partitions but 8"), "message: {e}")
         }
         other => panic!("expected PartitionCountMismatch, got {other:?}"),
     }
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 1, opts()),
-        Err(LogError::PartitionCountMismatch { .. })
-    ));
+    assert!(matches!(EmbeddedLog::open(dir.path(), 1, opts()), Err(LogError::PartitionCountMismatch { .. })));
     let log = open(dir.path(), 4, opts());
     assert_eq!(log.end_offset(3).await.unwrap(), 3);
 }
@@ -367,10 +297,7 @@ async fn partition_dirs_without_metadata_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(open(dir.path(), 2, opts()));
     std::fs::remove_file(dir.path().join(format::META_FILE_NAME)).unwrap();
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 2, opts()),
-        Err(LogError::InvalidConfig(_))
-    ));
+    assert!(matches!(EmbeddedLog::open(dir.path(), 2, opts()), Err(LogError::InvalidConfig(_))));
 }
 
 #[tokio::test]
@@ -378,17 +305,11 @@ async fn second_open_fails_until_the_first_is_closed_or_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), 1, opts());
     fill(&log, 0, 0..3).await;
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 1, opts()),
-        Err(LogError::Locked(_))
-    ));
+    assert!(matches!(EmbeddedLog::open(dir.path(), 1, opts()), Err(LogError::Locked(_))));
     log.close().await.unwrap();
     let again = open(dir.path(), 1, opts());
     assert_eq!(again.end_offset(0).await.unwrap(), 3);
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 1, opts()),
-        Err(LogError::Locked(_))
-    ));
+    assert!(matches!(EmbeddedLog::open(dir.path(), 1, opts()), Err(LogError::Locked(_))));
     drop(again);
     drop(open(dir.path(), 1, opts()));
     drop(log);
@@ -402,56 +323,25 @@ async fn close_stops_appends_and_ends_subscriptions() {
     let mut sub = log.subscribe(&[(0, 0)]).await.unwrap();
     log.close().await.unwrap();
     log.close().await.unwrap(); // idempotent
-    assert!(matches!(
-        log.append(0, record(5)).await,
-        Err(LogError::Closed)
-    ));
+    assert!(matches!(log.append(0, record(5)).await, Err(LogError::Closed)));
     let got = sub.poll(100, Duration::from_secs(1)).await.unwrap();
     assert_eq!(got.len(), 5, "what was written stays readable");
-    assert!(matches!(
-        sub.poll(100, Duration::from_secs(1)).await,
-        Err(LogError::Closed)
-    ));
+    assert!(matches!(sub.poll(100, Duration::from_secs(1)).await, Err(LogError::Closed)));
 }
 
 #[tokio::test]
 async fn caller_mistakes_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let small = EmbeddedOptions {
-        max_record_bytes: 1000,
-        ..opts()
-    };
+    let small = EmbeddedOptions { max_record_bytes: 1000, ..opts() };
     let log = open(dir.path(), 2, small);
     let big = Record::new(Vec::new(), vec![0u8; 1000]);
-    assert!(matches!(
-        log.append(0, big).await,
-        Err(LogError::RecordTooLarge { max: 1000, .. })
-    ));
+    assert!(matches!(log.append(0, big).await, Err(LogError::RecordTooLarge { max: 1000, .. })));
     fill(&log, 0, 0..2).await;
-    assert!(matches!(
-        log.subscribe(&[(0, 3)]).await.map(|_| ()),
-        Err(LogError::OffsetOutOfRange {
-            partition: 0,
-            offset: 3,
-            end: 2
-        })
-    ));
-    assert!(matches!(
-        log.subscribe(&[(0, 0), (0, 1)]).await.map(|_| ()),
-        Err(LogError::InvalidArgument(_))
-    ));
-    assert!(matches!(
-        EmbeddedLog::open(dir.path(), 0, opts()),
-        Err(LogError::InvalidConfig(_))
-    ));
-    let bad = EmbeddedOptions {
-        max_batch: 0,
-        ..opts()
-    };
-    assert!(matches!(
-        EmbeddedLog::open(tempfile::tempdir().unwrap().path(), 1, bad),
-        Err(LogError::InvalidConfig(_))
-    ));
+    assert!(matches!(log.subscribe(&[(0, 3)]).await.map(|_| ()), Err(LogError::OffsetOutOfRange { partition: 0, offset: 3, end: 2 })));
+    assert!(matches!(log.subscribe(&[(0, 0), (0, 1)]).await.map(|_| ()), Err(LogError::InvalidArgument(_))));
+    assert!(matches!(EmbeddedLog::open(dir.path(), 0, opts()), Err(LogError::InvalidConfig(_))));
+    let bad = EmbeddedOptions { max_batch: 0, ..opts() };
+    assert!(matches!(EmbeddedLog::open(tempfile::tempdir().unwrap().path(), 1, bad), Err(LogError::InvalidConfig(_))));
 }
 
 #[tokio::test]
@@ -475,15 +365,9 @@ async fn a_cancelled_poll_neither_skips_nor_repeats() {
             None => cancelled += 1,
         }
     }
-    assert!(
-        cancelled > 0,
-        "no poll was cancelled; the test exercised nothing"
-    );
+    assert!(cancelled > 0, "no poll was cancelled; the test exercised nothing");
     assert_eq!(got.len(), 300);
-    assert!(got
-        .iter()
-        .zip(0..)
-        .all(|(r, o)| r.offset == o && r.record == record(o)));
+    assert!(got.iter().zip(0..).all(|(r, o)| r.offset == o && r.record == record(o)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,10 +390,7 @@ async fn concurrent_appends_are_group_committed() {
     let stats = log.stats();
     assert_eq!(stats.appended, 64 * 20);
     // One fsync per append would give 1280 batches; while one fsync runs the others queue up.
-    assert!(
-        stats.batches * 4 <= stats.appended,
-        "no group commit: {stats:?}"
-    );
+    assert!(stats.batches * 4 <= stats.appended, "no group commit: {stats:?}");
     eprintln!("group commit: {stats:?}");
 }
 

@@ -58,12 +58,15 @@ pub async fn client(cmd: ClientCmd) -> Result<(), BoxError> {
     match cmd {
         ClientCmd::Create { conn, pool, name, secret, flows } => {
             let (mut c, creds) = connect(&conn).await?;
-            let flows = if flows.is_empty() {
-                vec!["ALLOW_USER_PASSWORD_AUTH".into(), "ALLOW_USER_SRP_AUTH".into(), "ALLOW_REFRESH_TOKEN_AUTH".into()]
-            } else {
-                flows
+            let flows =
+                if flows.is_empty() { vec!["ALLOW_USER_PASSWORD_AUTH".into(), "ALLOW_USER_SRP_AUTH".into(), "ALLOW_REFRESH_TOKEN_AUTH".into()] } else { flows };
+            let req = CreateUserPoolClientRequest {
+                user_pool_id: pool,
+                client_name: name,
+                generate_secret: secret,
+                explicit_auth_flows: flows,
+                ..Default::default()
             };
-            let req = CreateUserPoolClientRequest { user_pool_id: pool, client_name: name, generate_secret: secret, explicit_auth_flows: flows, ..Default::default() };
             let cl = c.create_user_pool_client(signed(req, &creds)?).await?.into_inner();
             print(serde_json::json!({"ClientId": cl.client_id, "ClientSecret": cl.client_secret, "UserPoolId": cl.user_pool_id}));
         }

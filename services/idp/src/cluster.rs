@@ -49,10 +49,9 @@ pub async fn open_kafka(k: &KafkaSettings, partitions: u32) -> Result<Arc<dyn Ev
 /// group that gives each partition's messages to one process and keeps its committed offsets.
 pub fn dispatch_progress(log: &LogBackend, data_dir: &Path, partitions: u32) -> Result<Arc<dyn DispatchProgress>, BoxError> {
     match log {
-        LogBackend::Embedded => Ok(Arc::new(FileProgress {
-            cursor: Cursor::open(data_dir.join("dispatch-cursor.json"))?,
-            partitions: (0..partitions).collect(),
-        })),
+        LogBackend::Embedded => {
+            Ok(Arc::new(FileProgress { cursor: Cursor::open(data_dir.join("dispatch-cursor.json"))?, partitions: (0..partitions).collect() }))
+        }
         LogBackend::Kafka(k) => Ok(GroupProgress::join(k, &k.dispatch_group)?),
     }
 }
@@ -61,10 +60,9 @@ pub fn dispatch_progress(log: &LogBackend, data_dir: &Path, partitions: u32) -> 
 /// (`trigger-cursor.json`) or consumer group (`--trigger-group`).
 pub fn trigger_progress(log: &LogBackend, data_dir: &Path, partitions: u32) -> Result<Arc<dyn DispatchProgress>, BoxError> {
     match log {
-        LogBackend::Embedded => Ok(Arc::new(FileProgress {
-            cursor: Cursor::open(data_dir.join("trigger-cursor.json"))?,
-            partitions: (0..partitions).collect(),
-        })),
+        LogBackend::Embedded => {
+            Ok(Arc::new(FileProgress { cursor: Cursor::open(data_dir.join("trigger-cursor.json"))?, partitions: (0..partitions).collect() }))
+        }
         LogBackend::Kafka(k) => Ok(GroupProgress::join(k, &k.trigger_group)?),
     }
 }

@@ -574,13 +574,7 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
         partitions,
         grpc_addr: args.grpc_addr.or(file.grpc_addr).unwrap_or(default_grpc),
         http_addr,
-        issuer_base: args
-            .issuer_base
-            .clone()
-            .or(file.issuer_base.clone())
-            .unwrap_or_else(|| format!("http://{http_addr}"))
-            .trim_end_matches('/')
-            .to_string(),
+        issuer_base: args.issuer_base.clone().or(file.issuer_base.clone()).unwrap_or_else(|| format!("http://{http_addr}")).trim_end_matches('/').to_string(),
         region: args.region.clone().or(file.region.clone()).unwrap_or_else(|| "us-east-1".into()),
         source_limit: {
             let default = idp_app::throttle::SourceLimit::default();

@@ -48,10 +48,8 @@ pub fn command(cmd: KeysCmd) -> Result<(), BoxError> {
 /// keys every token of which has expired. A failed tick is logged and retried at the next one;
 /// the process keeps signing with the ring it has.
 pub fn spawn_maintenance(app: &Arc<App>, s: &Settings) -> tokio::task::JoinHandle<()> {
-    let policy = KeyPolicy {
-        rotate_every_secs: s.rotate_every,
-        retire_after_secs: KeyPolicy::retire_after_for(s.keys_reload.as_secs()).max(DEFAULT_RETIRE_AFTER_SECS),
-    };
+    let policy =
+        KeyPolicy { rotate_every_secs: s.rotate_every, retire_after_secs: KeyPolicy::retire_after_for(s.keys_reload.as_secs()).max(DEFAULT_RETIRE_AFTER_SECS) };
     let app = app.clone();
     let every = s.keys_reload.max(Duration::from_secs(1));
     tokio::spawn(async move {

@@ -40,8 +40,7 @@ pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
     println!("fingerprint before: {}", hex(&before));
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} events {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} events {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let cpu_started = cpu_seconds();

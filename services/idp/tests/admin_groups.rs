@@ -162,7 +162,11 @@ async fn admin_user_apis_and_groups_over_grpc() {
         ..Default::default()
     };
     expect_error(c.users.admin_create_user(c.admin.req(create("alice", vec![], None, &pool))).await, "UsernameExistsException", Code::AlreadyExists);
-    expect_error(c.users.admin_create_user(c.admin.req(create("x1", attrs(&[("custom:nope", "1")]), None, &pool))).await, "InvalidParameterException", Code::InvalidArgument);
+    expect_error(
+        c.users.admin_create_user(c.admin.req(create("x1", attrs(&[("custom:nope", "1")]), None, &pool))).await,
+        "InvalidParameterException",
+        Code::InvalidArgument,
+    );
     expect_error(c.users.admin_create_user(c.admin.req(create("x2", vec![], Some("weak"), &pool))).await, "InvalidPasswordException", Code::InvalidArgument);
     expect_error(c.users.admin_create_user(c.admin.req(create("x3", vec![], None, "us-east-1_Nope12345"))).await, "ResourceNotFoundException", Code::NotFound);
     expect_error(c.users.admin_create_user(pb::AdminCreateUserRequest::default()).await, "UnrecognizedClientException", Code::Unauthenticated);
@@ -207,12 +211,15 @@ async fn admin_user_apis_and_groups_over_grpc() {
         ..Default::default()
     };
     c.users
-        .add_custom_attributes(c.admin.req(pb::AddCustomAttributesRequest { user_pool_id: pool.clone(), custom_attributes: vec![custom("tier", "Number", Some(1), Some(3))] }))
+        .add_custom_attributes(
+            c.admin.req(pb::AddCustomAttributesRequest { user_pool_id: pool.clone(), custom_attributes: vec![custom("tier", "Number", Some(1), Some(3))] }),
+        )
         .await
         .expect("add custom");
     let dup = pb::AddCustomAttributesRequest { user_pool_id: pool.clone(), custom_attributes: vec![custom("custom:tier", "String", None, None)] };
     expect_error(c.users.add_custom_attributes(c.admin.req(dup)).await, "InvalidParameterException", Code::InvalidArgument);
-    let update = |pairs: &[(&str, &str)]| pb::AdminUpdateUserAttributesRequest { user_pool_id: pool.clone(), username: "alice".into(), user_attributes: attrs(pairs) };
+    let update =
+        |pairs: &[(&str, &str)]| pb::AdminUpdateUserAttributesRequest { user_pool_id: pool.clone(), username: "alice".into(), user_attributes: attrs(pairs) };
     expect_error(c.users.admin_update_user_attributes(c.admin.req(update(&[("custom:tier", "7")]))).await, "InvalidParameterException", Code::InvalidArgument);
     expect_error(c.users.admin_update_user_attributes(c.admin.req(update(&[("sub", "x")]))).await, "InvalidParameterException", Code::InvalidArgument);
     c.users.admin_update_user_attributes(c.admin.req(update(&[("custom:tier", "2"), ("name", "Alice A")]))).await.expect("update");
@@ -287,9 +294,19 @@ async fn admin_user_apis_and_groups_over_grpc() {
     assert_eq!((updated.description.as_str(), updated.precedence), ("read only", None));
     let got = c.groups.get_group(c.admin.req(group_req(&pool, "readers"))).await.expect("get group").into_inner();
     assert_eq!(got.role_arn, "arn:aws:iam::123456789012:role/Readers");
-    let page1 = c.groups.list_groups(c.admin.req(pb::ListGroupsRequest { user_pool_id: pool.clone(), limit: 2, next_token: String::new() })).await.expect("list").into_inner();
+    let page1 = c
+        .groups
+        .list_groups(c.admin.req(pb::ListGroupsRequest { user_pool_id: pool.clone(), limit: 2, next_token: String::new() }))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(page1.groups.iter().map(|g| g.group_name.as_str()).collect::<Vec<_>>(), vec!["admins", "devs"]);
-    let page2 = c.groups.list_groups(c.admin.req(pb::ListGroupsRequest { user_pool_id: pool.clone(), limit: 2, next_token: page1.next_token })).await.expect("list").into_inner();
+    let page2 = c
+        .groups
+        .list_groups(c.admin.req(pb::ListGroupsRequest { user_pool_id: pool.clone(), limit: 2, next_token: page1.next_token }))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(page2.groups.iter().map(|g| g.group_name.as_str()).collect::<Vec<_>>(), vec!["readers"]);
     assert!(page2.next_token.is_empty());
 
@@ -299,7 +316,8 @@ async fn admin_user_apis_and_groups_over_grpc() {
     c.groups.admin_add_user_to_group(c.admin.req(member(&pool, "bob", "admins"))).await.expect("add bob");
     expect_error(c.groups.admin_add_user_to_group(c.admin.req(member(&pool, "alice", "nope"))).await, "ResourceNotFoundException", Code::NotFound);
     expect_error(c.groups.admin_add_user_to_group(c.admin.req(member(&pool, "ghost", "admins"))).await, "UserNotFoundException", Code::NotFound);
-    let in_group = |group: &str, limit: u32, next_token: String| pb::ListUsersInGroupRequest { user_pool_id: pool.clone(), group_name: group.into(), limit, next_token };
+    let in_group =
+        |group: &str, limit: u32, next_token: String| pb::ListUsersInGroupRequest { user_pool_id: pool.clone(), group_name: group.into(), limit, next_token };
     let p1 = c.groups.list_users_in_group(c.admin.req(in_group("admins", 1, String::new()))).await.expect("members").into_inner();
     assert_eq!(p1.users.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), vec!["alice"]);
     let p2 = c.groups.list_users_in_group(c.admin.req(in_group("admins", 1, p1.pagination_token))).await.expect("members").into_inner();
@@ -307,7 +325,11 @@ async fn admin_user_apis_and_groups_over_grpc() {
     expect_error(c.groups.list_users_in_group(c.admin.req(in_group("nope", 0, String::new()))).await, "ResourceNotFoundException", Code::NotFound);
     let listed = c
         .users
-        .admin_list_groups_for_user(c.admin.req(pb::AdminListGroupsForUserRequest { user_pool_id: pool.clone(), username: "alice".into(), ..Default::default() }))
+        .admin_list_groups_for_user(c.admin.req(pb::AdminListGroupsForUserRequest {
+            user_pool_id: pool.clone(),
+            username: "alice".into(),
+            ..Default::default()
+        }))
         .await
         .expect("groups for user")
         .into_inner();
@@ -342,7 +364,8 @@ async fn admin_user_apis_and_groups_over_grpc() {
 
     // No temporary password in the log or the projections (only the dev outbox has it).
     server.kill9();
-    let temporaries: Vec<String> = server.messages().iter().filter(|m| m["kind"] == "ADMIN_CREATE_USER").filter_map(|m| m["code"].as_str().map(str::to_string)).collect();
+    let temporaries: Vec<String> =
+        server.messages().iter().filter(|m| m["kind"] == "ADMIN_CREATE_USER").filter_map(|m| m["code"].as_str().map(str::to_string)).collect();
     assert_eq!(temporaries.len(), 2);
     for path in walk(dir.path()) {
         if path.ends_with("outbox.jsonl") {

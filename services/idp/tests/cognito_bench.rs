@@ -159,7 +159,12 @@ async fn srp_grpc(mut users: UsersClient<tonic::transport::Channel>, cid: &str, 
         ("TIMESTAMP".to_string(), c.timestamp),
         ("PASSWORD_CLAIM_SIGNATURE".to_string(), c.signature_b64),
     ]);
-    let req = RespondToAuthChallengeRequest { client_id: cid.into(), challenge_name: "PASSWORD_VERIFIER".into(), challenge_responses: answer, session: String::new() };
+    let req = RespondToAuthChallengeRequest {
+        client_id: cid.into(),
+        challenge_name: "PASSWORD_VERIFIER".into(),
+        challenge_responses: answer,
+        session: String::new(),
+    };
     matches!(users.respond_to_auth_challenge(req).await, Ok(r) if r.get_ref().authentication_result.is_some())
 }
 
@@ -196,7 +201,13 @@ async fn srp_sign_in_throughput_and_adapter_overhead() {
     let pool_name = idp_crypto::srp::pool_name(&pool_id).to_string();
     let names: Vec<String> = (0..USERS).map(|i| format!("bench{i}")).collect();
     for n in &names {
-        let (s, _, b) = call(&http, &endpoint, "SignUp", &json!({"ClientId": cid, "Username": n, "Password": PASSWORD, "UserAttributes": [{"Name": "email", "Value": format!("{n}@example.com")}]})).await;
+        let (s, _, b) = call(
+            &http,
+            &endpoint,
+            "SignUp",
+            &json!({"ClientId": cid, "Username": n, "Password": PASSWORD, "UserAttributes": [{"Name": "email", "Value": format!("{n}@example.com")}]}),
+        )
+        .await;
         assert_eq!(s, 200, "{b}");
     }
     for n in &names {
@@ -223,7 +234,13 @@ async fn srp_sign_in_throughput_and_adapter_overhead() {
     .await;
 
     // A cheap call (GetUser: one RS256 verify + one read) to expose the adapter's own cost.
-    let (s, _, b) = call(&http, &endpoint, "InitiateAuth", &json!({"ClientId": cid, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": "bench0", "PASSWORD": PASSWORD}})).await;
+    let (s, _, b) = call(
+        &http,
+        &endpoint,
+        "InitiateAuth",
+        &json!({"ClientId": cid, "AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {"USERNAME": "bench0", "PASSWORD": PASSWORD}}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let token = b["AuthenticationResult"]["AccessToken"].as_str().expect("token").to_string();
     let (h, e, t) = (http.clone(), endpoint.clone(), token.clone());
@@ -262,7 +279,11 @@ async fn bench_pool(grpc: u16, key_id: &str, secret: &str) -> Option<(String, St
         r.insert("x-idp-secret-access-key", secret.parse().ok()?);
         Some(())
     };
-    let mut r = tonic::Request::new(idp_api::pb::CreateUserPoolRequest { pool_name: "bench".into(), auto_verified_attributes: vec!["email".into()], ..Default::default() });
+    let mut r = tonic::Request::new(idp_api::pb::CreateUserPoolRequest {
+        pool_name: "bench".into(),
+        auto_verified_attributes: vec!["email".into()],
+        ..Default::default()
+    });
     auth(r.metadata_mut())?;
     let pool = admin.create_user_pool(r).await.ok()?.into_inner();
     let mut r = tonic::Request::new(idp_api::pb::CreateUserPoolClientRequest {
@@ -280,10 +301,7 @@ async fn outbox_code(dir: &std::path::Path, username: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let text = std::fs::read_to_string(dir.join("outbox.jsonl")).unwrap_or_default();
-        let found = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .rfind(|m| m["username"] == username && m["kind"] == "SIGN_UP");
+        let found = text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).rfind(|m| m["username"] == username && m["kind"] == "SIGN_UP");
         if let Some(m) = found {
             return m["code"].as_str().unwrap_or_default().to_string();
         }

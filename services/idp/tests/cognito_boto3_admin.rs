@@ -34,12 +34,7 @@ async fn boto3_admin_user_apis_and_groups() {
     let flow = run_script(
         &python,
         "boto3_admin_groups.py",
-        &[
-            ("IDP_ENDPOINT", endpoint),
-            ("IDP_ACCESS_KEY_ID", key_id),
-            ("IDP_SECRET_ACCESS_KEY", secret),
-            ("IDP_DATA_DIR", dir.path().display().to_string()),
-        ],
+        &[("IDP_ENDPOINT", endpoint), ("IDP_ACCESS_KEY_ID", key_id), ("IDP_SECRET_ACCESS_KEY", secret), ("IDP_DATA_DIR", dir.path().display().to_string())],
     )
     .await;
     assert_checks(

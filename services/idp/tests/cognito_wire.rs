@@ -173,7 +173,8 @@ async fn user_srp_auth_with_an_independent_client() {
     let pool_name = idp_crypto::srp::pool_name(&pool_id).to_string();
     confirmed_user(&server, &http, &endpoint, &cid, "Srp.User").await;
 
-    let initiate = |a: String, user: &str| json!({"ClientId": cid, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": {"USERNAME": user, "SRP_A": a}, "ClientMetadata": {}});
+    let initiate =
+        |a: String, user: &str| json!({"ClientId": cid, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": {"USERNAME": user, "SRP_A": a}, "ClientMetadata": {}});
     let client = SrpClient::new(&pool_name, &mut OsRng).expect("client");
     // Another case of the username (the pool is case-insensitive) and an odd-length SRP_A.
     let (status, _, body) = call(&http, &endpoint, "InitiateAuth", &initiate(format!("0{}", client.srp_a_hex()), "srp.user")).await;
@@ -190,7 +191,8 @@ async fn user_srp_auth_with_an_independent_client() {
 
     // A wrong password, a tampered block, a stale or malformed timestamp: refused.
     let wrong = client.respond("Wr0ng-Password!", &ch, &ts).expect("claim");
-    let (_, _, body) = call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &wrong.secret_block_b64, &ts, &wrong.signature_b64))).await;
+    let (_, _, body) =
+        call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &wrong.secret_block_b64, &ts, &wrong.signature_b64))).await;
     assert_eq!(error_type(&body), "NotAuthorizedException", "{body}");
     assert_eq!(body["message"], "Incorrect username or password.");
     let mut tampered = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &ch.secret_block_b64).expect("b64");
@@ -200,13 +202,16 @@ async fn user_srp_auth_with_an_independent_client() {
     assert_eq!(error_type(&body), "NotAuthorizedException", "{body}");
     let stale_ts = idp_crypto::srp::format_timestamp(now_secs() - 600);
     let stale = client.respond(PASSWORD, &ch, &stale_ts).expect("claim");
-    let (_, _, body) = call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &ch.secret_block_b64, &stale_ts, &stale.signature_b64))).await;
+    let (_, _, body) =
+        call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &ch.secret_block_b64, &stale_ts, &stale.signature_b64))).await;
     assert_eq!(error_type(&body), "NotAuthorizedException", "{body}");
-    let (_, _, body) = call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &ch.secret_block_b64, "yesterday", &claim.signature_b64))).await;
+    let (_, _, body) =
+        call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &ch.secret_block_b64, "yesterday", &claim.signature_b64))).await;
     assert_eq!(error_type(&body), "InvalidParameterException", "{body}");
 
     // The right claim, without Session: tokens.
-    let (status, _, body) = call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &claim.secret_block_b64, &ts, &claim.signature_b64))).await;
+    let (status, _, body) =
+        call(&http, &endpoint, "RespondToAuthChallenge", &respond(responses(&claim.username, &claim.secret_block_b64, &ts, &claim.signature_b64))).await;
     assert_eq!(status, 200, "{body}");
     let result = &body["AuthenticationResult"];
     assert!(result["AccessToken"].as_str().is_some_and(|t| !t.is_empty()) && result["RefreshToken"].as_str().is_some(), "{body}");
@@ -251,7 +256,12 @@ async fn user_srp_auth_with_an_independent_client() {
     assert_eq!(started.challenge_name, "PASSWORD_VERIFIER");
     let p = &started.challenge_parameters;
     let get = |k: &str| p.get(k).cloned().unwrap_or_default();
-    let ch = PasswordVerifierChallenge { salt_hex: get("SALT"), srp_b_hex: get("SRP_B"), secret_block_b64: get("SECRET_BLOCK"), user_id_for_srp: get("USER_ID_FOR_SRP") };
+    let ch = PasswordVerifierChallenge {
+        salt_hex: get("SALT"),
+        srp_b_hex: get("SRP_B"),
+        secret_block_b64: get("SECRET_BLOCK"),
+        user_id_for_srp: get("USER_ID_FOR_SRP"),
+    };
     let ts = idp_crypto::srp::format_timestamp(now_secs());
     let c = grpc_client.respond(PASSWORD, &ch, &ts).expect("claim");
     let answer: HashMap<String, String> = [
@@ -264,7 +274,12 @@ async fn user_srp_auth_with_an_independent_client() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let done = users
-        .respond_to_auth_challenge(RespondToAuthChallengeRequest { client_id: cid.clone(), challenge_name: "PASSWORD_VERIFIER".into(), challenge_responses: answer, session: String::new() })
+        .respond_to_auth_challenge(RespondToAuthChallengeRequest {
+            client_id: cid.clone(),
+            challenge_name: "PASSWORD_VERIFIER".into(),
+            challenge_responses: answer,
+            session: String::new(),
+        })
         .await
         .expect("grpc respond")
         .into_inner();

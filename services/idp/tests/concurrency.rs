@@ -111,10 +111,7 @@ async fn acknowledged_sign_ups_survive_kill_9() {
         tasks.push(tokio::spawn(async move {
             let mut users = users;
             let name = format!("durable{i:03}");
-            if let Ok(r) = users
-                .sign_up(SignUpRequest { client_id: cid, username: name.clone(), password: PASSWORD.into(), ..Default::default() })
-                .await
-            {
+            if let Ok(r) = users.sign_up(SignUpRequest { client_id: cid, username: name.clone(), password: PASSWORD.into(), ..Default::default() }).await {
                 acked.lock().await.push((name, r.into_inner().user_sub));
             }
         }));
@@ -136,9 +133,7 @@ async fn acknowledged_sign_ups_survive_kill_9() {
     let mut users = server.users().await;
     for (name, _sub) in &acked {
         // A second sign-up of an acknowledged name must find it taken.
-        let r = users
-            .sign_up(SignUpRequest { client_id: cid.clone(), username: name.clone(), password: PASSWORD.into(), ..Default::default() })
-            .await;
+        let r = users.sign_up(SignUpRequest { client_id: cid.clone(), username: name.clone(), password: PASSWORD.into(), ..Default::default() }).await;
         match r {
             Err(s) => assert_eq!(error_name(&s), "UsernameExistsException", "{name}"),
             Ok(_) => panic!("acknowledged sign-up {name} was lost"),
@@ -185,7 +180,12 @@ async fn bad_input_is_refused_and_writes_nothing() {
     // Wrong codes: refused with CodeMismatchException; the user stays unconfirmed.
     for _ in 0..3 {
         let r = users
-            .confirm_sign_up(ConfirmSignUpRequest { client_id: cid.clone(), username: "carol".into(), confirmation_code: "12345x".into(), ..Default::default() })
+            .confirm_sign_up(ConfirmSignUpRequest {
+                client_id: cid.clone(),
+                username: "carol".into(),
+                confirmation_code: "12345x".into(),
+                ..Default::default()
+            })
             .await;
         assert_eq!(r.map_err(|s| error_name(&s)).err().as_deref(), Some("CodeMismatchException"));
     }
@@ -233,7 +233,11 @@ fn log_bytes(dir: &std::path::Path) -> u64 {
                 rd.flatten()
                     .map(|e| {
                         let p = e.path();
-                        if p.is_dir() { walk(&p) } else { e.metadata().map(|m| m.len()).unwrap_or(0) }
+                        if p.is_dir() {
+                            walk(&p)
+                        } else {
+                            e.metadata().map(|m| m.len()).unwrap_or(0)
+                        }
                     })
                     .sum()
             })

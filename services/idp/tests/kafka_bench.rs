@@ -215,9 +215,21 @@ async fn kafka_write_path_and_replicas() {
     let fetch_wait = std::env::var("KBENCH_FETCH_WAIT_MS").unwrap_or_else(|_| "5".into());
     eprintln!("kafka: --kafka-fetch-wait-ms {fetch_wait}");
     let flags: Vec<String> = [
-        "--log", "kafka", "--brokers", &brokers, "--topic", &topic, "--partitions", "4",
-        "--kafka-one-record-per-batch", "--kafka-fetch-wait-ms", &fetch_wait, "--issuer-base", "http://idp.test",
-        "--keys-dir", &root.path().join("keys").display().to_string(),
+        "--log",
+        "kafka",
+        "--brokers",
+        &brokers,
+        "--topic",
+        &topic,
+        "--partitions",
+        "4",
+        "--kafka-one-record-per-batch",
+        "--kafka-fetch-wait-ms",
+        &fetch_wait,
+        "--issuer-base",
+        "http://idp.test",
+        "--keys-dir",
+        &root.path().join("keys").display().to_string(),
     ]
     .iter()
     .filter(|f| std::env::var_os("KBENCH_BATCHED").is_none() || **f != "--kafka-one-record-per-batch")

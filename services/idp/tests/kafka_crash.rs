@@ -102,8 +102,7 @@ async fn kill_one_process_under_load_and_restart_it() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let messages = cluster.messages();
-        let sent: BTreeSet<String> =
-            messages.iter().filter(|m| m["kind"] == "SIGN_UP").filter_map(|m| m["username"].as_str().map(str::to_string)).collect();
+        let sent: BTreeSet<String> = messages.iter().filter(|m| m["kind"] == "SIGN_UP").filter_map(|m| m["username"].as_str().map(str::to_string)).collect();
         let per_event = lines_per_event(&messages);
         assert!(per_event.values().all(|n| *n == 1), "a message was sent twice");
         if acked.is_subset(&sent) {

@@ -98,12 +98,7 @@ async fn three_processes_one_arbiter_and_read_your_writes_on_any_front() {
         latencies.push(f.await.expect("flow task"));
     }
     latencies.sort();
-    eprintln!(
-        "200 cross-front flows in {:?} (per flow p50 {:?}, max {:?})",
-        flow_started.elapsed(),
-        latencies[latencies.len() / 2],
-        latencies.last()
-    );
+    eprintln!("200 cross-front flows in {:?} (per flow p50 {:?}, max {:?})", flow_started.elapsed(), latencies[latencies.len() / 2], latencies.last());
     // Each sign-up's code was sent exactly once, whatever process owned its partition.
     let per_event = lines_per_event(&cluster.messages());
     assert!(per_event.values().all(|n| *n == 1), "duplicate messages: {:?}", per_event.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>());
@@ -121,10 +116,8 @@ async fn code_in(outbox: &std::path::Path, username: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let text = std::fs::read_to_string(outbox).unwrap_or_default();
-        let found = text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|m| m["username"] == username && m["kind"] == "SIGN_UP");
+        let found =
+            text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|m| m["username"] == username && m["kind"] == "SIGN_UP");
         if let Some(m) = found {
             return m["code"].as_str().unwrap_or_default().to_string();
         }

@@ -237,7 +237,8 @@ async fn codes_arrive_over_smtp_and_the_sms_webhook_once_despite_a_failed_first_
     let mail0 = mails.iter().find(|m| m["rcpt_tos"][0] == "mail0@example.com").expect("mail0's email");
     confirm(&server, &mail_cid, "mail0", &code_in(mail0["body"].as_str().unwrap_or_default())).await;
 
-    let refused = std::fs::read_dir(sink.out.path()).map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("refused-rcpt-")).count()).unwrap_or(0);
+    let refused =
+        std::fs::read_dir(sink.out.path()).map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("refused-rcpt-")).count()).unwrap_or(0);
     assert_eq!(refused, 1, "a 550 recipient is tried once, then dropped");
 
     let hits = hook.hits();

@@ -91,7 +91,11 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
     let cases: Vec<(String, Vec<&str>, &str)> = vec![
         (r#"email = "user05@odd.example""#.into(), vec!["User05"], "exact"),
         (r#"email ^= "user1""#.into(), vec!["User10", "User11"], "prefix"),
-        (r#"  email^="user0"  "#.into(), vec!["User00", "User01", "User02", "User03", "User04", "User05", "User06", "User07", "User08", "User09"], "prefix, no spaces, value order"),
+        (
+            r#"  email^="user0"  "#.into(),
+            vec!["User00", "User01", "User02", "User03", "User04", "User05", "User06", "User07", "User08", "User09"],
+            "prefix, no spaces, value order",
+        ),
         (r#"family_name = "O\"Brien""#.into(), vec!["User03"], "escaped quote"),
         (r#"family_name = "Family1""#.into(), vec!["User01", "User04", "User07", "User10"], "ties in username order"),
         (r#"cognito:user_status = "confirmed""#.into(), vec!["User01", "User02"], "status, case-insensitive"),
@@ -131,7 +135,9 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
         .expect("first page")
         .into_inner();
     assert!(!first.pagination_token.is_empty());
-    for (filter, token) in [(r#"email ^= "zzz""#, first.pagination_token.as_str()), ("", first.pagination_token.as_str()), (r#"email ^= "user""#, "not*a*token")] {
+    for (filter, token) in
+        [(r#"email ^= "zzz""#, first.pagination_token.as_str()), ("", first.pagination_token.as_str()), (r#"email ^= "user""#, "not*a*token")]
+    {
         let r = admin
             .client
             .list_users(admin.req(ListUsersRequest { user_pool_id: pool.clone(), limit: 2, filter: filter.into(), pagination_token: token.into() }))

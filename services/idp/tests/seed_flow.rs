@@ -21,11 +21,7 @@ async fn seed_flow_over_grpc() {
     // create pool -> client with secret
     let pool = admin
         .client
-        .create_user_pool(admin.req(CreateUserPoolRequest {
-            pool_name: "seed".into(),
-            auto_verified_attributes: vec!["email".into()],
-            ..Default::default()
-        }))
+        .create_user_pool(admin.req(CreateUserPoolRequest { pool_name: "seed".into(), auto_verified_attributes: vec!["email".into()], ..Default::default() }))
         .await
         .expect("create pool")
         .into_inner();
@@ -94,7 +90,14 @@ async fn seed_flow_over_grpc() {
     assert_eq!(code.len(), 6);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     expect_error(
-        users.confirm_sign_up(ConfirmSignUpRequest { client_id: cid.clone(), secret_hash: sh("alice"), username: "alice".into(), confirmation_code: wrong.into() }).await,
+        users
+            .confirm_sign_up(ConfirmSignUpRequest {
+                client_id: cid.clone(),
+                secret_hash: sh("alice"),
+                username: "alice".into(),
+                confirmation_code: wrong.into(),
+            })
+            .await,
         "CodeMismatchException",
         Code::InvalidArgument,
     );
@@ -120,12 +123,12 @@ async fn seed_flow_over_grpc() {
 
     // JWKS serves the signing key
     let jwks: serde_json::Value = reqwest::get(server.http(&format!("/{}/.well-known/jwks.json", pool.id))).await.expect("jwks").json().await.expect("json");
-    let header: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tokens.id_token.split('.').next().expect("header")).expect("b64"),
-    )
-    .expect("header json");
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tokens.id_token.split('.').next().expect("header")).expect("b64"))
+            .expect("header json");
     assert!(jwks["keys"].as_array().expect("keys").iter().any(|k| k["kid"] == header["kid"]));
-    let oidc: serde_json::Value = reqwest::get(server.http(&format!("/{}/.well-known/openid-configuration", pool.id))).await.expect("oidc").json().await.expect("json");
+    let oidc: serde_json::Value =
+        reqwest::get(server.http(&format!("/{}/.well-known/openid-configuration", pool.id))).await.expect("oidc").json().await.expect("json");
     assert_eq!(oidc["issuer"], id["iss"]);
 
     // get user (read-your-writes right after each write)
@@ -138,7 +141,10 @@ async fn seed_flow_over_grpc() {
 
     // update attribute (email change needs re-verification)
     let upd = users
-        .update_user_attributes(UpdateUserAttributesRequest { access_token: tokens.access_token.clone(), user_attributes: attrs(&[("email", "alice2@example.com"), ("name", "Alice")]) })
+        .update_user_attributes(UpdateUserAttributesRequest {
+            access_token: tokens.access_token.clone(),
+            user_attributes: attrs(&[("email", "alice2@example.com"), ("name", "Alice")]),
+        })
         .await
         .expect("update")
         .into_inner();
@@ -157,7 +163,11 @@ async fn seed_flow_over_grpc() {
     // change password
     let new_pw = "N3w-Password-Here";
     users
-        .change_password(ChangePasswordRequest { access_token: tokens.access_token.clone(), previous_password: PASSWORD.into(), proposed_password: new_pw.into() })
+        .change_password(ChangePasswordRequest {
+            access_token: tokens.access_token.clone(),
+            previous_password: PASSWORD.into(),
+            proposed_password: new_pw.into(),
+        })
         .await
         .expect("change password");
     expect_error(users.initiate_auth(auth("alice", PASSWORD)).await, "NotAuthorizedException", Code::Unauthenticated);

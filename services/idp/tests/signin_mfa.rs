@@ -58,7 +58,13 @@ async fn password_auth(server: &Server, client_id: &str, name: &str, password: &
         .map(|r| r.into_inner())
 }
 
-async fn respond(server: &Server, client_id: &str, challenge: &str, session: &str, responses: &[(&str, &str)]) -> Result<pb::InitiateAuthResponse, tonic::Status> {
+async fn respond(
+    server: &Server,
+    client_id: &str,
+    challenge: &str,
+    session: &str,
+    responses: &[(&str, &str)],
+) -> Result<pb::InitiateAuthResponse, tonic::Status> {
     let mut users = server.users().await;
     users
         .respond_to_auth_challenge(pb::RespondToAuthChallengeRequest {
@@ -139,9 +145,7 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
         .into_inner()
         .secret_code;
     expect_error(
-        sign_in
-            .verify_software_token(pb::VerifySoftwareTokenRequest { access_token: access.clone(), user_code: "123456".into(), ..Default::default() })
-            .await,
+        sign_in.verify_software_token(pb::VerifySoftwareTokenRequest { access_token: access.clone(), user_code: "123456".into(), ..Default::default() }).await,
         "EnableSoftwareTokenMFAException",
         Code::InvalidArgument,
     );
@@ -242,18 +246,12 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
         .into_inner();
     // the session of the association step is spent by the verification
     expect_error(
-        sign_in
-            .associate_software_token(pb::AssociateSoftwareTokenRequest { session: assoc.session.clone(), ..Default::default() })
-            .await,
+        sign_in.associate_software_token(pb::AssociateSoftwareTokenRequest { session: assoc.session.clone(), ..Default::default() }).await,
         "NotAuthorizedException",
         Code::Unauthenticated,
     );
     // the MFA_SETUP answer must come through a client of the session
-    expect_error(
-        respond(&server, &cid, "MFA_SETUP", &verified.session, &[("USERNAME", "sam")]).await,
-        "NotAuthorizedException",
-        Code::Unauthenticated,
-    );
+    expect_error(respond(&server, &cid, "MFA_SETUP", &verified.session, &[("USERNAME", "sam")]).await, "NotAuthorizedException", Code::Unauthenticated);
     let ok = sign_in
         .admin_respond_to_auth_challenge(admin.req(pb::AdminRespondToAuthChallengeRequest {
             user_pool_id: pool.clone(),
@@ -269,11 +267,7 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
     let ch = sign_in.admin_initiate_auth(admin_auth("ADMIN_USER_PASSWORD_AUTH")).await.expect("again").into_inner();
     assert_eq!(ch.challenge_name, "SOFTWARE_TOKEN_MFA");
     // USER_PASSWORD_AUTH is not allowed for the backend client, ADMIN_ is not for the app client
-    expect_error(
-        password_auth(&server, &admin_client, "sam", PASSWORD).await,
-        "InvalidParameterException",
-        Code::InvalidArgument,
-    );
+    expect_error(password_auth(&server, &admin_client, "sam", PASSWORD).await, "InvalidParameterException", Code::InvalidArgument);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,9 +384,8 @@ async fn new_password_required_after_admin_create_user() {
     let server = Server::start(dir.path(), &[]).await;
     let (pool, cid) = pool_and_client(&server, false).await;
     let admin = server.admin().await;
-    let mut admin_users = idp_api::pb::admin_users_client::AdminUsersClient::connect(format!("http://127.0.0.1:{}", server.grpc))
-        .await
-        .expect("connect admin users");
+    let mut admin_users =
+        idp_api::pb::admin_users_client::AdminUsersClient::connect(format!("http://127.0.0.1:{}", server.grpc)).await.expect("connect admin users");
     admin_users
         .admin_create_user(admin.req(pb::AdminCreateUserRequest {
             user_pool_id: pool.clone(),

@@ -168,14 +168,13 @@ async fn custom_auth_over_cognito_json() {
     }
     let http = reqwest::Client::new();
     let endpoint = server.http("/");
-    let (status, _, c) = call(&http, &endpoint, "InitiateAuth", &json!({"ClientId": cid, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": "alice"}})).await;
+    let (status, _, c) =
+        call(&http, &endpoint, "InitiateAuth", &json!({"ClientId": cid, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": "alice"}})).await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["ChallengeName"], "CUSTOM_CHALLENGE");
     assert_eq!(c["ChallengeParameters"]["question"], "Capital of France?");
     let session = c["Session"].as_str().expect("session").to_string();
-    let respond = |answer: &str, session: &str| {
-        json!({"ClientId": cid, "ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeResponses": {"USERNAME": "alice", "ANSWER": answer}})
-    };
+    let respond = |answer: &str, session: &str| json!({"ClientId": cid, "ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeResponses": {"USERNAME": "alice", "ANSWER": answer}});
     let (status, _, done) = call(&http, &endpoint, "RespondToAuthChallenge", &respond("Paris", &session)).await;
     assert_eq!(status, 200, "{done}");
     assert!(done["AuthenticationResult"]["IdToken"].is_string(), "{done}");

@@ -21,13 +21,7 @@ fn component(name: &str) -> Option<Vec<u8>> {
 }
 
 fn sign_up(cid: &str, user: &str, email: &str) -> SignUpRequest {
-    SignUpRequest {
-        client_id: cid.into(),
-        username: user.into(),
-        password: PASSWORD.into(),
-        user_attributes: attrs(&[("email", email)]),
-        ..Default::default()
-    }
+    SignUpRequest { client_id: cid.into(), username: user.into(), password: PASSWORD.into(), user_attributes: attrs(&[("email", email)]), ..Default::default() }
 }
 
 fn sign_in(cid: &str, user: &str) -> InitiateAuthRequest {

@@ -25,7 +25,9 @@ use crate::rows;
 pub enum Verdict {
     Accepted,
     /// The aggregate moved on since the front read it: the front re-reads and decides again.
-    Conflict { current_version: u64 },
+    Conflict {
+        current_version: u64,
+    },
     /// The request id was already accepted on this aggregate (a retry): nothing applied.
     Duplicate,
     /// Not a valid envelope (wrong schema, unknown aggregate key). Skipped by every replica.

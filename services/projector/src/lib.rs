@@ -18,8 +18,8 @@
 //! - `tests/rebuild_matches_live.rs`: the rebuild and the live projector leave the same bytes.
 
 pub mod arbiter;
-pub mod rebuild;
 pub mod group_rows;
+pub mod rebuild;
 pub mod rows;
 pub mod runner;
 pub mod search;

@@ -63,11 +63,7 @@ enum Msg {
 }
 
 /// Replays the log into an emptied store with the default options. Returns the final progress.
-pub async fn rebuild(
-    log: Arc<dyn EventLog>,
-    store: Arc<dyn ProjectionStore>,
-    on_progress: impl FnMut(Progress),
-) -> Result<Progress, ProjectorError> {
+pub async fn rebuild(log: Arc<dyn EventLog>, store: Arc<dyn ProjectionStore>, on_progress: impl FnMut(Progress)) -> Result<Progress, ProjectorError> {
     rebuild_with(log, store, RebuildOptions::default(), on_progress).await
 }
 

@@ -110,21 +110,14 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
             ck: c.client_id.as_bytes().to_vec(),
             value: c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes(),
         }),
-        (Some(AggregateState::Client(c)), None) => writes.push(Write::Delete {
-            table: Table::ClientIndex,
-            pk: c.pool_id.as_bytes().to_vec(),
-            ck: c.client_id.as_bytes().to_vec(),
-        }),
+        (Some(AggregateState::Client(c)), None) => {
+            writes.push(Write::Delete { table: Table::ClientIndex, pk: c.pool_id.as_bytes().to_vec(), ck: c.client_id.as_bytes().to_vec() })
+        }
         (old, Some(AggregateState::User(u))) => {
             let had = matches!(old, Some(AggregateState::User(o)) if o.sub == u.sub);
             if !had {
                 if let AggregateKey::User { username_key, .. } = key {
-                    writes.push(Write::Put {
-                        table: Table::UsersBySub,
-                        pk: sub_row(&u.pool_id, &u.sub),
-                        ck: vec![],
-                        value: username_key.as_bytes().to_vec(),
-                    });
+                    writes.push(Write::Put { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![], value: username_key.as_bytes().to_vec() });
                     writes.push(Write::Put {
                         table: Table::UserIndex,
                         pk: u.pool_id.as_bytes().to_vec(),

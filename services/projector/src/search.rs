@@ -59,10 +59,7 @@ pub fn prefix(filter: &Filter) -> Vec<u8> {
 
 /// The (pk, ck) of every index row of `user`, whose username key is `username_key`.
 pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<(Vec<u8>, Vec<u8>)> {
-    SearchAttribute::ALL
-        .iter()
-        .filter_map(|&a| a.value_of(user).map(|v| (pk(pool_id, a), ck(&v, username_key))))
-        .collect()
+    SearchAttribute::ALL.iter().filter_map(|&a| a.value_of(user).map(|v| (pk(pool_id, a), ck(&v, username_key)))).collect()
 }
 
 /// The writes taking the index rows of one user from `old` to `new` (either may be absent):

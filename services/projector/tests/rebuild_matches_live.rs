@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idp_domain::pb::{
-    event::Kind, Attribute, AttributesUpdated, ClientCreated, CodeIssued, Envelope, Event,
-    PasswordChanged, PasswordRecord, PoolCreated, RefreshTokenRevoked, UserConfirmed,
-    UserDeleted, UserSignedUp,
+    event::Kind, Attribute, AttributesUpdated, ClientCreated, CodeIssued, Envelope, Event, PasswordChanged, PasswordRecord, PoolCreated, RefreshTokenRevoked,
+    UserConfirmed, UserDeleted, UserSignedUp,
 };
 use idp_eventlog::{EmbeddedLog, EmbeddedOptions, EventLog, Record};
 use idp_projector::rebuild::{rebuild_with, RebuildOptions};
@@ -124,14 +123,17 @@ async fn varied_log(dir: &std::path::Path) -> Arc<dyn EventLog> {
     for i in 0..120u32 {
         let user = format!("user/{POOL}/user{i:03}");
         if i % 3 == 0 {
-            w.env(&user, &format!("confirm-{i}"), None, vec![Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()], ..Default::default() })], true).await;
+            w.env(
+                &user,
+                &format!("confirm-{i}"),
+                None,
+                vec![Kind::UserConfirmed(UserConfirmed { verified_attributes: vec!["email".into()], ..Default::default() })],
+                true,
+            )
+            .await;
         }
         if i % 4 == 0 {
-            let update = AttributesUpdated {
-                set: vec![Attribute { name: "name".into(), value: format!("User {i}") }],
-                deleted: vec![],
-                unverified: vec![],
-            };
+            let update = AttributesUpdated { set: vec![Attribute { name: "name".into(), value: format!("User {i}") }], deleted: vec![], unverified: vec![] };
             w.env(&user, "", None, vec![Kind::AttributesUpdated(update)], true).await;
         }
         if i % 5 == 0 {
@@ -181,8 +183,7 @@ async fn rebuilt_fingerprint(log: Arc<dyn EventLog>, store: Arc<dyn ProjectionSt
 async fn rebuild_leaves_the_bytes_the_live_projector_leaves() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = varied_log(&dir.path().join("log")).await;
-    let live_store: Arc<dyn ProjectionStore> =
-        RedbStore::open_lazy(&dir.path().join("live.redb"), Duration::from_millis(250)).expect("open store");
+    let live_store: Arc<dyn ProjectionStore> = RedbStore::open_lazy(&dir.path().join("live.redb"), Duration::from_millis(250)).expect("open store");
     let live = live_fingerprint(log.clone(), live_store.clone()).await;
 
     let small = RebuildOptions { memory_budget: 1, batch: 7, state_cache: Some(5) };

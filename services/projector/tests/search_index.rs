@@ -181,7 +181,8 @@ async fn index_follows_every_change_and_rebuild_reproduces_it() {
 #[tokio::test]
 async fn any_state_sequence_leaves_exactly_the_last_states_rows() {
     let key = AggregateKey::user(POOL, "carol");
-    let base = UserState { pool_id: POOL.into(), sub: "sub-c".into(), username: "carol".into(), status: "UNCONFIRMED".into(), enabled: true, ..Default::default() };
+    let base =
+        UserState { pool_id: POOL.into(), sub: "sub-c".into(), username: "carol".into(), status: "UNCONFIRMED".into(), enabled: true, ..Default::default() };
     let mut states = vec![base.clone()];
     let mut s = base.clone();
     s.enabled = false;

@@ -15,33 +15,14 @@ fn batch(i: u64) -> Vec<Write> {
     let user = format!("user-{i:012}").into_bytes();
     let sub = format!("{i:032x}").into_bytes();
     vec![
-        Write::Put {
-            table: Table::Users,
-            pk: b"pool-1".to_vec(),
-            ck: user.clone(),
-            value: vec![0x42; 300],
-        },
-        Write::Put {
-            table: Table::UsersBySub,
-            pk: sub,
-            ck: Vec::new(),
-            value: user,
-        },
-        Write::Put {
-            table: Table::Meta,
-            pk: b"pool-1".to_vec(),
-            ck: b"user-count".to_vec(),
-            value: i.to_be_bytes().to_vec(),
-        },
+        Write::Put { table: Table::Users, pk: b"pool-1".to_vec(), ck: user.clone(), value: vec![0x42; 300] },
+        Write::Put { table: Table::UsersBySub, pk: sub, ck: Vec::new(), value: user },
+        Write::Put { table: Table::Meta, pk: b"pool-1".to_vec(), ck: b"user-count".to_vec(), value: i.to_be_bytes().to_vec() },
     ]
 }
 
 fn runtime() -> Runtime {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("tokio runtime: {e}"),
     }
@@ -60,10 +41,7 @@ fn commits(c: &mut Criterion) {
     let file = must(RedbStore::open(&dir.path().join("bench.redb")), "open");
     let memory = must(RedbStore::in_memory(), "in-memory");
     let mut group = c.benchmark_group("commit_3_rows");
-    group
-        .throughput(Throughput::Elements(3))
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(3)).sample_size(20).measurement_time(Duration::from_secs(8));
     for (name, store) in [("redb_file_durable", &file), ("redb_in_memory", &memory)] {
         let store: Arc<dyn ProjectionStore> = store.clone();
         let mut next = 0u64;
@@ -85,35 +63,28 @@ fn commits(c: &mut Criterion) {
     let mut base = 1u64 << 40;
     for tasks in [2u64, 8] {
         group.throughput(Throughput::Elements(3 * tasks));
-        group.bench_with_input(
-            BenchmarkId::new("redb_file_durable_concurrent", tasks),
-            &tasks,
-            |b, &tasks| {
-                b.iter_custom(|iters| {
-                    rt.block_on(async {
-                        let start = Instant::now();
-                        let mut set = tokio::task::JoinSet::new();
-                        for t in 0..tasks {
-                            let store = Arc::clone(&concurrent);
-                            let first = base + t * iters;
-                            set.spawn(async move {
-                                for k in 0..iters {
-                                    must(
-                                        store.commit(t as u32 + 1, k + 1, batch(first + k)).await,
-                                        "commit",
-                                    );
-                                }
-                            });
-                        }
-                        while let Some(r) = set.join_next().await {
-                            must(r, "join");
-                        }
-                        base += tasks * iters;
-                        start.elapsed()
-                    })
+        group.bench_with_input(BenchmarkId::new("redb_file_durable_concurrent", tasks), &tasks, |b, &tasks| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    let mut set = tokio::task::JoinSet::new();
+                    for t in 0..tasks {
+                        let store = Arc::clone(&concurrent);
+                        let first = base + t * iters;
+                        set.spawn(async move {
+                            for k in 0..iters {
+                                must(store.commit(t as u32 + 1, k + 1, batch(first + k)).await, "commit");
+                            }
+                        });
+                    }
+                    while let Some(r) = set.join_next().await {
+                        must(r, "join");
+                    }
+                    base += tasks * iters;
+                    start.elapsed()
                 })
-            },
-        );
+            })
+        });
     }
     group.finish();
     let stats = file.commit_stats();
@@ -130,8 +101,7 @@ const USERS: u64 = 100_000;
 fn gets(c: &mut Criterion) {
     let rt = runtime();
     let dir = must(tempfile::tempdir(), "tempdir");
-    let store: Arc<dyn ProjectionStore> =
-        must(RedbStore::open(&dir.path().join("bench.redb")), "open") as Arc<dyn ProjectionStore>;
+    let store: Arc<dyn ProjectionStore> = must(RedbStore::open(&dir.path().join("bench.redb")), "open") as Arc<dyn ProjectionStore>;
     rt.block_on(async {
         for chunk in 0..USERS / 1000 {
             let writes = (chunk * 1000..(chunk + 1) * 1000).flat_map(batch).collect();
@@ -139,10 +109,7 @@ fn gets(c: &mut Criterion) {
         }
     });
     let mut group = c.benchmark_group("get");
-    group
-        .throughput(Throughput::Elements(1))
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(1)).sample_size(20).measurement_time(Duration::from_secs(5));
     let mut x = 0x2545_f491_4f6c_dd1du64;
     let mut key = move || {
         x ^= x << 13;
@@ -166,18 +133,14 @@ fn gets(c: &mut Criterion) {
     group.throughput(Throughput::Elements(64));
     group.bench_function("redb_file_point_get_64_concurrent", |b| {
         b.iter_custom(|iters| {
-            let keys: Vec<Vec<Vec<u8>>> = (0..iters)
-                .map(|_| (0..64).map(|_| key()).collect())
-                .collect();
+            let keys: Vec<Vec<Vec<u8>>> = (0..iters).map(|_| (0..64).map(|_| key()).collect()).collect();
             rt.block_on(async {
                 let start = Instant::now();
                 for round in keys {
                     let mut set = tokio::task::JoinSet::new();
                     for k in round {
                         let store = Arc::clone(&store);
-                        set.spawn(async move {
-                            must(store.get(Table::Users, b"pool-1", &k).await, "get")
-                        });
+                        set.spawn(async move { must(store.get(Table::Users, b"pool-1", &k).await, "get") });
                     }
                     while let Some(r) = set.join_next().await {
                         assert!(must(r, "join").is_some());

@@ -37,12 +37,7 @@ impl Fingerprinter {
     /// Hashes one entry. Entries must come in the canonical export order.
     pub fn entry(&mut self, entry: Entry<'_>) {
         match entry {
-            Entry::Row {
-                table,
-                pk,
-                ck,
-                value,
-            } => {
+            Entry::Row { table, pk, ck, value } => {
                 self.hasher.update(b"R");
                 self.bytes32(table.name().as_bytes());
                 self.bytes32(pk);
@@ -50,10 +45,7 @@ impl Fingerprinter {
                 self.hasher.update((value.len() as u64).to_be_bytes());
                 self.hasher.update(value);
             }
-            Entry::Offset {
-                log_partition,
-                offset,
-            } => {
+            Entry::Offset { log_partition, offset } => {
                 self.hasher.update(b"O");
                 self.hasher.update(log_partition.to_be_bytes());
                 self.hasher.update(offset.to_be_bytes());
@@ -90,43 +82,17 @@ mod tests {
 
     #[test]
     fn framing_separates_key_boundaries() {
-        let a = Entry::Row {
-            table: Table::Users,
-            pk: b"a",
-            ck: b"bc",
-            value: b"",
-        };
-        let b = Entry::Row {
-            table: Table::Users,
-            pk: b"ab",
-            ck: b"c",
-            value: b"",
-        };
+        let a = Entry::Row { table: Table::Users, pk: b"a", ck: b"bc", value: b"" };
+        let b = Entry::Row { table: Table::Users, pk: b"ab", ck: b"c", value: b"" };
         assert_ne!(digest(&[a]), digest(&[b]));
-        let c = Entry::Row {
-            table: Table::Users,
-            pk: b"a",
-            ck: b"b",
-            value: b"c",
-        };
-        let d = Entry::Row {
-            table: Table::Users,
-            pk: b"a",
-            ck: b"bc",
-            value: b"",
-        };
+        let c = Entry::Row { table: Table::Users, pk: b"a", ck: b"b", value: b"c" };
+        let d = Entry::Row { table: Table::Users, pk: b"a", ck: b"bc", value: b"" };
         assert_ne!(digest(&[c]), digest(&[d]));
     }
 
     #[test]
     fn empty_digest_is_stable() {
         assert_eq!(digest(&[]), digest(&[]));
-        assert_ne!(
-            digest(&[]),
-            digest(&[Entry::Offset {
-                log_partition: 0,
-                offset: 0
-            }])
-        );
+        assert_ne!(digest(&[]), digest(&[Entry::Offset { log_partition: 0, offset: 0 }]));
     }
 }

@@ -32,24 +32,16 @@ impl MemoryStore {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, State>, StoreError> {
-        self.state
-            .read()
-            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+        self.state.read().map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
-        self.state
-            .write()
-            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+        self.state.write().map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
     }
 }
 
 impl MemoryStore {
-    fn apply_writes(
-        &self,
-        offsets: &[(u32, u64)],
-        writes: Vec<Write>,
-    ) -> Result<(), StoreError> {
+    fn apply_writes(&self, offsets: &[(u32, u64)], writes: Vec<Write>) -> Result<(), StoreError> {
         // Validate everything first: nothing below can fail, so the batch is all-or-nothing.
         for write in &writes {
             write.validate()?;
@@ -57,19 +49,8 @@ impl MemoryStore {
         let mut state = self.write()?;
         for write in writes {
             match write {
-                Write::Put {
-                    table,
-                    pk,
-                    ck,
-                    value,
-                } => {
-                    state
-                        .tables
-                        .entry(table)
-                        .or_default()
-                        .entry(pk)
-                        .or_default()
-                        .insert(ck, value);
+                Write::Put { table, pk, ck, value } => {
+                    state.tables.entry(table).or_default().entry(pk).or_default().insert(ck, value);
                 }
                 Write::Delete { table, pk, ck } => {
                     let Some(t) = state.tables.get_mut(&table) else {
@@ -96,51 +77,23 @@ impl MemoryStore {
 impl ProjectionStore for MemoryStore {
     async fn get(&self, table: Table, pk: &[u8], ck: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let state = self.read()?;
-        Ok(state
-            .tables
-            .get(&table)
-            .and_then(|t| t.get(pk))
-            .and_then(|p| p.get(ck))
-            .cloned())
+        Ok(state.tables.get(&table).and_then(|t| t.get(pk)).and_then(|p| p.get(ck)).cloned())
     }
 
-    async fn scan(
-        &self,
-        table: Table,
-        pk: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
+    async fn scan(&self, table: Table, pk: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Row>, StoreError> {
         let state = self.read()?;
         let Some(partition) = state.tables.get(&table).and_then(|t| t.get(pk)) else {
             return Ok(Vec::new());
         };
         let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        Ok(partition
-            .range::<[u8], _>((start, Bound::Unbounded))
-            .take(limit)
-            .map(|(ck, value)| Row {
-                ck: ck.clone(),
-                value: value.clone(),
-            })
-            .collect())
+        Ok(partition.range::<[u8], _>((start, Bound::Unbounded)).take(limit).map(|(ck, value)| Row { ck: ck.clone(), value: value.clone() }).collect())
     }
 
-    async fn commit(
-        &self,
-        log_partition: u32,
-        offset: u64,
-        writes: Vec<Write>,
-    ) -> Result<(), StoreError> {
+    async fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError> {
         self.apply_writes(&[(log_partition, offset)], writes)
     }
 
-    async fn load(
-        &self,
-        offsets: Vec<(u32, u64)>,
-        writes: Vec<Write>,
-        _durable: bool,
-    ) -> Result<(), StoreError> {
+    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, _durable: bool) -> Result<(), StoreError> {
         self.apply_writes(&offsets, writes)
     }
 
@@ -159,20 +112,12 @@ impl ProjectionStore for MemoryStore {
         for (&table, partitions) in &state.tables {
             for (pk, partition) in partitions {
                 for (ck, value) in partition {
-                    visit(Entry::Row {
-                        table,
-                        pk,
-                        ck,
-                        value,
-                    })?;
+                    visit(Entry::Row { table, pk, ck, value })?;
                 }
             }
         }
         for (&log_partition, &offset) in &state.offsets {
-            visit(Entry::Offset {
-                log_partition,
-                offset,
-            })?;
+            visit(Entry::Offset { log_partition, offset })?;
         }
         Ok(())
     }

@@ -14,25 +14,14 @@ pub trait ProjectionStore: Send + Sync + 'static {
     async fn get(&self, table: Table, pk: &[u8], ck: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Rows of one partition key with ck > `after` (or from the start when None), ascending by ck, at most `limit`.
-    async fn scan(
-        &self,
-        table: Table,
-        pk: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError>;
+    async fn scan(&self, table: Table, pk: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Row>, StoreError>;
 
     /// Applies `writes` and records `offset` as the next offset to read for log partition `log_partition`,
     /// atomically (all or nothing, durable when it returns). Writes apply in order (a later write to the same key wins).
     ///
     /// A write that breaks a limit fails the whole batch with [`StoreError::InvalidWrite`].
     /// Concurrent commits (one projector task per log partition) are serialized.
-    async fn commit(
-        &self,
-        log_partition: u32,
-        offset: u64,
-        writes: Vec<Write>,
-    ) -> Result<(), StoreError>;
+    async fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError>;
 
     /// Bulk write for `idp rebuild`: applies `writes` in order (a later write to the same key
     /// wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
@@ -43,12 +32,7 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// whose offsets still match its rows. Implementations may reorder writes to
     /// distinct keys (redb inserts them sorted). A write that breaks a limit fails the whole
     /// load with [`StoreError::InvalidWrite`].
-    async fn load(
-        &self,
-        offsets: Vec<(u32, u64)>,
-        writes: Vec<Write>,
-        durable: bool,
-    ) -> Result<(), StoreError>;
+    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, durable: bool) -> Result<(), StoreError>;
 
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;

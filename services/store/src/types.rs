@@ -93,17 +93,8 @@ impl Table {
 /// One mutation of a projector batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
-    Put {
-        table: Table,
-        pk: Vec<u8>,
-        ck: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Delete {
-        table: Table,
-        pk: Vec<u8>,
-        ck: Vec<u8>,
-    },
+    Put { table: Table, pk: Vec<u8>, ck: Vec<u8>, value: Vec<u8> },
+    Delete { table: Table, pk: Vec<u8>, ck: Vec<u8> },
 }
 
 impl Write {
@@ -114,21 +105,13 @@ impl Write {
             Write::Delete { pk, ck, .. } => (pk, ck, 0),
         };
         if pk.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidWrite(format!(
-                "partition key is {} bytes, the limit is {MAX_KEY_LEN}",
-                pk.len()
-            )));
+            return Err(StoreError::InvalidWrite(format!("partition key is {} bytes, the limit is {MAX_KEY_LEN}", pk.len())));
         }
         if ck.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidWrite(format!(
-                "clustering key is {} bytes, the limit is {MAX_KEY_LEN}",
-                ck.len()
-            )));
+            return Err(StoreError::InvalidWrite(format!("clustering key is {} bytes, the limit is {MAX_KEY_LEN}", ck.len())));
         }
         if value_len > MAX_VALUE_LEN {
-            return Err(StoreError::InvalidWrite(format!(
-                "value is {value_len} bytes, the limit is {MAX_VALUE_LEN}"
-            )));
+            return Err(StoreError::InvalidWrite(format!("value is {value_len} bytes, the limit is {MAX_VALUE_LEN}")));
         }
         Ok(())
     }
@@ -154,40 +137,16 @@ pub struct Row {
 /// clustering key, both compared bytewise; then every offset, by ascending log partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry<'a> {
-    Row {
-        table: Table,
-        pk: &'a [u8],
-        ck: &'a [u8],
-        value: &'a [u8],
-    },
-    Offset {
-        log_partition: u32,
-        offset: u64,
-    },
+    Row { table: Table, pk: &'a [u8], ck: &'a [u8], value: &'a [u8] },
+    Offset { log_partition: u32, offset: u64 },
 }
 
 impl Entry<'_> {
     /// An owned copy, handy for tests that collect an export.
     pub fn to_owned_entry(&self) -> OwnedEntry {
         match *self {
-            Entry::Row {
-                table,
-                pk,
-                ck,
-                value,
-            } => OwnedEntry::Row {
-                table,
-                pk: pk.to_vec(),
-                ck: ck.to_vec(),
-                value: value.to_vec(),
-            },
-            Entry::Offset {
-                log_partition,
-                offset,
-            } => OwnedEntry::Offset {
-                log_partition,
-                offset,
-            },
+            Entry::Row { table, pk, ck, value } => OwnedEntry::Row { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() },
+            Entry::Offset { log_partition, offset } => OwnedEntry::Offset { log_partition, offset },
         }
     }
 }
@@ -195,40 +154,16 @@ impl Entry<'_> {
 /// Owned form of [`Entry`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OwnedEntry {
-    Row {
-        table: Table,
-        pk: Vec<u8>,
-        ck: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Offset {
-        log_partition: u32,
-        offset: u64,
-    },
+    Row { table: Table, pk: Vec<u8>, ck: Vec<u8>, value: Vec<u8> },
+    Offset { log_partition: u32, offset: u64 },
 }
 
 impl OwnedEntry {
     /// Borrowed view.
     pub fn as_entry(&self) -> Entry<'_> {
         match self {
-            OwnedEntry::Row {
-                table,
-                pk,
-                ck,
-                value,
-            } => Entry::Row {
-                table: *table,
-                pk,
-                ck,
-                value,
-            },
-            OwnedEntry::Offset {
-                log_partition,
-                offset,
-            } => Entry::Offset {
-                log_partition: *log_partition,
-                offset: *offset,
-            },
+            OwnedEntry::Row { table, pk, ck, value } => Entry::Row { table: *table, pk, ck, value },
+            OwnedEntry::Offset { log_partition, offset } => Entry::Offset { log_partition: *log_partition, offset: *offset },
         }
     }
 }
@@ -252,37 +187,13 @@ mod tests {
 
     #[test]
     fn validate_enforces_limits() {
-        let ok = Write::Put {
-            table: Table::Users,
-            pk: vec![0; MAX_KEY_LEN],
-            ck: vec![0; MAX_KEY_LEN],
-            value: vec![0; MAX_VALUE_LEN],
-        };
+        let ok = Write::Put { table: Table::Users, pk: vec![0; MAX_KEY_LEN], ck: vec![0; MAX_KEY_LEN], value: vec![0; MAX_VALUE_LEN] };
         assert!(ok.validate().is_ok());
-        let long_pk = Write::Delete {
-            table: Table::Users,
-            pk: vec![0; MAX_KEY_LEN + 1],
-            ck: vec![],
-        };
-        assert!(matches!(
-            long_pk.validate(),
-            Err(StoreError::InvalidWrite(_))
-        ));
-        let long_ck = Write::Delete {
-            table: Table::Users,
-            pk: vec![],
-            ck: vec![0; MAX_KEY_LEN + 1],
-        };
-        assert!(matches!(
-            long_ck.validate(),
-            Err(StoreError::InvalidWrite(_))
-        ));
-        let big = Write::Put {
-            table: Table::Users,
-            pk: vec![],
-            ck: vec![],
-            value: vec![0; MAX_VALUE_LEN + 1],
-        };
+        let long_pk = Write::Delete { table: Table::Users, pk: vec![0; MAX_KEY_LEN + 1], ck: vec![] };
+        assert!(matches!(long_pk.validate(), Err(StoreError::InvalidWrite(_))));
+        let long_ck = Write::Delete { table: Table::Users, pk: vec![], ck: vec![0; MAX_KEY_LEN + 1] };
+        assert!(matches!(long_ck.validate(), Err(StoreError::InvalidWrite(_))));
+        let big = Write::Put { table: Table::Users, pk: vec![], ck: vec![], value: vec![0; MAX_VALUE_LEN + 1] };
         assert!(matches!(big.validate(), Err(StoreError::InvalidWrite(_))));
     }
 }

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use idp_store::{conformance, MemoryStore, ProjectionStore, RedbStore, StoreError, Table, Write};
 
 /// A factory of fresh file-backed stores, each in its own file of `dir`.
-fn file_stores(
-    dir: &Path,
-) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn ProjectionStore>>>> {
+fn file_stores(dir: &Path) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn ProjectionStore>>>> {
     let dir = dir.to_path_buf();
     let n = Arc::new(AtomicUsize::new(0));
     move || {
@@ -66,12 +64,7 @@ async fn in_memory_backend_passes_the_whole_suite() {
 }
 
 fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put {
-        table,
-        pk: pk.to_vec(),
-        ck: ck.to_vec(),
-        value: value.to_vec(),
-    }
+    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
 }
 
 fn sample_batch() -> Vec<Write> {
@@ -99,30 +92,14 @@ async fn open_creates_the_file_and_reopen_keeps_committed_data() {
     let store = RedbStore::open(&path).expect("reopen");
     assert_eq!(store.offset(0).await.expect("offset"), Some(42));
     assert_eq!(store.offset(3).await.expect("offset"), Some(7));
-    assert_eq!(
-        store
-            .get(Table::Users, b"pool-1", b"alice")
-            .await
-            .expect("get"),
-        Some(b"{\"sub\":\"1\"}".to_vec())
-    );
+    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), Some(b"{\"sub\":\"1\"}".to_vec()));
     assert_eq!(store.fingerprint().await.expect("fingerprint"), fingerprint);
 
     store.clear().await.expect("clear");
     drop(store);
     let store = RedbStore::open(&path).expect("reopen after clear");
-    assert_eq!(
-        store.offset(0).await.expect("offset"),
-        None,
-        "clear did not persist"
-    );
-    assert_eq!(
-        store
-            .get(Table::Users, b"pool-1", b"alice")
-            .await
-            .expect("get"),
-        None
-    );
+    assert_eq!(store.offset(0).await.expect("offset"), None, "clear did not persist");
+    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
 }
 
 #[tokio::test]
@@ -142,13 +119,7 @@ async fn open_of_a_file_that_is_not_redb_fails_cleanly() {
     let path = dir.path().join("garbage.redb");
     std::fs::write(&path, vec![0x5a; 64 * 1024]).expect("write garbage");
     let err = RedbStore::open(&path).expect_err("garbage must not open");
-    assert!(
-        matches!(
-            err,
-            StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Backend(_)
-        ),
-        "unexpected error {err:?}"
-    );
+    assert!(matches!(err, StoreError::Corrupt(_) | StoreError::Io(_) | StoreError::Backend(_)), "unexpected error {err:?}");
 }
 
 #[tokio::test]
@@ -173,10 +144,7 @@ async fn redb_and_memory_agree_on_the_fingerprint() {
             .await
             .expect("commit");
     }
-    assert_eq!(
-        redb.fingerprint().await.expect("fp"),
-        memory.fingerprint().await.expect("fp")
-    );
+    assert_eq!(redb.fingerprint().await.expect("fp"), memory.fingerprint().await.expect("fp"));
     // The async export (channel from the blocking pool) and the blocking export agree.
     let mut via_async = Vec::new();
     redb.export(&mut |e| {
@@ -256,21 +224,10 @@ async fn commit_survives_a_crash() {
         .stderr(std::process::Stdio::null())
         .status()
         .expect("spawn child");
-    assert!(
-        !status.success(),
-        "child should have aborted after committing"
-    );
+    assert!(!status.success(), "child should have aborted after committing");
     let store = RedbStore::open(&path).expect("reopen after crash (repair)");
-    assert_eq!(
-        store.offset(5).await.expect("offset"),
-        Some(1001),
-        "committed offset lost in crash"
-    );
-    assert_eq!(
-        store.get(Table::UsersBySub, b"1", b"").await.expect("get"),
-        Some(b"pool-1/alice".to_vec()),
-        "committed row lost in crash"
-    );
+    assert_eq!(store.offset(5).await.expect("offset"), Some(1001), "committed offset lost in crash");
+    assert_eq!(store.get(Table::UsersBySub, b"1", b"").await.expect("get"), Some(b"pool-1/alice".to_vec()), "committed row lost in crash");
 }
 
 /// Group commit: concurrent projector tasks share durable transactions (fewer fsyncs than
@@ -296,16 +253,10 @@ async fn concurrent_commits_share_transactions() {
     }
     let stats = store.commit_stats();
     assert_eq!(stats.batches, u64::from(TASKS) * COMMITS);
-    assert!(
-        stats.transactions < stats.batches,
-        "no grouping under {TASKS} concurrent writers: {stats:?}"
-    );
+    assert!(stats.transactions < stats.batches, "no grouping under {TASKS} concurrent writers: {stats:?}");
     for p in 0..TASKS {
         assert_eq!(store.offset(p).await.expect("offset"), Some(COMMITS));
-        let rows = store
-            .scan(Table::Users, &p.to_be_bytes(), None, 100)
-            .await
-            .expect("scan");
+        let rows = store.scan(Table::Users, &p.to_be_bytes(), None, 100).await.expect("scan");
         assert_eq!(rows.len() as u64, COMMITS);
     }
     eprintln!("group commit: {stats:?}");
@@ -319,20 +270,11 @@ async fn reopen_right_after_the_last_commit_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("reopen.redb");
     for round in 0u64..40 {
-        let store =
-            RedbStore::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let store = RedbStore::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         let mut tasks = Vec::new();
         for p in 0..4u32 {
             let store = store.clone();
-            tasks.push(tokio::spawn(async move {
-                store
-                    .commit(
-                        p,
-                        round + 1,
-                        vec![put(Table::Meta, &p.to_be_bytes(), b"", b"x")],
-                    )
-                    .await
-            }));
+            tasks.push(tokio::spawn(async move { store.commit(p, round + 1, vec![put(Table::Meta, &p.to_be_bytes(), b"", b"x")]).await }));
         }
         for t in tasks {
             t.await.expect("join").expect("commit");

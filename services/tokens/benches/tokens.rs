@@ -54,28 +54,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("issue_id_access_pair", |b| {
         b.iter(|| {
             let i = issuer.issue_id(black_box(&id)).expect("issue id");
-            let a = issuer
-                .issue_access(black_box(&access))
-                .expect("issue access");
+            let a = issuer.issue_access(black_box(&access)).expect("issue access");
             (i, a)
         })
     });
     let token = issuer.issue_access(&access).expect("issue access");
-    g.bench_function("verify_access", |b| {
-        b.iter(|| {
-            issuer
-                .verify_access(black_box(&token), POOL, NOW)
-                .expect("verify")
-        })
-    });
+    g.bench_function("verify_access", |b| b.iter(|| issuer.verify_access(black_box(&token), POOL, NOW).expect("verify")));
     let id_token = issuer.issue_id(&id).expect("issue id");
-    g.bench_function("verify_id", |b| {
-        b.iter(|| {
-            issuer
-                .verify_id(black_box(&id_token), POOL, NOW)
-                .expect("verify")
-        })
-    });
+    g.bench_function("verify_id", |b| b.iter(|| issuer.verify_id(black_box(&id_token), POOL, NOW).expect("verify")));
 
     let key = RefreshKey::from_bytes(&[7u8; 32]);
     let rc = RefreshClaims {
@@ -90,13 +76,9 @@ fn bench(c: &mut Criterion) {
         exp: NOW + 30 * 86400,
     };
     let mut rng = rand::rngs::OsRng;
-    g.bench_function("refresh_seal", |b| {
-        b.iter(|| key.seal(black_box(&rc), &mut rng).expect("seal"))
-    });
+    g.bench_function("refresh_seal", |b| b.iter(|| key.seal(black_box(&rc), &mut rng).expect("seal")));
     let sealed = key.seal(&rc, &mut rng).expect("seal");
-    g.bench_function("refresh_open", |b| {
-        b.iter(|| key.open(black_box(&sealed), NOW).expect("open"))
-    });
+    g.bench_function("refresh_open", |b| b.iter(|| key.open(black_box(&sealed), NOW).expect("open")));
     g.finish();
 }
 

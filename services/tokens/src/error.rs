@@ -37,9 +37,7 @@ pub enum TokenError {
     #[error("invalid claims: {0}")]
     InvalidClaims(String),
     /// A token validity is outside Cognito's allowed range.
-    #[error(
-        "{kind} validity of {value_secs}s is out of range: allowed {min_secs}s to {max_secs}s"
-    )]
+    #[error("{kind} validity of {value_secs}s is out of range: allowed {min_secs}s to {max_secs}s")]
     InvalidValidity {
         /// Which token: "IdToken", "AccessToken" or "RefreshToken".
         kind: &'static str,
@@ -75,16 +73,10 @@ pub enum TokenError {
 
 impl TokenError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        TokenError::Io {
-            path: path.into(),
-            source,
-        }
+        TokenError::Io { path: path.into(), source }
     }
 
     pub(crate) fn store(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        TokenError::KeyStore {
-            path: path.into(),
-            reason: reason.into(),
-        }
+        TokenError::KeyStore { path: path.into(), reason: reason.into() }
     }
 }

@@ -25,10 +25,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), TokenError> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let suffix = rand::rngs::OsRng.next_u64();
     path.with_file_name(format!(".{name}.tmp.{}.{suffix:016x}", std::process::id()))
 }

@@ -61,11 +61,7 @@ pub struct IdClaims {
     #[serde(rename = "cognito:username")]
     pub username: String,
     /// Group names; omitted from the token when empty.
-    #[serde(
-        rename = "cognito:groups",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "cognito:groups", default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// Unix seconds of the authentication that started this session.
     pub auth_time: i64,
@@ -137,11 +133,7 @@ pub struct AccessClaims {
     /// The username.
     pub username: String,
     /// Group names; omitted from the token when empty.
-    #[serde(
-        rename = "cognito:groups",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "cognito:groups", default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// Unix seconds of the authentication that started this session.
     pub auth_time: i64,
@@ -213,13 +205,7 @@ impl TokenIssuer {
         while base.ends_with('/') {
             base.pop();
         }
-        TokenIssuer {
-            keys: RwLock::new(Arc::new(keyring)),
-            update: Mutex::new(()),
-            miss_reload: Mutex::new(None),
-            issuer_base: base,
-            leeway_secs: 0,
-        }
+        TokenIssuer { keys: RwLock::new(Arc::new(keyring)), update: Mutex::new(()), miss_reload: Mutex::new(None), issuer_base: base, leeway_secs: 0 }
     }
 
     /// Accept tokens up to `secs` seconds after their `exp` (clock skew between processes).
@@ -255,10 +241,7 @@ impl TokenIssuer {
     /// Another process's rotation shows up here only after a reload: call
     /// `update_keyring(KeyRing::reload)` periodically, or when verification reports
     /// [`TokenError::UnknownKey`].
-    pub fn update_keyring<T>(
-        &self,
-        f: impl FnOnce(&mut KeyRing) -> Result<T, TokenError>,
-    ) -> Result<T, TokenError> {
+    pub fn update_keyring<T>(&self, f: impl FnOnce(&mut KeyRing) -> Result<T, TokenError>) -> Result<T, TokenError> {
         let _serial = self.update.lock().unwrap_or_else(|p| p.into_inner());
         let mut ring = (*self.keyring()).clone();
         let out = f(&mut ring)?;
@@ -289,79 +272,37 @@ impl TokenIssuer {
     /// Signs an ID token. Checks `token_use` is "id", `iss` is `<base>/<pool>`, `exp > iat`,
     /// and that `attributes` does not shadow a named claim.
     pub fn issue_id(&self, claims: &IdClaims) -> Result<String, TokenError> {
-        self.check_common(
-            &claims.iss,
-            &claims.token_use,
-            TOKEN_USE_ID,
-            claims.iat,
-            claims.exp,
-        )?;
-        if let Some(name) = claims
-            .attributes
-            .keys()
-            .find(|k| RESERVED_ID_CLAIMS.contains(&k.as_str()))
-        {
-            return Err(TokenError::InvalidClaims(format!(
-                "attribute {name} shadows a reserved claim"
-            )));
+        self.check_common(&claims.iss, &claims.token_use, TOKEN_USE_ID, claims.iat, claims.exp)?;
+        if let Some(name) = claims.attributes.keys().find(|k| RESERVED_ID_CLAIMS.contains(&k.as_str())) {
+            return Err(TokenError::InvalidClaims(format!("attribute {name} shadows a reserved claim")));
         }
         self.sign(claims)
     }
 
     /// Signs an access token. Checks `token_use` is "access", `iss` and `exp > iat`.
     pub fn issue_access(&self, claims: &AccessClaims) -> Result<String, TokenError> {
-        self.check_common(
-            &claims.iss,
-            &claims.token_use,
-            TOKEN_USE_ACCESS,
-            claims.iat,
-            claims.exp,
-        )?;
+        self.check_common(&claims.iss, &claims.token_use, TOKEN_USE_ACCESS, claims.iat, claims.exp)?;
         self.sign(claims)
     }
 
     /// Verifies an access token for `expected_pool_id` at `now_unix`.
-    pub fn verify_access(
-        &self,
-        token: &str,
-        expected_pool_id: &str,
-        now_unix: i64,
-    ) -> Result<AccessClaims, TokenError> {
+    pub fn verify_access(&self, token: &str, expected_pool_id: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
         self.verify(token, expected_pool_id, TOKEN_USE_ACCESS, now_unix)
     }
 
     /// Verifies an ID token for `expected_pool_id` at `now_unix`. The audience is not checked
     /// here: compare `aud` with the app client id where it matters.
-    pub fn verify_id(
-        &self,
-        token: &str,
-        expected_pool_id: &str,
-        now_unix: i64,
-    ) -> Result<IdClaims, TokenError> {
+    pub fn verify_id(&self, token: &str, expected_pool_id: &str, now_unix: i64) -> Result<IdClaims, TokenError> {
         self.verify(token, expected_pool_id, TOKEN_USE_ID, now_unix)
     }
 
-    fn check_common(
-        &self,
-        iss: &str,
-        token_use: &str,
-        expected_use: &'static str,
-        iat: i64,
-        exp: i64,
-    ) -> Result<(), TokenError> {
+    fn check_common(&self, iss: &str, token_use: &str, expected_use: &'static str, iat: i64, exp: i64) -> Result<(), TokenError> {
         if token_use != expected_use {
-            return Err(TokenError::InvalidClaims(format!(
-                "token_use must be {expected_use}"
-            )));
+            return Err(TokenError::InvalidClaims(format!("token_use must be {expected_use}")));
         }
-        let pool = iss
-            .strip_prefix(self.issuer_base.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .unwrap_or("");
+        let pool = iss.strip_prefix(self.issuer_base.as_str()).and_then(|rest| rest.strip_prefix('/')).unwrap_or("");
         if pool.is_empty() || pool.contains('/') {
-            return Err(TokenError::InvalidClaims(
-                "iss must be <issuer base>/<poolId>".into(),
-            ));
+            return Err(TokenError::InvalidClaims("iss must be <issuer base>/<poolId>".into()));
         }
         if exp <= iat {
             return Err(TokenError::InvalidClaims("exp must be after iat".into()));
@@ -374,37 +315,22 @@ impl TokenIssuer {
         let (kid, key) = ring.signing_key()?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.to_owned());
-        let header = serde_json::to_vec(&header)
-            .map_err(|e| TokenError::Crypto(format!("encoding header: {e}")))?;
-        let claims = serde_json::to_vec(claims)
-            .map_err(|e| TokenError::Crypto(format!("encoding claims: {e}")))?;
-        let mut token = String::with_capacity(
-            (header.len() + claims.len()) * 4 / 3 + key.public_modulus_len() * 4 / 3 + 8,
-        );
+        let header = serde_json::to_vec(&header).map_err(|e| TokenError::Crypto(format!("encoding header: {e}")))?;
+        let claims = serde_json::to_vec(claims).map_err(|e| TokenError::Crypto(format!("encoding claims: {e}")))?;
+        let mut token = String::with_capacity((header.len() + claims.len()) * 4 / 3 + key.public_modulus_len() * 4 / 3 + 8);
         URL_SAFE_NO_PAD.encode_string(&header, &mut token);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
         let mut signature = vec![0u8; key.public_modulus_len()];
         // RSASSA-PKCS1-v1_5 is deterministic; the rng only feeds ring's blinding.
-        key.sign(
-            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-            &aws_lc_rs::rand::SystemRandom::new(),
-            token.as_bytes(),
-            &mut signature,
-        )
-        .map_err(|_| TokenError::Crypto("signing token failed".into()))?;
+        key.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), token.as_bytes(), &mut signature)
+            .map_err(|_| TokenError::Crypto("signing token failed".into()))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(token)
     }
 
-    fn verify<T: DeserializeOwned>(
-        &self,
-        token: &str,
-        expected_pool_id: &str,
-        expected_use: &'static str,
-        now_unix: i64,
-    ) -> Result<T, TokenError> {
+    fn verify<T: DeserializeOwned>(&self, token: &str, expected_pool_id: &str, expected_use: &'static str, now_unix: i64) -> Result<T, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed("token too long".into()));
         }
@@ -419,12 +345,7 @@ impl TokenIssuer {
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         validation.leeway = 0;
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-            token,
-            key,
-            &validation,
-        )
-        .map_err(map_jwt_error)?;
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, key, &validation).map_err(map_jwt_error)?;
         let claims = data.claims;
 
         let iss = claims.get("iss").and_then(|v| v.as_str());
@@ -432,19 +353,13 @@ impl TokenIssuer {
             return Err(TokenError::WrongIssuer);
         }
         if claims.get("token_use").and_then(|v| v.as_str()) != Some(expected_use) {
-            return Err(TokenError::WrongTokenUse {
-                expected: expected_use,
-            });
+            return Err(TokenError::WrongTokenUse { expected: expected_use });
         }
-        let exp = claims
-            .get("exp")
-            .and_then(|v| v.as_i64())
-            .ok_or_else(|| TokenError::Malformed("missing or non-integer exp".into()))?;
+        let exp = claims.get("exp").and_then(|v| v.as_i64()).ok_or_else(|| TokenError::Malformed("missing or non-integer exp".into()))?;
         if now_unix >= exp.saturating_add(self.leeway_secs) {
             return Err(TokenError::Expired);
         }
-        serde_json::from_value(serde_json::Value::Object(claims))
-            .map_err(|e| TokenError::Malformed(format!("claims: {e}")))
+        serde_json::from_value(serde_json::Value::Object(claims)).map_err(|e| TokenError::Malformed(format!("claims: {e}")))
     }
 }
 
@@ -453,16 +368,12 @@ impl TokenIssuer {
 /// and a string `kid`, which is returned.
 fn check_header(token: &str) -> Result<String, TokenError> {
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(header_b64), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(TokenError::Malformed("not a three-part JWS".into()));
     };
-    let raw = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .map_err(|_| TokenError::Malformed("header is not base64url".into()))?;
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&raw)
-        .map_err(|_| TokenError::Malformed("header is not a JSON object".into()))?;
+    let raw = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| TokenError::Malformed("header is not base64url".into()))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&raw).map_err(|_| TokenError::Malformed("header is not a JSON object".into()))?;
     if header.get("alg").and_then(|v| v.as_str()) != Some("RS256") {
         return Err(TokenError::UnsupportedAlgorithm);
     }
@@ -478,14 +389,10 @@ fn check_header(token: &str) -> Result<String, TokenError> {
 fn map_jwt_error(e: jsonwebtoken::errors::Error) -> TokenError {
     match e.kind() {
         ErrorKind::InvalidSignature => TokenError::InvalidSignature,
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            TokenError::UnsupportedAlgorithm
-        }
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::UnsupportedAlgorithm,
         ErrorKind::ExpiredSignature => TokenError::Expired,
         ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-        ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
-            TokenError::Crypto("verification key rejected".into())
-        }
+        ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => TokenError::Crypto("verification key rejected".into()),
         _ => TokenError::Malformed(e.to_string()),
     }
 }

@@ -13,10 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use aws_lc_rs::signature::RsaKeyPair;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::DecodingKey;
-use aws_lc_rs::signature::RsaKeyPair;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -81,21 +81,13 @@ pub struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material: only the public descriptions.
-        f.debug_struct("KeyRing")
-            .field("dir", &self.dir)
-            .field(
-                "keys",
-                &self.keys.iter().map(|k| &k.info).collect::<Vec<_>>(),
-            )
-            .finish()
+        f.debug_struct("KeyRing").field("dir", &self.dir).field("keys", &self.keys.iter().map(|k| &k.info).collect::<Vec<_>>()).finish()
     }
 }
 
 /// `kid` for a public key: base64url(SHA-256(DER SubjectPublicKeyInfo)[..16]).
 pub fn kid_for(public: &RsaPublicKey) -> Result<String, TokenError> {
-    let der = public
-        .to_public_key_der()
-        .map_err(|e| TokenError::Crypto(format!("encoding public key: {e}")))?;
+    let der = public.to_public_key_der().map_err(|e| TokenError::Crypto(format!("encoding public key: {e}")))?;
     let digest = Sha256::digest(der.as_bytes());
     Ok(URL_SAFE_NO_PAD.encode(&digest[..16]))
 }
@@ -105,51 +97,28 @@ fn pem_path(dir: &Path, kid: &str) -> PathBuf {
 }
 
 fn valid_kid(kid: &str) -> bool {
-    !kid.is_empty()
-        && kid.len() <= 64
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !kid.is_empty() && kid.len() <= 64 && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Parses a PKCS#8 PEM private key into a usable key; returns it with its computed kid.
 fn parse_pem(path: &Path, pem: &str, info: Option<KeyInfo>) -> Result<LoadedKey, TokenError> {
-    let private = RsaPrivateKey::from_pkcs8_pem(pem)
-        .map_err(|e| TokenError::store(path, format!("not a PKCS#8 RSA private key: {e}")))?;
+    let private = RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| TokenError::store(path, format!("not a PKCS#8 RSA private key: {e}")))?;
     loaded_from_private(path, &private, info)
 }
 
-fn loaded_from_private(
-    path: &Path,
-    private: &RsaPrivateKey,
-    info: Option<KeyInfo>,
-) -> Result<LoadedKey, TokenError> {
+fn loaded_from_private(path: &Path, private: &RsaPrivateKey, info: Option<KeyInfo>) -> Result<LoadedKey, TokenError> {
     if private.size() * 8 < KEY_BITS {
         return Err(TokenError::store(path, "RSA key shorter than 2048 bits"));
     }
     let public = private.to_public_key();
     let kid = kid_for(&public)?;
     let info = match info {
-        Some(info) if info.kid != kid => {
-            return Err(TokenError::store(
-                path,
-                "key does not match the kid recorded for it",
-            ))
-        }
+        Some(info) if info.kid != kid => return Err(TokenError::store(path, "key does not match the kid recorded for it")),
         Some(info) => info,
-        None => KeyInfo {
-            kid,
-            created_at: 0,
-            retired_at: None,
-            not_after: None,
-            active: true,
-        },
+        None => KeyInfo { kid, created_at: 0, retired_at: None, not_after: None, active: true },
     };
-    let pkcs1 = private
-        .to_pkcs1_der()
-        .map_err(|e| TokenError::Crypto(format!("encoding private key: {e}")))?;
-    let signer = RsaKeyPair::from_der(pkcs1.as_bytes())
-        .map_err(|e| TokenError::store(path, format!("RSA key rejected by the signer: {e}")))?;
+    let pkcs1 = private.to_pkcs1_der().map_err(|e| TokenError::Crypto(format!("encoding private key: {e}")))?;
+    let signer = RsaKeyPair::from_der(pkcs1.as_bytes()).map_err(|e| TokenError::store(path, format!("RSA key rejected by the signer: {e}")))?;
     let n_bytes = public.n().to_bytes_be();
     let e_bytes = public.e().to_bytes_be();
     Ok(LoadedKey {
@@ -168,12 +137,7 @@ fn read_pem(path: &Path) -> Result<Zeroizing<String>, TokenError> {
 }
 
 fn sort_keys(keys: &mut [LoadedKey]) {
-    keys.sort_by(|a, b| {
-        b.info
-            .active
-            .cmp(&a.info.active)
-            .then(b.info.created_at.cmp(&a.info.created_at))
-    });
+    keys.sort_by(|a, b| b.info.active.cmp(&a.info.active).then(b.info.created_at.cmp(&a.info.created_at)));
 }
 
 /// Reads the key directory. `Ok(None)` when it holds no key at all.
@@ -183,33 +147,20 @@ fn load_dir(dir: &Path, reuse: &[LoadedKey]) -> Result<Option<Vec<LoadedKey>>, T
     let Some(raw) = fsutil::read_optional(&manifest_path)? else {
         return adopt_lone_pem(dir);
     };
-    let manifest: Manifest = serde_json::from_slice(&raw)
-        .map_err(|e| TokenError::store(&manifest_path, format!("unreadable manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&raw).map_err(|e| TokenError::store(&manifest_path, format!("unreadable manifest: {e}")))?;
     if manifest.version != MANIFEST_VERSION {
-        return Err(TokenError::store(
-            &manifest_path,
-            format!("unsupported manifest version {}", manifest.version),
-        ));
+        return Err(TokenError::store(&manifest_path, format!("unsupported manifest version {}", manifest.version)));
     }
     if manifest.keys.iter().filter(|k| k.active).count() != 1 {
-        return Err(TokenError::store(
-            &manifest_path,
-            "manifest must have exactly one active key",
-        ));
+        return Err(TokenError::store(&manifest_path, "manifest must have exactly one active key"));
     }
     let mut keys: Vec<LoadedKey> = Vec::with_capacity(manifest.keys.len());
     for info in manifest.keys {
         if !valid_kid(&info.kid) {
-            return Err(TokenError::store(
-                &manifest_path,
-                "manifest holds an invalid kid",
-            ));
+            return Err(TokenError::store(&manifest_path, "manifest holds an invalid kid"));
         }
         if keys.iter().any(|k| k.info.kid == info.kid) {
-            return Err(TokenError::store(
-                &manifest_path,
-                "manifest lists a kid twice",
-            ));
+            return Err(TokenError::store(&manifest_path, "manifest lists a kid twice"));
         }
         if let Some(known) = reuse.iter().find(|k| k.info.kid == info.kid) {
             let mut key = known.clone();
@@ -255,39 +206,23 @@ fn adopt_lone_pem(dir: &Path) -> Result<Option<Vec<LoadedKey>>, TokenError> {
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
             Ok(Some(vec![key]))
         }
-        _ => Err(TokenError::store(
-            dir,
-            "several PEM files but no keys.json manifest",
-        )),
+        _ => Err(TokenError::store(dir, "several PEM files but no keys.json manifest")),
     }
 }
 
 fn write_manifest(dir: &Path, keys: &[LoadedKey]) -> Result<(), TokenError> {
     let mut infos: Vec<KeyInfo> = keys.iter().map(|k| k.info.clone()).collect();
     infos.sort_by_key(|k| k.created_at);
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        keys: infos,
-    };
-    let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| TokenError::Crypto(format!("serialising manifest: {e}")))?;
+    let manifest = Manifest { version: MANIFEST_VERSION, keys: infos };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| TokenError::Crypto(format!("serialising manifest: {e}")))?;
     fsutil::write_private_atomic(&dir.join(MANIFEST_FILE), &json)
 }
 
 /// Generates a fresh key and writes its PEM file (not yet the manifest).
 fn generate_key(dir: &Path, now_unix: i64) -> Result<LoadedKey, TokenError> {
-    let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS)
-        .map_err(|e| TokenError::Crypto(format!("RSA key generation: {e}")))?;
-    let pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| TokenError::Crypto(format!("encoding private key: {e}")))?;
-    let info = KeyInfo {
-        kid: kid_for(&private.to_public_key())?,
-        created_at: now_unix,
-        retired_at: None,
-        not_after: None,
-        active: true,
-    };
+    let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS).map_err(|e| TokenError::Crypto(format!("RSA key generation: {e}")))?;
+    let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| TokenError::Crypto(format!("encoding private key: {e}")))?;
+    let info = KeyInfo { kid: kid_for(&private.to_public_key())?, created_at: now_unix, retired_at: None, not_after: None, active: true };
     let path = pem_path(dir, &info.kid);
     // A kid collision would mean the very same public key: keep the file that is there.
     fsutil::publish_private_new(&path, pem.as_bytes())?;
@@ -299,36 +234,24 @@ impl KeyRing {
     /// holds none. Concurrent first starts of several processes agree on a single key.
     pub fn load_or_create(dir: &Path, now_unix: i64) -> Result<KeyRing, TokenError> {
         if let Some(keys) = load_dir(dir, &[])? {
-            return Ok(KeyRing {
-                dir: dir.to_path_buf(),
-                keys,
-            });
+            return Ok(KeyRing { dir: dir.to_path_buf(), keys });
         }
         fsutil::ensure_private_dir(dir)?;
         let _lock = DirLock::acquire(dir)?;
         // Someone may have created the key while we waited for the lock.
         if let Some(keys) = load_dir(dir, &[])? {
-            return Ok(KeyRing {
-                dir: dir.to_path_buf(),
-                keys,
-            });
+            return Ok(KeyRing { dir: dir.to_path_buf(), keys });
         }
         let keys = vec![generate_key(dir, now_unix)?];
         write_manifest(dir, &keys)?;
-        Ok(KeyRing {
-            dir: dir.to_path_buf(),
-            keys,
-        })
+        Ok(KeyRing { dir: dir.to_path_buf(), keys })
     }
 
     /// Loads the ring from `dir`; never generates a key (for read-only / distributed key
     /// directories). Fails with [`TokenError::KeyStore`] when the directory holds no key.
     pub fn load(dir: &Path) -> Result<KeyRing, TokenError> {
         match load_dir(dir, &[])? {
-            Some(keys) => Ok(KeyRing {
-                dir: dir.to_path_buf(),
-                keys,
-            }),
+            Some(keys) => Ok(KeyRing { dir: dir.to_path_buf(), keys }),
             None => Err(TokenError::store(dir, "no signing key in directory")),
         }
     }
@@ -349,11 +272,7 @@ impl KeyRing {
     /// published (and usable for verification) until `now_unix + max_token_lifetime_secs`,
     /// after which [`KeyRing::prune`] removes it. Works on the directory's current state (under
     /// the lock), so rotations by other processes are not lost. Returns the new kid.
-    pub fn rotate(
-        &mut self,
-        now_unix: i64,
-        max_token_lifetime_secs: u64,
-    ) -> Result<String, TokenError> {
+    pub fn rotate(&mut self, now_unix: i64, max_token_lifetime_secs: u64) -> Result<String, TokenError> {
         let _lock = DirLock::acquire(&self.dir)?;
         let keys = load_dir(&self.dir, &self.keys)?.unwrap_or_default();
         self.rotate_locked(keys, now_unix, max_token_lifetime_secs)
@@ -363,41 +282,25 @@ impl KeyRing {
     /// `now_unix`. The check runs under the lock on the directory's current state, so several
     /// processes on the same schedule rotate once between them. Returns the new kid, or `None`
     /// (the ring is then reloaded) when the active key is younger.
-    pub fn rotate_if_older(
-        &mut self,
-        now_unix: i64,
-        max_age_secs: u64,
-        max_token_lifetime_secs: u64,
-    ) -> Result<Option<String>, TokenError> {
+    pub fn rotate_if_older(&mut self, now_unix: i64, max_age_secs: u64, max_token_lifetime_secs: u64) -> Result<Option<String>, TokenError> {
         let age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
         let _lock = DirLock::acquire(&self.dir)?;
         let keys = load_dir(&self.dir, &self.keys)?.unwrap_or_default();
-        let due = keys
-            .iter()
-            .find(|k| k.info.active)
-            .is_none_or(|k| k.info.created_at.saturating_add(age) <= now_unix);
+        let due = keys.iter().find(|k| k.info.active).is_none_or(|k| k.info.created_at.saturating_add(age) <= now_unix);
         if !due {
             self.keys = keys;
             return Ok(None);
         }
-        self.rotate_locked(keys, now_unix, max_token_lifetime_secs)
-            .map(Some)
+        self.rotate_locked(keys, now_unix, max_token_lifetime_secs).map(Some)
     }
 
     /// Whether some retired key may be pruned at `now_unix` (see [`KeyRing::prune`]).
     pub fn has_expired(&self, now_unix: i64) -> bool {
-        self.keys
-            .iter()
-            .any(|k| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix))
+        self.keys.iter().any(|k| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix))
     }
 
     /// The rotation itself; the caller holds the directory lock and read `keys` under it.
-    fn rotate_locked(
-        &mut self,
-        mut keys: Vec<LoadedKey>,
-        now_unix: i64,
-        max_token_lifetime_secs: u64,
-    ) -> Result<String, TokenError> {
+    fn rotate_locked(&mut self, mut keys: Vec<LoadedKey>, now_unix: i64, max_token_lifetime_secs: u64) -> Result<String, TokenError> {
         let lifetime = i64::try_from(max_token_lifetime_secs).unwrap_or(i64::MAX);
         let new_key = generate_key(&self.dir, now_unix)?;
         let kid = new_key.info.kid.clone();
@@ -421,13 +324,8 @@ impl KeyRing {
         let Some(mut keys) = load_dir(&self.dir, &self.keys)? else {
             return Err(TokenError::store(&self.dir, "no signing key in directory"));
         };
-        let expired =
-            |k: &LoadedKey| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix);
-        let removed: Vec<String> = keys
-            .iter()
-            .filter(|k| expired(k))
-            .map(|k| k.info.kid.clone())
-            .collect();
+        let expired = |k: &LoadedKey| !k.info.active && k.info.not_after.is_some_and(|t| t <= now_unix);
+        let removed: Vec<String> = keys.iter().filter(|k| expired(k)).map(|k| k.info.kid.clone()).collect();
         if !removed.is_empty() {
             keys.retain(|k| !expired(k));
             write_manifest(&self.dir, &keys)?;
@@ -488,9 +386,6 @@ impl KeyRing {
 
     /// The verification key for `kid`, if the ring holds it.
     pub(crate) fn decoding_key(&self, kid: &str) -> Option<&DecodingKey> {
-        self.keys
-            .iter()
-            .find(|k| k.info.kid == kid)
-            .map(|k| &k.decoding)
+        self.keys.iter().find(|k| k.info.kid == kid).map(|k| &k.decoding)
     }
 }

@@ -69,16 +69,12 @@ impl std::fmt::Debug for RefreshKey {
 impl RefreshKey {
     /// A key from 32 bytes (e.g. decoded from shared configuration).
     pub fn from_bytes(bytes: &[u8; REFRESH_KEY_LEN]) -> RefreshKey {
-        RefreshKey {
-            cipher: XChaCha20Poly1305::new(bytes.into()),
-        }
+        RefreshKey { cipher: XChaCha20Poly1305::new(bytes.into()) }
     }
 
     /// A key from a slice, which must be exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<RefreshKey, TokenError> {
-        let arr: &[u8; REFRESH_KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| TokenError::Crypto("refresh key must be 32 bytes".into()))?;
+        let arr: &[u8; REFRESH_KEY_LEN] = bytes.try_into().map_err(|_| TokenError::Crypto("refresh key must be 32 bytes".into()))?;
         Ok(RefreshKey::from_bytes(arr))
     }
 
@@ -110,32 +106,17 @@ impl RefreshKey {
             return Ok(None);
         };
         let bytes = Zeroizing::new(bytes);
-        RefreshKey::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| TokenError::store(path, "refresh key file must hold exactly 32 bytes"))
+        RefreshKey::from_slice(&bytes).map(Some).map_err(|_| TokenError::store(path, "refresh key file must hold exactly 32 bytes"))
     }
 
     /// Seals `claims` into an opaque token with a fresh random 192-bit nonce from `rng`.
-    pub fn seal<R: RngCore + CryptoRng>(
-        &self,
-        claims: &RefreshClaims,
-        rng: &mut R,
-    ) -> Result<String, TokenError> {
-        let plaintext = Zeroizing::new(
-            serde_json::to_vec(claims)
-                .map_err(|e| TokenError::InvalidClaims(format!("refresh claims: {e}")))?,
-        );
+    pub fn seal<R: RngCore + CryptoRng>(&self, claims: &RefreshClaims, rng: &mut R) -> Result<String, TokenError> {
+        let plaintext = Zeroizing::new(serde_json::to_vec(claims).map_err(|e| TokenError::InvalidClaims(format!("refresh claims: {e}")))?);
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: AAD,
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: AAD })
             .map_err(|_| TokenError::Crypto("sealing refresh token".into()))?;
         let mut raw = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         raw.extend_from_slice(&nonce);
@@ -150,29 +131,15 @@ impl RefreshKey {
         if token.len() > MAX_REFRESH_LEN {
             return Err(TokenError::Malformed("refresh token too long".into()));
         }
-        let body = token
-            .strip_prefix(REFRESH_PREFIX)
-            .ok_or_else(|| TokenError::Malformed("unknown refresh token format".into()))?;
-        let raw = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| TokenError::Malformed("refresh token is not base64url".into()))?;
+        let body = token.strip_prefix(REFRESH_PREFIX).ok_or_else(|| TokenError::Malformed("unknown refresh token format".into()))?;
+        let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Malformed("refresh token is not base64url".into()))?;
         if raw.len() < NONCE_LEN + TAG_LEN {
             return Err(TokenError::Malformed("refresh token too short".into()));
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-        let plaintext = Zeroizing::new(
-            self.cipher
-                .decrypt(
-                    XNonce::from_slice(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: AAD,
-                    },
-                )
-                .map_err(|_| TokenError::InvalidSignature)?,
-        );
-        let claims: RefreshClaims = serde_json::from_slice(&plaintext)
-            .map_err(|_| TokenError::Malformed("refresh claims".into()))?;
+        let plaintext =
+            Zeroizing::new(self.cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: AAD }).map_err(|_| TokenError::InvalidSignature)?);
+        let claims: RefreshClaims = serde_json::from_slice(&plaintext).map_err(|_| TokenError::Malformed("refresh claims".into()))?;
         if now_unix >= claims.exp {
             return Err(TokenError::Expired);
         }

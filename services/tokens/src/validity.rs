@@ -120,22 +120,13 @@ pub fn validate(kind: TokenKind, secs: i64) -> Result<i64, TokenError> {
     if (min_secs..=max_secs).contains(&secs) {
         Ok(secs)
     } else {
-        Err(TokenError::InvalidValidity {
-            kind: kind.name(),
-            value_secs: secs,
-            min_secs,
-            max_secs,
-        })
+        Err(TokenError::InvalidValidity { kind: kind.name(), value_secs: secs, min_secs, max_secs })
     }
 }
 
 /// Converts `value` in `unit` (Cognito's default unit for `kind` when `None`) to seconds and
 /// validates it; `None` value means Cognito's default lifetime.
-pub fn validity_secs(
-    kind: TokenKind,
-    value: Option<i64>,
-    unit: Option<ValidityUnit>,
-) -> Result<i64, TokenError> {
+pub fn validity_secs(kind: TokenKind, value: Option<i64>, unit: Option<ValidityUnit>) -> Result<i64, TokenError> {
     let Some(value) = value else {
         return Ok(kind.default_secs());
     };
@@ -157,11 +148,7 @@ pub struct Validity {
 
 impl Default for Validity {
     fn default() -> Self {
-        Validity {
-            id_token_secs: DEFAULT_ID_ACCESS_SECS,
-            access_token_secs: DEFAULT_ID_ACCESS_SECS,
-            refresh_token_secs: DEFAULT_REFRESH_SECS,
-        }
+        Validity { id_token_secs: DEFAULT_ID_ACCESS_SECS, access_token_secs: DEFAULT_ID_ACCESS_SECS, refresh_token_secs: DEFAULT_REFRESH_SECS }
     }
 }
 
@@ -227,44 +214,22 @@ mod tests {
     #[test]
     fn out_of_range_error_is_clear() {
         let err = validate(TokenKind::Access, 60).unwrap_err();
-        assert!(matches!(
-            err,
-            TokenError::InvalidValidity {
-                kind: "AccessToken",
-                value_secs: 60,
-                min_secs: 300,
-                max_secs: 86400
-            }
-        ));
-        assert_eq!(
-            err.to_string(),
-            "AccessToken validity of 60s is out of range: allowed 300s to 86400s"
-        );
+        assert!(matches!(err, TokenError::InvalidValidity { kind: "AccessToken", value_secs: 60, min_secs: 300, max_secs: 86400 }));
+        assert_eq!(err.to_string(), "AccessToken validity of 60s is out of range: allowed 300s to 86400s");
     }
 
     #[test]
     fn units_and_defaults() {
         assert_eq!(validity_secs(TokenKind::Id, None, None).unwrap(), 3600);
         assert_eq!(validity_secs(TokenKind::Id, Some(2), None).unwrap(), 7200);
-        assert_eq!(
-            validity_secs(TokenKind::Access, Some(5), Some(ValidityUnit::Minutes)).unwrap(),
-            300
-        );
-        assert_eq!(
-            validity_secs(TokenKind::Refresh, Some(1), None).unwrap(),
-            86400
-        );
+        assert_eq!(validity_secs(TokenKind::Access, Some(5), Some(ValidityUnit::Minutes)).unwrap(), 300);
+        assert_eq!(validity_secs(TokenKind::Refresh, Some(1), None).unwrap(), 86400);
         assert!(validity_secs(TokenKind::Refresh, Some(59), Some(ValidityUnit::Minutes)).is_err());
         assert!(validity_secs(TokenKind::Refresh, Some(i64::MAX), None).is_err());
         assert!(validity_secs(TokenKind::Id, Some(-1), None).is_err());
         assert_eq!(ValidityUnit::parse("days"), Some(ValidityUnit::Days));
         assert_eq!(ValidityUnit::parse("weeks"), None);
-        let v = Validity::from_client_settings(
-            (Some(10), Some(ValidityUnit::Minutes)),
-            (None, None),
-            (Some(3650), None),
-        )
-        .unwrap();
+        let v = Validity::from_client_settings((Some(10), Some(ValidityUnit::Minutes)), (None, None), (Some(3650), None)).unwrap();
         assert_eq!(v.secs(TokenKind::Id), 600);
         assert_eq!(v.secs(TokenKind::Access), 3600);
         assert_eq!(v.secs(TokenKind::Refresh), 3650 * 86400);

@@ -48,48 +48,23 @@ fn tampering_is_rejected() {
         let mut bad = raw.clone();
         bad[idx] ^= 0x01;
         let forged = format!("v1.{}", b64e(&bad));
-        assert!(
-            matches!(key.open(&forged, NOW), Err(TokenError::InvalidSignature)),
-            "byte {idx}"
-        );
+        assert!(matches!(key.open(&forged, NOW), Err(TokenError::InvalidSignature)), "byte {idx}");
     }
     // Truncated (tag cut off) and extended.
     let forged = format!("v1.{}", b64e(&raw[..raw.len() - 1]));
-    assert!(matches!(
-        key.open(&forged, NOW),
-        Err(TokenError::InvalidSignature)
-    ));
+    assert!(matches!(key.open(&forged, NOW), Err(TokenError::InvalidSignature)));
     let mut longer = raw.clone();
     longer.push(0);
-    assert!(matches!(
-        key.open(&format!("v1.{}", b64e(&longer)), NOW),
-        Err(TokenError::InvalidSignature)
-    ));
+    assert!(matches!(key.open(&format!("v1.{}", b64e(&longer)), NOW), Err(TokenError::InvalidSignature)));
 
     // Another key.
     let other = RefreshKey::from_bytes(&[8u8; 32]);
-    assert!(matches!(
-        other.open(&token, NOW),
-        Err(TokenError::InvalidSignature)
-    ));
+    assert!(matches!(other.open(&token, NOW), Err(TokenError::InvalidSignature)));
 
-    for garbage in [
-        "",
-        "v1.",
-        "v2.AAAA",
-        "v1.!!!!",
-        "eyJhbGciOiJSUzI1NiJ9.e30.sig",
-        &format!("v1.{}", b64e(&[0u8; 39])),
-    ] {
-        assert!(
-            matches!(key.open(garbage, NOW), Err(TokenError::Malformed(_))),
-            "{garbage:?}"
-        );
+    for garbage in ["", "v1.", "v2.AAAA", "v1.!!!!", "eyJhbGciOiJSUzI1NiJ9.e30.sig", &format!("v1.{}", b64e(&[0u8; 39]))] {
+        assert!(matches!(key.open(garbage, NOW), Err(TokenError::Malformed(_))), "{garbage:?}");
     }
-    assert!(matches!(
-        key.open(&format!("v1.{}", "A".repeat(10_000)), NOW),
-        Err(TokenError::Malformed(_))
-    ));
+    assert!(matches!(key.open(&format!("v1.{}", "A".repeat(10_000)), NOW), Err(TokenError::Malformed(_))));
 }
 
 #[test]
@@ -99,20 +74,14 @@ fn expiry_is_enforced() {
     let token = key.seal(&c, &mut rand::rngs::OsRng).unwrap();
     assert!(key.open(&token, c.exp - 1).is_ok());
     assert!(matches!(key.open(&token, c.exp), Err(TokenError::Expired)));
-    assert!(matches!(
-        key.open(&token, c.exp + 1),
-        Err(TokenError::Expired)
-    ));
+    assert!(matches!(key.open(&token, c.exp + 1), Err(TokenError::Expired)));
 }
 
 #[test]
 fn key_file_is_created_once_private_and_reused() {
     let dir = tempfile::tempdir().unwrap();
     let keydir = dir.path().join("k");
-    assert!(matches!(
-        RefreshKey::load(&keydir),
-        Err(TokenError::KeyStore { .. })
-    ));
+    assert!(matches!(RefreshKey::load(&keydir), Err(TokenError::KeyStore { .. })));
     let key = RefreshKey::load_or_create(&keydir).unwrap();
     let token = key.seal(&claims(), &mut rand::rngs::OsRng).unwrap();
 
@@ -121,39 +90,21 @@ fn key_file_is_created_once_private_and_reused() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(keydir.join("refresh.key"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(keydir.join("refresh.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
     let again = RefreshKey::load_or_create(&keydir).unwrap();
     assert_eq!(again.open(&token, NOW).unwrap(), claims());
-    assert_eq!(
-        RefreshKey::load(&keydir)
-            .unwrap()
-            .open(&token, NOW)
-            .unwrap(),
-        claims()
-    );
-    assert_eq!(
-        std::fs::read(keydir.join("refresh.key")).unwrap(),
-        bytes,
-        "not regenerated"
-    );
+    assert_eq!(RefreshKey::load(&keydir).unwrap().open(&token, NOW).unwrap(), claims());
+    assert_eq!(std::fs::read(keydir.join("refresh.key")).unwrap(), bytes, "not regenerated");
 
     // Racing first starts agree on a single key.
     let fresh = dir.path().join("race");
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let p = fresh.clone();
-            std::thread::spawn(move || {
-                RefreshKey::load_or_create(&p)
-                    .unwrap()
-                    .seal(&claims(), &mut rand::rngs::OsRng)
-                    .unwrap()
-            })
+            std::thread::spawn(move || RefreshKey::load_or_create(&p).unwrap().seal(&claims(), &mut rand::rngs::OsRng).unwrap())
         })
         .collect();
     let tokens: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
@@ -164,8 +115,5 @@ fn key_file_is_created_once_private_and_reused() {
 
     // A corrupt key file is an error, not a silent replacement.
     std::fs::write(keydir.join("refresh.key"), b"short").unwrap();
-    assert!(matches!(
-        RefreshKey::load_or_create(&keydir),
-        Err(TokenError::KeyStore { .. })
-    ));
+    assert!(matches!(RefreshKey::load_or_create(&keydir), Err(TokenError::KeyStore { .. })));
 }

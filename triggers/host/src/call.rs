@@ -264,11 +264,5 @@ impl Runtime {
         /// CreateAuthChallenge: the public and private parameters of a challenge.
         create_auth_challenge, CreateAuthChallenge, t::CreateAuthChallengeEvent, t::CreateAuthChallengeResponse, validate::create_auth_challenge
     );
-    call_method!(
-        verify_auth_challenge_response,
-        VerifyAuthChallengeResponse,
-        t::VerifyAuthChallengeEvent,
-        t::VerifyAuthChallengeResponse,
-        validate::any
-    );
+    call_method!(verify_auth_challenge_response, VerifyAuthChallengeResponse, t::VerifyAuthChallengeEvent, t::VerifyAuthChallengeResponse, validate::any);
 }

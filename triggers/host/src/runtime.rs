@@ -34,14 +34,7 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig {
-            blob_dir: None,
-            max_concurrent_calls: 64,
-            max_memory_bytes: 256 << 20,
-            tick: Duration::from_millis(1),
-            fuel: None,
-            log_sink: None,
-        }
+        RuntimeConfig { blob_dir: None, max_concurrent_calls: 64, max_memory_bytes: 256 << 20, tick: Duration::from_millis(1), fuel: None, log_sink: None }
     }
 }
 
@@ -177,7 +170,10 @@ impl Runtime {
             return Ok(p.clone());
         }
         let invalid = |e: wasmtime::Error| {
-            TriggerError::InvalidComponent(format!("the component does not implement world `idp:triggers/{}@1.0.0` with the granted imports only: {e:#}", kind.world()))
+            TriggerError::InvalidComponent(format!(
+                "the component does not implement world `idp:triggers/{}@1.0.0` with the granted imports only: {e:#}",
+                kind.world()
+            ))
         };
         let pre = self.linker.instantiate_pre(component).map_err(invalid)?;
         use bindings as b;

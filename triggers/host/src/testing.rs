@@ -44,9 +44,7 @@ fn build() -> Result<Option<PathBuf>, String> {
         eprintln!("skipping trigger components: the wasm32-wasip2 target is not installed (rustup target add wasm32-wasip2)");
         return Ok(None);
     }
-    let target_root = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let target_root = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let target_dir = target_root.join("triggers-guest");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = examples_dir().join("Cargo.toml");

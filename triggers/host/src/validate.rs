@@ -5,8 +5,27 @@ use crate::bindings::types as t;
 
 /// Claims a pre-token-generation trigger may not add, override or suppress.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "acr", "amr", "aud", "auth_time", "azp", "exp", "iat", "identities", "iss", "sub", "token_use", "nonce", "at_hash",
-    "cognito:username", "jti", "origin_jti", "event_id", "client_id", "scope", "username", "cognito:groups",
+    "acr",
+    "amr",
+    "aud",
+    "auth_time",
+    "azp",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "sub",
+    "token_use",
+    "nonce",
+    "at_hash",
+    "cognito:username",
+    "jti",
+    "origin_jti",
+    "event_id",
+    "client_id",
+    "scope",
+    "username",
+    "cognito:groups",
 ];
 /// Longest claim or attribute name, and value.
 pub const MAX_NAME_BYTES: usize = 128;

@@ -215,7 +215,11 @@ fn custom_auth_question_and_answer() {
                     client_metadata: vec![],
                     user_not_found: false,
                 },
-                response: t::CreateAuthChallengeResponse { public_challenge_parameters: vec![], private_challenge_parameters: vec![], challenge_metadata: String::new() },
+                response: t::CreateAuthChallengeResponse {
+                    public_challenge_parameters: vec![],
+                    private_challenge_parameters: vec![],
+                    challenge_metadata: String::new(),
+                },
             },
         )
         .expect("create");
@@ -249,8 +253,18 @@ fn custom_auth_question_and_answer() {
         user_pool_id: "us-east-1_test".into(),
         user_name: "alice".into(),
         caller_context: caller(),
-        request: t::CreateAuthChallengeRequest { user_attributes: vec![], challenge_name: "CUSTOM_CHALLENGE".into(), session: vec![], client_metadata: vec![], user_not_found: false },
-        response: t::CreateAuthChallengeResponse { public_challenge_parameters: vec![], private_challenge_parameters: vec![], challenge_metadata: String::new() },
+        request: t::CreateAuthChallengeRequest {
+            user_attributes: vec![],
+            challenge_name: "CUSTOM_CHALLENGE".into(),
+            session: vec![],
+            client_metadata: vec![],
+            user_not_found: false,
+        },
+        response: t::CreateAuthChallengeResponse {
+            public_challenge_parameters: vec![],
+            private_challenge_parameters: vec![],
+            challenge_metadata: String::new(),
+        },
     };
     assert_eq!(rt.create_auth_challenge(&huge, &event).expect_err("too big").name(), "InvalidLambdaResponseException");
 }

@@ -113,11 +113,10 @@ fn auto_verify_without_the_attribute_is_an_invalid_response() {
     let mut event = pre_sign_up_event("x", "x@example.com");
     event.request.user_attributes = pairs(&[("email", "")]);
     assert!(rt.pre_sign_up(&spec, &event).is_ok());
-    let check = idp_triggers::validate::pre_sign_up(&event, &idp_triggers::types::PreSignUpResponse {
-        auto_confirm_user: true,
-        auto_verify_email: true,
-        auto_verify_phone: false,
-    });
+    let check = idp_triggers::validate::pre_sign_up(
+        &event,
+        &idp_triggers::types::PreSignUpResponse { auto_confirm_user: true, auto_verify_email: true, auto_verify_phone: false },
+    );
     assert!(check.is_err());
 }
 

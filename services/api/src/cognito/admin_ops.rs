@@ -310,9 +310,10 @@ pub async fn delete_user_pool(app: &App, input: &Input<'_>, rid: &str) -> Result
 }
 
 pub async fn list_user_pools(app: &App, input: &Input<'_>) -> Result<Value, CognitoError> {
-    let limit = input.opt_int("MaxResults", 1, 60)?.ok_or_else(|| {
-        CognitoError::invalid("1 validation error detected: Value null at 'maxResults' failed to satisfy constraint: Member must not be null")
-    })? as usize;
+    let limit = input
+        .opt_int("MaxResults", 1, 60)?
+        .ok_or_else(|| CognitoError::invalid("1 validation error detected: Value null at 'maxResults' failed to satisfy constraint: Member must not be null"))?
+        as usize;
     let after = input.opt_str("NextToken", rules::NEXT_TOKEN)?;
     let pools = app.list_pools(after, limit).await?;
     let mut out = json!({

@@ -152,9 +152,7 @@ async fn admin_set_user_password(app: &App, i: &Input<'_>, rid: &str) -> Result<
 async fn admin_update_user_attributes(app: &App, i: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let (pool_id, username) = pool_and_user(i)?;
     if i.opt_object_list("UserAttributes", 256)?.is_none() {
-        return Err(CognitoError::invalid(
-            "1 validation error detected: Value null at 'userAttributes' failed to satisfy constraint: Member must not be null",
-        ));
+        return Err(CognitoError::invalid("1 validation error detected: Value null at 'userAttributes' failed to satisfy constraint: Member must not be null"));
     }
     let attributes = i.attributes("UserAttributes")?;
     i.string_map("ClientMetadata")?;
@@ -187,7 +185,9 @@ async fn add_custom_attributes(app: &App, i: &Input<'_>, rid: &str) -> Result<Va
     let pool_id = i.str("UserPoolId", rules::POOL_ID)?;
     let attributes = schema_in(i, "CustomAttributes")?;
     if attributes.is_empty() {
-        return Err(CognitoError::invalid("1 validation error detected: Value null at 'customAttributes' failed to satisfy constraint: Member must not be null"));
+        return Err(CognitoError::invalid(
+            "1 validation error detected: Value null at 'customAttributes' failed to satisfy constraint: Member must not be null",
+        ));
     }
     app.add_custom_attributes(pool_id, attributes, rid).await?;
     Ok(json!({}))

@@ -12,16 +12,8 @@ use super::errors::CognitoError;
 use super::input::{rules, Chars, Input, Rule};
 
 /// The operations of this module (all SigV4-signed).
-pub const OPS: &[&str] = &[
-    "CreateGroup",
-    "GetGroup",
-    "UpdateGroup",
-    "DeleteGroup",
-    "ListGroups",
-    "AdminAddUserToGroup",
-    "AdminRemoveUserFromGroup",
-    "ListUsersInGroup",
-];
+pub const OPS: &[&str] =
+    &["CreateGroup", "GetGroup", "UpdateGroup", "DeleteGroup", "ListGroups", "AdminAddUserToGroup", "AdminRemoveUserFromGroup", "ListUsersInGroup"];
 
 const GROUP_NAME: Rule = Rule::new(1, 128, Chars::Visible);
 const DESCRIPTION: Rule = Rule::new(0, 2048, Chars::Any);

@@ -62,18 +62,11 @@ impl Chars {
             Chars::Name => s.chars().all(|c| word(c) || c.is_whitespace() || matches!(c, '+' | '=' | ',' | '.' | '@' | '-')),
             Chars::PoolId => match s.split_once('_') {
                 Some((region, id)) => {
-                    !region.is_empty()
-                        && region.chars().all(|c| word(c) || c == '-')
-                        && !id.is_empty()
-                        && id.chars().all(|c| c.is_ascii_alphanumeric())
+                    !region.is_empty() && region.chars().all(|c| word(c) || c == '-') && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())
                 }
                 None => false,
             },
-            Chars::Password => {
-                !s.chars().any(char::is_control)
-                    && !s.starts_with(char::is_whitespace)
-                    && !s.ends_with(char::is_whitespace)
-            }
+            Chars::Password => !s.chars().any(char::is_control) && !s.starts_with(char::is_whitespace) && !s.ends_with(char::is_whitespace),
         }
     }
 }

@@ -137,11 +137,9 @@ pub async fn set_user_pool_mfa_config(app: &App, input: &Input<'_>, rid: &str) -
         None => Some((false, String::new())),
     };
     let email = match input.opt_object("EmailMfaConfiguration")? {
-        Some(o) => Some((
-            true,
-            o.opt_str("Message", rules::MAP_VALUE)?.unwrap_or("").to_string(),
-            o.opt_str("Subject", rules::MAP_VALUE)?.unwrap_or("").to_string(),
-        )),
+        Some(o) => {
+            Some((true, o.opt_str("Message", rules::MAP_VALUE)?.unwrap_or("").to_string(), o.opt_str("Subject", rules::MAP_VALUE)?.unwrap_or("").to_string()))
+        }
         None => Some((false, String::new(), String::new())),
     };
     input.opt_object("WebAuthnConfiguration")?;

@@ -16,10 +16,10 @@
 //! `IncompleteSignatureException`; unknown access key id → `UnrecognizedClientException`;
 //! wrong scope, clock skew over 15 minutes or a signature mismatch → `InvalidSignatureException`.
 
-use idp_crypto::srp::{civil_from_days, days_from_civil};
 use axum::http::{HeaderMap, Method, Uri};
 use hmac::{Hmac, Mac};
 use idp_app::credentials::AdminCredentials;
+use idp_crypto::srp::{civil_from_days, days_from_civil};
 use sha2::{Digest, Sha256};
 
 use super::errors::CognitoError;
@@ -95,7 +95,11 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) { t.parse().ok() } else { None }
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
     };
     let (y, mo, d, h, mi, se) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
@@ -180,12 +184,8 @@ fn canonical_query(query: Option<&str>) -> String {
 
 /// Values of a header, trimmed, inner runs of spaces collapsed, joined by `,`.
 fn canonical_header_value(req: &SignedRequest<'_>, name: &str) -> String {
-    let mut values: Vec<String> = req
-        .headers
-        .get_all(name)
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let mut values: Vec<String> =
+        req.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" ")).collect();
     if values.is_empty() && name == "host" {
         if let Some(authority) = req.uri.authority() {
             values.push(authority.to_string());
@@ -353,7 +353,10 @@ mod tests {
         let t = parse_amz_date(DATE).expect("date");
         assert_eq!(name(check(&headers(Some(AUTH), DATE), BODY, &good, t + 15 * 60)), "ok");
         let late = check(&headers(Some(AUTH), DATE), BODY, &good, t + 15 * 60 + 1);
-        assert!(late.as_ref().err().is_some_and(|e| e.message.starts_with("Signature expired: 20261126T122131Z is now earlier than 20261126T122132Z")), "{late:?}");
+        assert!(
+            late.as_ref().err().is_some_and(|e| e.message.starts_with("Signature expired: 20261126T122131Z is now earlier than 20261126T122132Z")),
+            "{late:?}"
+        );
         assert_eq!(name(check(&headers(Some(AUTH), DATE), BODY, &good, t - 15 * 60 - 1)), "InvalidSignatureException");
     }
 
@@ -389,8 +392,10 @@ mod tests {
         h.insert("x-amz-date", HeaderValue::from_static("20150830T123600Z"));
         let uri: Uri = "/?Action=ListUsers&Version=2010-05-08".parse().expect("uri");
         let req = SignedRequest { method: &Method::GET, uri: &uri, headers: &h, body: b"" };
-        let auth = parse_authorization("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=x")
-            .expect("parse");
+        let auth = parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=x",
+        )
+        .expect("parse");
         let sig = signature(&req, &auth, "20150830T123600Z", SECRET).expect("sign");
         assert_eq!(sig, "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
     }

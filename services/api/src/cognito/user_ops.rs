@@ -170,9 +170,7 @@ pub async fn get_user(app: &App, input: &Input<'_>) -> Result<Value, CognitoErro
 pub async fn update_user_attributes(app: &App, input: &Input<'_>, rid: &str) -> Result<Value, CognitoError> {
     let token = access_token(input)?;
     if input.opt_object_list("UserAttributes", 256)?.is_none() {
-        return Err(CognitoError::invalid(
-            "1 validation error detected: Value null at 'userAttributes' failed to satisfy constraint: Member must not be null",
-        ));
+        return Err(CognitoError::invalid("1 validation error detected: Value null at 'userAttributes' failed to satisfy constraint: Member must not be null"));
     }
     let attributes = input.attributes("UserAttributes")?;
     input.string_map("ClientMetadata")?;

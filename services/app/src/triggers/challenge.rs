@@ -66,11 +66,7 @@ fn incorrect() -> AppError {
 }
 
 fn param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, AppError> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| AppError::invalid(format!("Missing required parameter {name}")))
+    params.get(name).map(String::as_str).filter(|s| !s.is_empty()).ok_or_else(|| AppError::invalid(format!("Missing required parameter {name}")))
 }
 
 impl App {
@@ -231,7 +227,11 @@ impl App {
                 client_metadata: vec![],
                 user_not_found: user.is_none(),
             },
-            response: t::CreateAuthChallengeResponse { public_challenge_parameters: vec![], private_challenge_parameters: vec![], challenge_metadata: String::new() },
+            response: t::CreateAuthChallengeResponse {
+                public_challenge_parameters: vec![],
+                private_challenge_parameters: vec![],
+                challenge_metadata: String::new(),
+            },
         };
         let created = self.call_trigger(Kind::CreateAuthChallenge, move |rt| rt.create_auth_challenge(&spec, &event)).await?;
         let mut parameters: BTreeMap<String, String> = created.public_challenge_parameters.into_iter().collect();

@@ -216,11 +216,7 @@ impl App {
                     user_pool_id: item.pool_id.clone(),
                     user_name: item.username.clone(),
                     caller_context: caller,
-                    request: t::PostConfirmationRequest {
-                        user_attributes: attributes,
-                        client_metadata: vec![],
-                        idempotency_key: item.event_id.clone(),
-                    },
+                    request: t::PostConfirmationRequest { user_attributes: attributes, client_metadata: vec![], idempotency_key: item.event_id.clone() },
                 };
                 self.call_trigger(kind, move |rt| rt.post_confirmation(&spec, &event)).await
             }

@@ -113,13 +113,7 @@ fn session_key_inner(
 }
 
 /// The base64 `PASSWORD_CLAIM_SIGNATURE` for a `SECRET_BLOCK` (base64, as received).
-pub fn client_claim(
-    key: &[u8; 16],
-    pool_name: &str,
-    user_id_for_srp: &str,
-    secret_block_b64: &str,
-    timestamp: &str,
-) -> Result<String, CryptoError> {
+pub fn client_claim(key: &[u8; 16], pool_name: &str, user_id_for_srp: &str, secret_block_b64: &str, timestamp: &str) -> Result<String, CryptoError> {
     let block = STANDARD.decode(secret_block_b64).map_err(|_| CryptoError::InvalidBase64("SECRET_BLOCK"))?;
     let sig = hmac_sha256(key, &[pool_name.as_bytes(), user_id_for_srp.as_bytes(), &block, timestamp.as_bytes()]);
     Ok(STANDARD.encode(sig))
@@ -195,38 +189,15 @@ impl SrpClient {
     }
 
     /// The session key this client derives for a challenge.
-    pub fn session_key(
-        &self,
-        password: &str,
-        challenge: &PasswordVerifierChallenge,
-    ) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
-        session_key_inner(
-            &self.pool_name,
-            &challenge.user_id_for_srp,
-            password,
-            &self.a,
-            &self.big_a,
-            &challenge.salt_hex,
-            &challenge.srp_b_hex,
-        )
+    pub fn session_key(&self, password: &str, challenge: &PasswordVerifierChallenge) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
+        session_key_inner(&self.pool_name, &challenge.user_id_for_srp, password, &self.a, &self.big_a, &challenge.salt_hex, &challenge.srp_b_hex)
     }
 
     /// Answers a `PASSWORD_VERIFIER` challenge at `timestamp` (see
     /// [`format_timestamp`](super::format_timestamp)).
-    pub fn respond(
-        &self,
-        password: &str,
-        challenge: &PasswordVerifierChallenge,
-        timestamp: &str,
-    ) -> Result<ClaimResponse, CryptoError> {
+    pub fn respond(&self, password: &str, challenge: &PasswordVerifierChallenge, timestamp: &str) -> Result<ClaimResponse, CryptoError> {
         let key = self.session_key(password, challenge)?;
-        let signature_b64 = client_claim(
-            &key,
-            &self.pool_name,
-            &challenge.user_id_for_srp,
-            &challenge.secret_block_b64,
-            timestamp,
-        )?;
+        let signature_b64 = client_claim(&key, &self.pool_name, &challenge.user_id_for_srp, &challenge.secret_block_b64, timestamp)?;
         Ok(ClaimResponse {
             username: challenge.user_id_for_srp.clone(),
             secret_block_b64: challenge.secret_block_b64.clone(),

@@ -66,9 +66,7 @@ impl ResidueParams<LIMBS> for SrpModulus {
     const R: U3072 = N.wrapping_neg();
     const R2: U3072 = U3072::from_be_hex(R2_HEX);
     const R3: U3072 = U3072::from_be_hex(R3_HEX);
-    const MOD_NEG_INV: Limb = Limb(Word::MIN.wrapping_sub(
-        N.inv_mod2k_vartime(Word::BITS as usize).as_limbs()[0].0,
-    ));
+    const MOD_NEG_INV: Limb = Limb(Word::MIN.wrapping_sub(N.inv_mod2k_vartime(Word::BITS as usize).as_limbs()[0].0));
 }
 
 /// An element of Z/NZ in Montgomery form.

@@ -72,10 +72,7 @@ pub struct SrpVerifier {
 
 impl std::fmt::Debug for SrpVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SrpVerifier")
-            .field("salt_hex", &self.salt_hex)
-            .field("verifier_hex", &"<redacted>")
-            .finish()
+        f.debug_struct("SrpVerifier").field("salt_hex", &self.salt_hex).field("verifier_hex", &"<redacted>").finish()
     }
 }
 
@@ -102,12 +99,7 @@ pub fn make_verifier(pool_name: &str, user_id_for_srp: &str, password: &str, sal
 }
 
 /// [`make_verifier`] with a fresh random 16-byte salt.
-pub fn make_verifier_random<R: RngCore + CryptoRng>(
-    pool_name: &str,
-    user_id_for_srp: &str,
-    password: &str,
-    rng: &mut R,
-) -> SrpVerifier {
+pub fn make_verifier_random<R: RngCore + CryptoRng>(pool_name: &str, user_id_for_srp: &str, password: &str, rng: &mut R) -> SrpVerifier {
     let mut salt = [0u8; SALT_BYTES];
     rng.fill_bytes(&mut salt);
     make_verifier(pool_name, user_id_for_srp, password, &salt)
@@ -123,10 +115,7 @@ pub struct ServerChallenge {
 
 impl std::fmt::Debug for ServerChallenge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerChallenge")
-            .field("b_secret", &"<redacted>")
-            .field("srp_b_hex", &self.srp_b_hex)
-            .finish()
+        f.debug_struct("ServerChallenge").field("b_secret", &"<redacted>").field("srp_b_hex", &self.srp_b_hex).finish()
     }
 }
 
@@ -160,17 +149,11 @@ pub fn server_challenge(verifier_hex: &str, b_secret: &[u8]) -> Result<ServerCha
     if b_bytes.iter().all(|&x| x == 0) {
         return Err(CryptoError::IllegalPublicValue("SRP_B"));
     }
-    Ok(ServerChallenge {
-        b_secret: Zeroizing::new(b_secret.to_vec()),
-        srp_b_hex: group::minimal_hex(&b_bytes[..]),
-    })
+    Ok(ServerChallenge { b_secret: Zeroizing::new(b_secret.to_vec()), srp_b_hex: group::minimal_hex(&b_bytes[..]) })
 }
 
 /// [`server_challenge`] with a fresh random 256-bit b.
-pub fn server_challenge_random<R: RngCore + CryptoRng>(
-    verifier_hex: &str,
-    rng: &mut R,
-) -> Result<ServerChallenge, CryptoError> {
+pub fn server_challenge_random<R: RngCore + CryptoRng>(verifier_hex: &str, rng: &mut R) -> Result<ServerChallenge, CryptoError> {
     let mut b = Zeroizing::new([0u8; SECRET_EXPONENT_BYTES]);
     loop {
         rng.fill_bytes(&mut b[..]);
@@ -206,12 +189,7 @@ pub(crate) fn derive_key(u_be: &[u8], s_be: &[u8]) -> Zeroizing<[u8; 16]> {
 /// `b_secret` and `verifier_hex` as used for [`server_challenge`]. Fails with
 /// [`CryptoError::IllegalPublicValue`] when A ≡ 0 (mod N) and [`CryptoError::ZeroScrambler`]
 /// when u = 0, the SRP-6a abort conditions.
-pub fn server_session_key(
-    a_hex: &str,
-    b_hex: &str,
-    b_secret: &[u8],
-    verifier_hex: &str,
-) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
+pub fn server_session_key(a_hex: &str, b_hex: &str, b_secret: &[u8], verifier_hex: &str) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
     check_secret_exponent(b_secret)?;
     let a = group::uint_from_hex(a_hex, "SRP_A")?;
     let a_fe = Fe::new(&a);
@@ -232,13 +210,7 @@ pub fn server_session_key(
 /// The expected `PASSWORD_CLAIM_SIGNATURE` (raw bytes):
 /// HMAC-SHA256(K, poolName || userIdForSrp || secretBlock || timestamp).
 /// `secret_block` is the decoded `SECRET_BLOCK`.
-pub fn claim_signature(
-    key: &[u8; 16],
-    pool_name: &str,
-    user_id_for_srp: &str,
-    secret_block: &[u8],
-    timestamp: &str,
-) -> [u8; 32] {
+pub fn claim_signature(key: &[u8; 16], pool_name: &str, user_id_for_srp: &str, secret_block: &[u8], timestamp: &str) -> [u8; 32] {
     hmac_sha256(key, &[pool_name.as_bytes(), user_id_for_srp.as_bytes(), secret_block, timestamp.as_bytes()])
 }
 

@@ -57,12 +57,7 @@ pub fn format_timestamp(unix_secs: i64) -> String {
     let (year, month, day) = civil_from_days(days);
     let month_name = MONTHS.get(month as usize - 1).copied().unwrap_or("???");
     let weekday_name = WEEKDAYS.get(weekday(days)).copied().unwrap_or("???");
-    format!(
-        "{weekday_name} {month_name} {day} {:02}:{:02}:{:02} UTC {year}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{weekday_name} {month_name} {day} {:02}:{:02}:{:02} UTC {year}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn parse_num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
@@ -77,8 +72,7 @@ fn parse_num(s: &str, min_len: usize, max_len: usize) -> Option<u32> {
 /// the date, unknown names and out-of-range fields.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let mut parts = text.split_whitespace();
-    let (wd, mon, day, hms, zone, year) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (wd, mon, day, hms, zone, year) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || !(zone == "UTC" || zone == "GMT") {
         return None;
     }
@@ -140,11 +134,11 @@ mod tests {
     fn rejects_malformed() {
         for bad in [
             "",
-            "Tue Jan 5 03:04:05 UTC 2026",  // wrong weekday
-            "Mon Jan 5 03:04:05 CET 2026",  // zone
-            "Mon Jan 5 3:04:05 UTC 2026",   // hour not two digits
-            "Mon Jan 5 24:04:05 UTC 2026",  // hour range
-            "Mon Jan 5 03:04 UTC 2026",     // no seconds
+            "Tue Jan 5 03:04:05 UTC 2026", // wrong weekday
+            "Mon Jan 5 03:04:05 CET 2026", // zone
+            "Mon Jan 5 3:04:05 UTC 2026",  // hour not two digits
+            "Mon Jan 5 24:04:05 UTC 2026", // hour range
+            "Mon Jan 5 03:04 UTC 2026",    // no seconds
             "Mon Jan 5 03:04:05:06 UTC 2026",
             "Mon Jan 0 03:04:05 UTC 2026",
             "Sun Feb 29 00:00:00 UTC 2026", // not a leap year

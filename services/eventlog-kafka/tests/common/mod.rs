@@ -14,19 +14,13 @@ use idp_eventlog_kafka::{KafkaConfig, KafkaLog};
 /// The broker address from `IDP_TEST_KAFKA`. Under CI (`CI` set) a missing variable fails the
 /// test loudly; on a developer machine the test prints a skip notice and returns `None`.
 pub fn broker() -> Option<String> {
-    required_env(
-        "IDP_TEST_KAFKA",
-        "IDP_TEST_KAFKA not set: .ci/kafka.sh must start the broker",
-    )
+    required_env("IDP_TEST_KAFKA", "IDP_TEST_KAFKA not set: .ci/kafka.sh must start the broker")
 }
 
 /// The tansu binary (`IDP_TEST_TANSU_BIN`, printed by `.ci/kafka.sh`), for tests that start and
 /// kill a broker of their own. Same CI / laptop rule as [`broker`].
 pub fn tansu_bin() -> Option<String> {
-    required_env(
-        "IDP_TEST_TANSU_BIN",
-        "IDP_TEST_TANSU_BIN not set: .ci/kafka.sh must install the broker and export it",
-    )
+    required_env("IDP_TEST_TANSU_BIN", "IDP_TEST_TANSU_BIN not set: .ci/kafka.sh must install the broker and export it")
 }
 
 fn required_env(name: &str, ci_message: &str) -> Option<String> {
@@ -43,19 +37,11 @@ fn required_env(name: &str, ci_message: &str) -> Option<String> {
 /// A topic name no other test (or earlier run against the same broker) uses.
 pub fn unique_topic(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        uuid_suffix()
-    )
+    format!("{prefix}-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), uuid_suffix())
 }
 
 fn uuid_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{nanos:08x}")
 }
 
@@ -92,11 +78,7 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub fn start(bin: &str, port: u16) -> TestBroker {
-        let mut b = TestBroker {
-            bin: bin.to_string(),
-            port,
-            child: None,
-        };
+        let mut b = TestBroker { bin: bin.to_string(), port, child: None };
         b.restart();
         b
     }
@@ -110,13 +92,7 @@ impl TestBroker {
         self.kill();
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let child = Command::new(&self.bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -126,11 +102,7 @@ impl TestBroker {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "test broker did not listen on {}",
-                self.port
-            );
+            assert!(Instant::now() < deadline, "test broker did not listen on {}", self.port);
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -75,14 +75,9 @@ async fn write_forever(log: Arc<EmbeddedLog>, args: &Args) -> Result<(), String>
         tasks.push(tokio::spawn(async move {
             for seq in 0u64.. {
                 let partition = ((task + seq) % u64::from(partitions)) as u32;
-                let record = Record::new(format!("task-{task}"), expected_value(run, task, seq))
-                    .with_header("seq", seq.to_le_bytes().to_vec());
-                let offset = log
-                    .append(partition, record)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                say(&format!("ack {partition} {offset} {task} {seq}"))
-                    .map_err(|e| e.to_string())?;
+                let record = Record::new(format!("task-{task}"), expected_value(run, task, seq)).with_header("seq", seq.to_le_bytes().to_vec());
+                let offset = log.append(partition, record).await.map_err(|e| e.to_string())?;
+                say(&format!("ack {partition} {offset} {task} {seq}")).map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
         }));
@@ -98,21 +93,14 @@ fn main() -> ExitCode {
         eprintln!("usage: log-crash-writer <dir> <partitions> <write|hold|probe> [run] [tasks] [segment_bytes]");
         return ExitCode::from(2);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    let opts = EmbeddedOptions {
-        segment_bytes: args.segment_bytes,
-        ..EmbeddedOptions::default()
-    };
+    let opts = EmbeddedOptions { segment_bytes: args.segment_bytes, ..EmbeddedOptions::default() };
     let log = match EmbeddedLog::open(&args.dir, args.partitions, opts) {
         Ok(log) => log,
         Err(e) => {

@@ -8,13 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{
-    append, bounded, collect, expect_numbered, expect_quiet, numbered, subscribe, CheckFailure,
-    CheckResult, CONCURRENT_APPENDERS, WAKE_LATENCY_LIMIT,
+    append, bounded, collect, expect_numbered, expect_quiet, numbered, subscribe, CheckFailure, CheckResult, CONCURRENT_APPENDERS, WAKE_LATENCY_LIMIT,
 };
-use crate::{
-    partition_for_key, partitioner::murmur2, EventLog, LogError, Offset, Partition, Record,
-    StoredRecord,
-};
+use crate::{partition_for_key, partitioner::murmur2, EventLog, LogError, Offset, Partition, Record, StoredRecord};
 
 /// Kafka's murmur2 and partition formula for known keys (no log involved).
 pub fn partition_for_key_matches_kafka() -> CheckResult {
@@ -25,10 +21,7 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
         (b"foobar", -790_332_482),
         (b"a-little-bit-long-string", -985_981_536),
         (b"a-little-bit-longer-string", -1_486_304_829),
-        (
-            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-            -58_897_971,
-        ),
+        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
         (b"abc", 479_470_107),
         (b"kafka", 0xd067_cf64_u32 as i32),
         (b"giberish123456789", 0x8f55_2b0c_u32 as i32),
@@ -36,19 +29,12 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
         (b"234", 0xe7c0_09ca_u32 as i32),
         (b"34", 0x8739_30da_u32 as i32),
         (b"4", 0x5a4b_5ca1_u32 as i32),
-        (
-            b"PreAmbleWillBeRemoved,ThePrePartThatIs",
-            0x7842_4f1c_u32 as i32,
-        ),
+        (b"PreAmbleWillBeRemoved,ThePrePartThatIs", 0x7842_4f1c_u32 as i32),
         (b"", 0x106e_08d9_u32 as i32),
     ];
     for (key, want) in hashes {
         let got = murmur2(key);
-        ensure!(
-            got == *want,
-            "murmur2({:?}) = {got}, Kafka gives {want}",
-            String::from_utf8_lossy(key)
-        );
+        ensure!(got == *want, "murmur2({:?}) = {got}, Kafka gives {want}", String::from_utf8_lossy(key));
     }
     // (key, partitions, partition) = ((murmur2 & 0x7fffffff) % partitions).
     let partitions: &[(&[u8], u32, Partition)] = &[
@@ -64,19 +50,12 @@ pub fn partition_for_key_matches_kafka() -> CheckResult {
     ];
     for (key, n, want) in partitions {
         let got = partition_for_key(key, *n);
-        ensure!(
-            got == *want,
-            "partition_for_key({:?}, {n}) = {got}, Kafka gives {want}",
-            String::from_utf8_lossy(key)
-        );
+        ensure!(got == *want, "partition_for_key({:?}, {n}) = {got}, Kafka gives {want}", String::from_utf8_lossy(key));
     }
     for i in 0..1000u32 {
         let key = format!("user-{i}");
         let p = partition_for_key(key.as_bytes(), 7);
-        ensure!(
-            p < 7 && p == partition_for_key(key.as_bytes(), 7),
-            "partition_for_key is not stable for {key}"
-        );
+        ensure!(p < 7 && p == partition_for_key(key.as_bytes(), 7), "partition_for_key is not stable for {key}");
     }
     Ok(())
 }
@@ -89,11 +68,7 @@ where
 {
     bounded(async {
         let log = make(3).await;
-        ensure!(
-            log.partition_count() == 3,
-            "partition_count() = {}, asked for 3",
-            log.partition_count()
-        );
+        ensure!(log.partition_count() == 3, "partition_count() = {}, asked for 3", log.partition_count());
         for i in 0..10u64 {
             let o = append(&*log, 0, numbered(i)).await?;
             ensure!(o == i, "partition 0: append #{i} got offset {o}");
@@ -102,15 +77,8 @@ where
                 ensure!(o == i, "partition 2: append #{i} got offset {o}");
             }
         }
-        let ends = (
-            log.end_offset(0).await?,
-            log.end_offset(1).await?,
-            log.end_offset(2).await?,
-        );
-        ensure!(
-            ends == (10, 0, 5),
-            "end offsets (p0, p1, p2) = {ends:?}, expected (10, 0, 5)"
-        );
+        let ends = (log.end_offset(0).await?, log.end_offset(1).await?, log.end_offset(2).await?);
+        ensure!(ends == (10, 0, 5), "end offsets (p0, p1, p2) = {ends:?}, expected (10, 0, 5)");
         Ok(())
     })
     .await
@@ -125,33 +93,18 @@ where
 {
     bounded(async {
         let log = make(2).await;
-        ensure!(
-            log.end_offset(0).await? == 0 && log.end_offset(1).await? == 0,
-            "a fresh log must have end offset 0"
-        );
+        ensure!(log.end_offset(0).await? == 0 && log.end_offset(1).await? == 0, "a fresh log must have end offset 0");
         let all = log.end_offsets().await?;
         ensure!(all == vec![0, 0], "a fresh log's end_offsets = {all:?}, expected [0, 0]");
         for i in 0..5u64 {
             append(&*log, 1, numbered(i)).await?;
             let end = log.end_offset(1).await?;
-            ensure!(
-                end == i + 1,
-                "after {} appends end_offset(1) = {end}",
-                i + 1
-            );
+            ensure!(end == i + 1, "after {} appends end_offset(1) = {end}", i + 1);
             let all = log.end_offsets().await?;
-            ensure!(
-                all == vec![0, i + 1],
-                "after {} appends end_offsets = {all:?}, expected [0, {}]",
-                i + 1,
-                i + 1
-            );
+            ensure!(all == vec![0, i + 1], "after {} appends end_offsets = {all:?}, expected [0, {}]", i + 1, i + 1);
         }
         let end0 = log.end_offset(0).await?;
-        ensure!(
-            end0 == 0,
-            "appends to partition 1 moved end_offset(0) to {end0}"
-        );
+        ensure!(end0 == 0, "appends to partition 1 moved end_offset(0) to {end0}");
         Ok(())
     })
     .await
@@ -182,9 +135,7 @@ where
         }
         let mut acked: HashMap<(Partition, Offset), (usize, usize)> = HashMap::new();
         for task in tasks {
-            let acks = task
-                .await
-                .map_err(|e| CheckFailure::new(format!("appender task failed: {e}")))??;
+            let acks = task.await.map_err(|e| CheckFailure::new(format!("appender task failed: {e}")))??;
             for (p, o, t, j) in acks {
                 ensure!(acked.insert((p, o), (t, j)).is_none(), "offset {o} of partition {p} was acknowledged twice");
             }
@@ -210,7 +161,13 @@ where
                 return Err(CheckFailure::new(format!("record at {}/{} was never acknowledged", r.partition, r.offset)));
             };
             let want = Record::new(format!("appender-{t}"), format!("{t}:{j}"));
-            ensure!(r.record == want, "offset {}/{} holds {:?}, but its ack was for appender {t} record {j}", r.partition, r.offset, String::from_utf8_lossy(&r.record.value));
+            ensure!(
+                r.record == want,
+                "offset {}/{} holds {:?}, but its ack was for appender {t} record {j}",
+                r.partition,
+                r.offset,
+                String::from_utf8_lossy(&r.record.value)
+            );
             if let Some(&(prev_offset, prev_j)) = last.get(&(r.partition, t)) {
                 ensure!(prev_j < j, "appender {t}: record {j} at offset {} comes after record {prev_j} at {prev_offset}", r.offset);
             }
@@ -244,22 +201,15 @@ where
         let cases = vec![
             Record::default(),
             Record::new(Vec::new(), b"only a value".to_vec()),
-            Record::new(
-                all_bytes.clone(),
-                all_bytes.iter().rev().copied().collect::<Vec<u8>>(),
-            ),
+            Record::new(all_bytes.clone(), all_bytes.iter().rev().copied().collect::<Vec<u8>>()),
             Record::new(b"k".to_vec(), Vec::new())
                 .with_header("dup", b"first".to_vec())
                 .with_header("dup", b"second".to_vec())
                 .with_header("", Vec::new())
                 .with_header("ünïcødé ✓", all_bytes.clone())
                 .with_header("empty-value", Vec::new()),
-            Record::new(pseudo_random(1024, 1), pseudo_random(1024 * 1024, 2))
-                .with_header("size", b"1MiB".to_vec()),
-            (0..100).fold(
-                Record::new(b"many-headers".to_vec(), b"v".to_vec()),
-                |r, i| r.with_header(format!("h{i}"), pseudo_random(i, i as u64 + 3)),
-            ),
+            Record::new(pseudo_random(1024, 1), pseudo_random(1024 * 1024, 2)).with_header("size", b"1MiB".to_vec()),
+            (0..100).fold(Record::new(b"many-headers".to_vec(), b"v".to_vec()), |r, i| r.with_header(format!("h{i}"), pseudo_random(i, i as u64 + 3))),
             Record::new(vec![0u8; 3], vec![0u8; 5]),
         ];
         let log = make(1).await;
@@ -270,30 +220,10 @@ where
         let mut sub = subscribe(&*log, &[(0, 0)]).await?;
         let got = collect(&mut *sub, cases.len(), Duration::from_secs(30)).await?;
         for (i, (stored, want)) in got.iter().zip(&cases).enumerate() {
-            ensure!(
-                stored.offset == i as u64 && stored.partition == 0,
-                "record #{i} came back as {}/{}",
-                stored.partition,
-                stored.offset
-            );
-            ensure!(
-                stored.record.key == want.key,
-                "record #{i}: key differs ({} vs {} bytes)",
-                stored.record.key.len(),
-                want.key.len()
-            );
-            ensure!(
-                stored.record.headers == want.headers,
-                "record #{i}: headers differ: {:?} vs {:?}",
-                stored.record.headers,
-                want.headers
-            );
-            ensure!(
-                stored.record.value == want.value,
-                "record #{i}: value differs ({} vs {} bytes)",
-                stored.record.value.len(),
-                want.value.len()
-            );
+            ensure!(stored.offset == i as u64 && stored.partition == 0, "record #{i} came back as {}/{}", stored.partition, stored.offset);
+            ensure!(stored.record.key == want.key, "record #{i}: key differs ({} vs {} bytes)", stored.record.key.len(), want.key.len());
+            ensure!(stored.record.headers == want.headers, "record #{i}: headers differ: {:?} vs {:?}", stored.record.headers, want.headers);
+            ensure!(stored.record.value == want.value, "record #{i}: value differs ({} vs {} bytes)", stored.record.value.len(), want.value.len());
         }
         Ok(())
     })
@@ -367,25 +297,14 @@ where
             (result, Instant::now())
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        ensure!(
-            !waiter.is_finished(),
-            "poll at the end returned before any append and before its 30 s timeout"
-        );
+        ensure!(!waiter.is_finished(), "poll at the end returned before any append and before its 30 s timeout");
         let appended_at = Instant::now();
         append(&*log, 0, numbered(5)).await?;
-        let (result, woke_at) = waiter
-            .await
-            .map_err(|e| CheckFailure::new(format!("poll task failed: {e}")))?;
+        let (result, woke_at) = waiter.await.map_err(|e| CheckFailure::new(format!("poll task failed: {e}")))?;
         let got = result?;
         let latency = woke_at.saturating_duration_since(appended_at);
-        ensure!(
-            !got.is_empty(),
-            "poll returned empty after {latency:?} although a record was appended"
-        );
-        ensure!(
-            latency <= WAKE_LATENCY_LIMIT,
-            "subscriber saw the new record only after {latency:?} (limit {WAKE_LATENCY_LIMIT:?})"
-        );
+        ensure!(!got.is_empty(), "poll returned empty after {latency:?} although a record was appended");
+        ensure!(latency <= WAKE_LATENCY_LIMIT, "subscriber saw the new record only after {latency:?} (limit {WAKE_LATENCY_LIMIT:?})");
         expect_numbered(&got, 0, 5, 6)
     })
     .await
@@ -418,10 +337,7 @@ where
         for r in first.into_iter().chain(second) {
             by_partition.entry(r.partition).or_default().push(r);
         }
-        ensure!(
-            !by_partition.contains_key(&1),
-            "received records of partition 1, which is not subscribed"
-        );
+        ensure!(!by_partition.contains_key(&1), "received records of partition 1, which is not subscribed");
         expect_numbered(by_partition.get(&0).map_or(&[][..], Vec::as_slice), 0, 0, 5)?;
         expect_numbered(by_partition.get(&2).map_or(&[][..], Vec::as_slice), 2, 2, 5)?;
         expect_numbered(by_partition.get(&3).map_or(&[][..], Vec::as_slice), 3, 5, 8)
@@ -442,29 +358,15 @@ where
         let started = Instant::now();
         let got = sub.poll(10, timeout).await?;
         let took = started.elapsed();
-        ensure!(
-            got.is_empty(),
-            "poll on an empty partition returned {} records",
-            got.len()
-        );
-        ensure!(
-            took >= timeout.mul_f32(0.8),
-            "poll returned empty after {took:?}, before its {timeout:?} timeout"
-        );
-        ensure!(
-            took < timeout + Duration::from_secs(5),
-            "poll with a {timeout:?} timeout took {took:?}"
-        );
+        ensure!(got.is_empty(), "poll on an empty partition returned {} records", got.len());
+        ensure!(took >= timeout.mul_f32(0.8), "poll returned empty after {took:?}, before its {timeout:?} timeout");
+        ensure!(took < timeout + Duration::from_secs(5), "poll with a {timeout:?} timeout took {took:?}");
 
         append(&*log, 0, numbered(0)).await?;
         let got = collect(&mut *sub, 1, Duration::from_secs(10)).await?;
         expect_numbered(&got, 0, 0, 1)?;
         let got = sub.poll(10, Duration::from_millis(200)).await?;
-        ensure!(
-            got.is_empty(),
-            "poll after reading everything returned {} records",
-            got.len()
-        );
+        ensure!(got.is_empty(), "poll after reading everything returned {} records", got.len());
         Ok(())
     })
     .await
@@ -485,17 +387,9 @@ where
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
         while got.len() < 100 {
-            ensure!(
-                Instant::now() < deadline,
-                "only {} of 100 records read within 30 s",
-                got.len()
-            );
+            ensure!(Instant::now() < deadline, "only {} of 100 records read within 30 s", got.len());
             let batch = sub.poll(7, Duration::from_secs(1)).await?;
-            ensure!(
-                batch.len() <= 7,
-                "poll(max = 7) returned {} records",
-                batch.len()
-            );
+            ensure!(batch.len() <= 7, "poll(max = 7) returned {} records", batch.len());
             got.extend(batch);
         }
         expect_numbered(&got, 0, 0, 100)?;
@@ -514,20 +408,11 @@ where
         let log = make(3).await;
         for bad in [3u32, 4, u32::MAX] {
             let r = log.append(bad, numbered(0)).await;
-            ensure!(
-                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
-                "append({bad}) returned {r:?}"
-            );
+            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "append({bad}) returned {r:?}");
             let r = log.end_offset(bad).await;
-            ensure!(
-                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
-                "end_offset({bad}) returned {r:?}"
-            );
+            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "end_offset({bad}) returned {r:?}");
             let r = log.subscribe(&[(0, 0), (bad, 0)]).await.map(|_| ());
-            ensure!(
-                matches!(r, Err(LogError::InvalidPartition(p)) if p == bad),
-                "subscribe with partition {bad} returned {r:?}"
-            );
+            ensure!(matches!(r, Err(LogError::InvalidPartition(p)) if p == bad), "subscribe with partition {bad} returned {r:?}");
         }
         let end = log.end_offset(0).await?;
         ensure!(end == 0, "rejected appends moved end_offset(0) to {end}");

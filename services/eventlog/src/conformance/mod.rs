@@ -42,9 +42,7 @@ pub struct CheckFailure {
 
 impl CheckFailure {
     pub fn new(message: impl Into<String>) -> Self {
-        CheckFailure {
-            message: message.into(),
-        }
+        CheckFailure { message: message.into() }
     }
 }
 
@@ -106,48 +104,18 @@ where
             failures.push((name, f));
         }
     };
-    note(
-        "partition_for_key_matches_kafka",
-        partition_for_key_matches_kafka(),
-    );
-    note(
-        "offsets_are_dense_per_partition",
-        offsets_are_dense_per_partition(&make).await,
-    );
-    note(
-        "end_offset_tracks_appends",
-        end_offset_tracks_appends(&make).await,
-    );
-    note(
-        "concurrent_appenders_preserve_order",
-        concurrent_appenders_preserve_order(&make).await,
-    );
-    note(
-        "records_round_trip_byte_exact",
-        records_round_trip_byte_exact(&make).await,
-    );
+    note("partition_for_key_matches_kafka", partition_for_key_matches_kafka());
+    note("offsets_are_dense_per_partition", offsets_are_dense_per_partition(&make).await);
+    note("end_offset_tracks_appends", end_offset_tracks_appends(&make).await);
+    note("concurrent_appenders_preserve_order", concurrent_appenders_preserve_order(&make).await);
+    note("records_round_trip_byte_exact", records_round_trip_byte_exact(&make).await);
     note("subscribe_from_start", subscribe_from_start(&make).await);
     note("subscribe_from_middle", subscribe_from_middle(&make).await);
-    note(
-        "subscribe_at_end_is_woken_by_append",
-        subscribe_at_end_is_woken_by_append(&make).await,
-    );
-    note(
-        "subscription_over_several_partitions",
-        subscription_over_several_partitions(&make).await,
-    );
-    note(
-        "poll_timeout_returns_empty",
-        poll_timeout_returns_empty(&make).await,
-    );
-    note(
-        "poll_respects_max_without_skip_or_repeat",
-        poll_respects_max_without_skip_or_repeat(&make).await,
-    );
-    note(
-        "invalid_partition_is_rejected",
-        invalid_partition_is_rejected(&make).await,
-    );
+    note("subscribe_at_end_is_woken_by_append", subscribe_at_end_is_woken_by_append(&make).await);
+    note("subscription_over_several_partitions", subscription_over_several_partitions(&make).await);
+    note("poll_timeout_returns_empty", poll_timeout_returns_empty(&make).await);
+    note("poll_respects_max_without_skip_or_repeat", poll_respects_max_without_skip_or_repeat(&make).await);
+    note("invalid_partition_is_rejected", invalid_partition_is_rejected(&make).await);
     if failures.is_empty() {
         Ok(())
     } else {
@@ -158,29 +126,16 @@ where
 pub(crate) async fn bounded(check: impl Future<Output = CheckResult>) -> CheckResult {
     match tokio::time::timeout(CHECK_TIMEOUT, check).await {
         Ok(result) => result,
-        Err(_) => Err(CheckFailure::new(format!(
-            "check did not finish within {CHECK_TIMEOUT:?}"
-        ))),
+        Err(_) => Err(CheckFailure::new(format!("check did not finish within {CHECK_TIMEOUT:?}"))),
     }
 }
 
-pub(crate) async fn append(
-    log: &dyn EventLog,
-    partition: Partition,
-    record: Record,
-) -> Result<Offset, CheckFailure> {
-    log.append(partition, record)
-        .await
-        .map_err(|e| CheckFailure::new(format!("append to partition {partition} failed: {e}")))
+pub(crate) async fn append(log: &dyn EventLog, partition: Partition, record: Record) -> Result<Offset, CheckFailure> {
+    log.append(partition, record).await.map_err(|e| CheckFailure::new(format!("append to partition {partition} failed: {e}")))
 }
 
-pub(crate) async fn subscribe(
-    log: &dyn EventLog,
-    start: &[(Partition, Offset)],
-) -> Result<Box<dyn Subscription>, CheckFailure> {
-    log.subscribe(start)
-        .await
-        .map_err(|e| CheckFailure::new(format!("subscribe({start:?}) failed: {e}")))
+pub(crate) async fn subscribe(log: &dyn EventLog, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, CheckFailure> {
+    log.subscribe(start).await.map_err(|e| CheckFailure::new(format!("subscribe({start:?}) failed: {e}")))
 }
 
 pub(crate) fn numbered(i: u64) -> Record {
@@ -188,31 +143,15 @@ pub(crate) fn numbered(i: u64) -> Record {
 }
 
 /// Polls until exactly `n` records arrived (failing after `within`), checking none is extra.
-pub(crate) async fn collect(
-    sub: &mut dyn Subscription,
-    n: usize,
-    within: Duration,
-) -> Result<Vec<StoredRecord>, CheckFailure> {
+pub(crate) async fn collect(sub: &mut dyn Subscription, n: usize, within: Duration) -> Result<Vec<StoredRecord>, CheckFailure> {
     let deadline = Instant::now() + within;
     let mut got = Vec::with_capacity(n);
     while got.len() < n {
         let now = Instant::now();
-        ensure!(
-            now < deadline,
-            "received {} of {n} expected records within {within:?}",
-            got.len()
-        );
+        ensure!(now < deadline, "received {} of {n} expected records within {within:?}", got.len());
         let wait = (deadline - now).min(Duration::from_secs(1));
-        let batch = sub
-            .poll(n - got.len(), wait)
-            .await
-            .map_err(|e| CheckFailure::new(format!("poll failed: {e}")))?;
-        ensure!(
-            batch.len() <= n - got.len(),
-            "poll(max = {}) returned {} records",
-            n - got.len(),
-            batch.len()
-        );
+        let batch = sub.poll(n - got.len(), wait).await.map_err(|e| CheckFailure::new(format!("poll failed: {e}")))?;
+        ensure!(batch.len() <= n - got.len(), "poll(max = {}) returned {} records", n - got.len(), batch.len());
         got.extend(batch);
     }
     Ok(got)
@@ -221,37 +160,17 @@ pub(crate) async fn collect(
 /// Fails if the subscription delivers anything within `wait`.
 pub(crate) async fn expect_quiet(sub: &mut dyn Subscription, wait: Duration) -> CheckResult {
     let extra = sub.poll(100, wait).await?;
-    ensure!(
-        extra.is_empty(),
-        "unexpected extra records: {:?}",
-        extra
-            .iter()
-            .map(|r| (r.partition, r.offset))
-            .collect::<Vec<_>>()
-    );
+    ensure!(extra.is_empty(), "unexpected extra records: {:?}", extra.iter().map(|r| (r.partition, r.offset)).collect::<Vec<_>>());
     Ok(())
 }
 
 /// Checks that `records` are exactly `partition`'s offsets `from..to` with `numbered` contents.
-pub(crate) fn expect_numbered(
-    records: &[StoredRecord],
-    partition: Partition,
-    from: u64,
-    to: u64,
-) -> CheckResult {
+pub(crate) fn expect_numbered(records: &[StoredRecord], partition: Partition, from: u64, to: u64) -> CheckResult {
     let got: Vec<(Partition, Offset)> = records.iter().map(|r| (r.partition, r.offset)).collect();
     let want: Vec<(Partition, Offset)> = (from..to).map(|o| (partition, o)).collect();
-    ensure!(
-        got == want,
-        "expected partition {partition} offsets {from}..{to} in order, got {got:?}"
-    );
+    ensure!(got == want, "expected partition {partition} offsets {from}..{to} in order, got {got:?}");
     for r in records {
-        ensure!(
-            r.record == numbered(r.offset),
-            "record at offset {} has wrong contents: {:?}",
-            r.offset,
-            r.record
-        );
+        ensure!(r.record == numbered(r.offset), "record at offset {} has wrong contents: {:?}", r.offset, r.record);
     }
     Ok(())
 }

@@ -12,22 +12,14 @@ const META_FORMAT_VERSION: u32 = 1;
 
 /// fsync a directory so that entries created or renamed in it survive a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| LogError::file(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| LogError::file(dir, e))
 }
 
 /// Takes the exclusive `flock` on `<dir>/LOCK`. The lock lives as long as the returned file and
 /// is dropped by the kernel if the process dies, so a crash never leaves a stale lock.
 pub(crate) fn acquire_lock(dir: &Path) -> Result<File, LogError> {
     let path = dir.join(LOCK_FILE_NAME);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| LogError::file(&path, e))?;
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| LogError::file(&path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(LogError::Locked(dir.to_path_buf())),
@@ -40,17 +32,9 @@ pub(crate) fn check_or_write_meta(dir: &Path, partitions: u32) -> Result<(), Log
     let path = dir.join(META_FILE_NAME);
     match fs::read_to_string(&path) {
         Ok(text) => {
-            let on_disk = parse_meta(&text).map_err(|reason| LogError::Corrupt {
-                path: path.clone(),
-                position: 0,
-                reason,
-            })?;
+            let on_disk = parse_meta(&text).map_err(|reason| LogError::Corrupt { path: path.clone(), position: 0, reason })?;
             if on_disk != partitions {
-                return Err(LogError::PartitionCountMismatch {
-                    dir: dir.to_path_buf(),
-                    on_disk,
-                    requested: partitions,
-                });
+                return Err(LogError::PartitionCountMismatch { dir: dir.to_path_buf(), on_disk, requested: partitions });
             }
             Ok(())
         }
@@ -65,9 +49,7 @@ pub(crate) fn check_or_write_meta(dir: &Path, partitions: u32) -> Result<(), Log
 fn parse_meta(text: &str) -> Result<u32, String> {
     let mut lines = text.lines();
     if lines.next() != Some(META_MAGIC) {
-        return Err(format!(
-            "not an event log metadata file (first line is not {META_MAGIC:?})"
-        ));
+        return Err(format!("not an event log metadata file (first line is not {META_MAGIC:?})"));
     }
     let mut version = None;
     let mut partitions = None;
@@ -108,8 +90,7 @@ fn refuse_orphan_partitions(dir: &Path) -> Result<(), LogError> {
 fn write_meta(dir: &Path, partitions: u32) -> Result<(), LogError> {
     let path = dir.join(META_FILE_NAME);
     let tmp = dir.join(format!("{META_FILE_NAME}.tmp"));
-    let text =
-        format!("{META_MAGIC}\nformat_version={META_FORMAT_VERSION}\npartitions={partitions}\n");
+    let text = format!("{META_MAGIC}\nformat_version={META_FORMAT_VERSION}\npartitions={partitions}\n");
     let write = || -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -126,10 +107,7 @@ mod tests {
 
     #[test]
     fn meta_parsing() {
-        assert_eq!(
-            parse_meta("idp-eventlog\nformat_version=1\npartitions=8\n"),
-            Ok(8)
-        );
+        assert_eq!(parse_meta("idp-eventlog\nformat_version=1\npartitions=8\n"), Ok(8));
         assert!(parse_meta("idp-eventlog\nformat_version=2\npartitions=8\n").is_err());
         assert!(parse_meta("something else\npartitions=8\n").is_err());
         assert!(parse_meta("idp-eventlog\nformat_version=1\n").is_err());

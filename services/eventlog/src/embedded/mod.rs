@@ -78,14 +78,8 @@ impl EmbeddedOptions {
         if self.index_interval_bytes == 0 {
             return bad("index_interval_bytes must be > 0");
         }
-        if self.max_record_bytes < format::MIN_BODY_LEN
-            || self.max_record_bytes > format::MAX_BODY_LEN
-        {
-            return Err(LogError::InvalidConfig(format!(
-                "max_record_bytes must be within {}..={}",
-                format::MIN_BODY_LEN,
-                format::MAX_BODY_LEN
-            )));
+        if self.max_record_bytes < format::MIN_BODY_LEN || self.max_record_bytes > format::MAX_BODY_LEN {
+            return Err(LogError::InvalidConfig(format!("max_record_bytes must be within {}..={}", format::MIN_BODY_LEN, format::MAX_BODY_LEN)));
         }
         if self.queue_capacity == 0 {
             return bad("queue_capacity must be > 0");
@@ -140,18 +134,10 @@ impl PartState {
             };
         }
         // Recovery guarantees the first segment starts at 0, so some sealed base is <= offset.
-        let i = self
-            .sealed
-            .partition_point(|b| *b <= offset)
-            .saturating_sub(1);
+        let i = self.sealed.partition_point(|b| *b <= offset).saturating_sub(1);
         let base = self.sealed.get(i).copied().unwrap_or(0);
         let sealed_end = self.sealed.get(i + 1).copied().unwrap_or(self.active_base);
-        Location {
-            base,
-            sealed_end: Some(sealed_end),
-            committed_len: None,
-            floor: None,
-        }
+        Location { base, sealed_end: Some(sealed_end), committed_len: None, floor: None }
     }
 }
 
@@ -204,11 +190,7 @@ pub struct EmbeddedLog {
 
 impl std::fmt::Debug for EmbeddedLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedLog")
-            .field("dir", &self.dir)
-            .field("partitions", &self.parts.len())
-            .field("opts", &self.opts)
-            .finish()
+        f.debug_struct("EmbeddedLog").field("dir", &self.dir).field("partitions", &self.parts.len()).field("opts", &self.opts).finish()
     }
 }
 
@@ -222,16 +204,10 @@ impl EmbeddedLog {
     /// Fails with [`LogError::Locked`] if another process or handle has it open, with
     /// [`LogError::PartitionCountMismatch`] if it was created with another partition count and
     /// with [`LogError::Corrupt`] if acknowledged data is damaged.
-    pub fn open(
-        dir: &Path,
-        partitions: u32,
-        opts: EmbeddedOptions,
-    ) -> Result<Arc<EmbeddedLog>, LogError> {
+    pub fn open(dir: &Path, partitions: u32, opts: EmbeddedOptions) -> Result<Arc<EmbeddedLog>, LogError> {
         opts.validate()?;
         if partitions == 0 || partitions > MAX_PARTITIONS {
-            return Err(LogError::InvalidConfig(format!(
-                "partition count must be within 1..={MAX_PARTITIONS}, got {partitions}"
-            )));
+            return Err(LogError::InvalidConfig(format!("partition count must be within 1..={MAX_PARTITIONS}, got {partitions}")));
         }
         std::fs::create_dir_all(dir).map_err(|e| LogError::file(dir, e))?;
         let lock = dir::acquire_lock(dir)?;
@@ -244,17 +220,9 @@ impl EmbeddedLog {
 
         // From here on the log owns the lock; if spawning a writer fails, dropping the
         // half-built log stops the writers already started.
-        let mut log = EmbeddedLog {
-            dir: dir.to_path_buf(),
-            opts: opts.clone(),
-            parts: Vec::with_capacity(partitions as usize),
-            lock: Mutex::new(Some(lock)),
-        };
+        let mut log = EmbeddedLog { dir: dir.to_path_buf(), opts: opts.clone(), parts: Vec::with_capacity(partitions as usize), lock: Mutex::new(Some(lock)) };
         for (partition, rec) in (0..partitions).zip(recovered) {
-            let (progress, _) = watch::channel(Progress {
-                end: rec.end,
-                closed: false,
-            });
+            let (progress, _) = watch::channel(Progress { end: rec.end, closed: false });
             let shared = Arc::new(PartitionShared {
                 partition,
                 dir: rec.dir.clone(),
@@ -270,11 +238,7 @@ impl EmbeddedLog {
             });
             let (tx, rx) = mpsc::channel(opts.queue_capacity);
             let thread = PartitionWriter::new(Arc::clone(&shared), rec, opts.clone()).spawn(rx)?;
-            log.parts.push(PartitionHandle {
-                tx: Some(tx),
-                shared,
-                thread: Some(thread),
-            });
+            log.parts.push(PartitionHandle { tx: Some(tx), shared, thread: Some(thread) });
         }
         Ok(Arc::new(log))
     }
@@ -307,29 +271,21 @@ impl EmbeddedLog {
             // An error means the writer exited without answering: it is gone either way.
             let _ = wait.await;
         }
-        let lock = self
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner).take();
         drop(lock);
         Ok(())
     }
 
     /// Append counters since open; `appended / batches` is the average group-commit size.
     pub fn stats(&self) -> EmbeddedStats {
-        self.parts
-            .iter()
-            .fold(EmbeddedStats::default(), |acc, p| EmbeddedStats {
-                appended: acc.appended + p.shared.appended.load(Ordering::Relaxed),
-                batches: acc.batches + p.shared.batches.load(Ordering::Relaxed),
-            })
+        self.parts.iter().fold(EmbeddedStats::default(), |acc, p| EmbeddedStats {
+            appended: acc.appended + p.shared.appended.load(Ordering::Relaxed),
+            batches: acc.batches + p.shared.batches.load(Ordering::Relaxed),
+        })
     }
 
     fn part(&self, partition: Partition) -> Result<&PartitionHandle, LogError> {
-        self.parts
-            .get(partition as usize)
-            .ok_or(LogError::InvalidPartition(partition))
+        self.parts.get(partition as usize).ok_or(LogError::InvalidPartition(partition))
     }
 }
 
@@ -343,18 +299,11 @@ impl Drop for EmbeddedLog {
         for part in &mut self.parts {
             if let Some(thread) = part.thread.take() {
                 if thread.join().is_err() {
-                    tracing::error!(
-                        partition = part.shared.partition,
-                        "event log writer thread panicked"
-                    );
+                    tracing::error!(partition = part.shared.partition, "event log writer thread panicked");
                 }
             }
         }
-        let lock = self
-            .lock
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let lock = self.lock.get_mut().unwrap_or_else(PoisonError::into_inner).take();
         drop(lock);
     }
 }
@@ -369,16 +318,11 @@ impl EventLog for EmbeddedLog {
         let part = self.part(partition)?;
         let size = format::body_len(&record);
         if size > self.opts.max_record_bytes {
-            return Err(LogError::RecordTooLarge {
-                size,
-                max: self.opts.max_record_bytes,
-            });
+            return Err(LogError::RecordTooLarge { size, max: self.opts.max_record_bytes });
         }
         let tx = part.tx.as_ref().ok_or(LogError::Closed)?;
         let (ack, acked) = oneshot::channel();
-        tx.send(WriterMsg::Append { record, ack })
-            .await
-            .map_err(|_| LogError::Closed)?;
+        tx.send(WriterMsg::Append { record, ack }).await.map_err(|_| LogError::Closed)?;
         acked.await.map_err(|_| LogError::Closed)?
     }
 
@@ -386,25 +330,16 @@ impl EventLog for EmbeddedLog {
         Ok(self.part(partition)?.shared.progress.borrow().end)
     }
 
-    async fn subscribe(
-        &self,
-        start: &[(Partition, Offset)],
-    ) -> Result<Box<dyn Subscription>, LogError> {
+    async fn subscribe(&self, start: &[(Partition, Offset)]) -> Result<Box<dyn Subscription>, LogError> {
         let mut parts = Vec::with_capacity(start.len());
         for (i, &(partition, offset)) in start.iter().enumerate() {
             let shared = Arc::clone(&self.part(partition)?.shared);
             if start[..i].iter().any(|(p, _)| *p == partition) {
-                return Err(LogError::InvalidArgument(format!(
-                    "partition {partition} appears twice in one subscription"
-                )));
+                return Err(LogError::InvalidArgument(format!("partition {partition} appears twice in one subscription")));
             }
             let end = shared.progress.borrow().end;
             if offset > end {
-                return Err(LogError::OffsetOutOfRange {
-                    partition,
-                    offset,
-                    end,
-                });
+                return Err(LogError::OffsetOutOfRange { partition, offset, end });
             }
             parts.push((shared, offset));
         }

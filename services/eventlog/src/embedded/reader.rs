@@ -39,22 +39,13 @@ pub(crate) struct Cursor {
 fn frame_error(path: &std::path::Path, position: u64, err: ReadError) -> LogError {
     match err {
         ReadError::Io(e) => LogError::file(path, e),
-        ReadError::Frame(fe) => LogError::Corrupt {
-            path: path.to_path_buf(),
-            position,
-            reason: fe.to_string(),
-        },
+        ReadError::Frame(fe) => LogError::Corrupt { path: path.to_path_buf(), position, reason: fe.to_string() },
     }
 }
 
 /// Best index entry at or before `offset` in a sealed segment's index file; `None` (scan from
 /// the segment start) if the file is missing or implausible.
-fn sealed_floor(
-    shared: &PartitionShared,
-    base: Offset,
-    seg_len: u64,
-    offset: Offset,
-) -> Option<IndexEntry> {
+fn sealed_floor(shared: &PartitionShared, base: Offset, seg_len: u64, offset: Offset) -> Option<IndexEntry> {
     let path = shared.dir.join(format::index_file_name(base));
     let entries = match std::fs::read(&path) {
         Ok(bytes) => format::decode_index(&bytes, base, seg_len),
@@ -72,22 +63,15 @@ fn open_cursor(shared: &PartitionShared, offset: Offset) -> Result<Cursor, LogEr
     let path = shared.dir.join(format::segment_file_name(loc.base));
     let limit = match loc.committed_len {
         Some(len) => len,
-        None => std::fs::metadata(&path)
-            .map_err(|e| LogError::file(&path, e))?
-            .len(),
+        None => std::fs::metadata(&path).map_err(|e| LogError::file(&path, e))?.len(),
     };
     let floor = match loc.sealed_end {
         None => loc.floor,
         // Strictly before `offset`, so that the entry is verified by reading its frame.
         Some(_) => sealed_floor(shared, loc.base, limit, offset.saturating_sub(1)),
     };
-    let start_of_segment = IndexEntry {
-        offset: loc.base,
-        position: 0,
-    };
-    let start = floor
-        .filter(|f| f.offset < offset && f.position < limit)
-        .unwrap_or(start_of_segment);
+    let start_of_segment = IndexEntry { offset: loc.base, position: 0 };
+    let start = floor.filter(|f| f.offset < offset && f.position < limit).unwrap_or(start_of_segment);
     match seek_cursor(&path, &loc, limit, start, offset) {
         Err(err) if start != start_of_segment => {
             tracing::warn!(path = %path.display(), error = %err, "sparse index entry is stale; scanning the segment from its start");
@@ -97,39 +81,19 @@ fn open_cursor(shared: &PartitionShared, offset: Offset) -> Result<Cursor, LogEr
     }
 }
 
-fn seek_cursor(
-    path: &std::path::Path,
-    loc: &Location,
-    limit: u64,
-    start: IndexEntry,
-    offset: Offset,
-) -> Result<Cursor, LogError> {
+fn seek_cursor(path: &std::path::Path, loc: &Location, limit: u64, start: IndexEntry, offset: Offset) -> Result<Cursor, LogError> {
     let mut file = File::open(path).map_err(|e| LogError::file(path, e))?;
-    file.seek(SeekFrom::Start(start.position))
-        .map_err(|e| LogError::file(path, e))?;
+    file.seek(SeekFrom::Start(start.position)).map_err(|e| LogError::file(path, e))?;
     let mut reader = FrameReader::new(BufReader::with_capacity(READ_BUFFER, file), start.position);
     for o in start.offset..offset {
         let position = reader.position();
         match reader.next(limit, o) {
             Ok(Some(_)) => {}
-            Ok(None) => {
-                return Err(LogError::Corrupt {
-                    path: path.to_path_buf(),
-                    position,
-                    reason: format!("segment ends before offset {offset}"),
-                })
-            }
+            Ok(None) => return Err(LogError::Corrupt { path: path.to_path_buf(), position, reason: format!("segment ends before offset {offset}") }),
             Err(e) => return Err(frame_error(path, position, e)),
         }
     }
-    Ok(Cursor {
-        base: loc.base,
-        path: path.to_path_buf(),
-        sealed_end: loc.sealed_end,
-        limit,
-        next: offset,
-        reader,
-    })
+    Ok(Cursor { base: loc.base, path: path.to_path_buf(), sealed_end: loc.sealed_end, limit, next: offset, reader })
 }
 
 /// One partition of a read job, moved to the blocking pool and back.
@@ -142,12 +106,7 @@ struct JobPart {
 
 impl JobPart {
     /// Reads records `next..end` (at most `budget` of them, while `bytes_left` lasts).
-    fn read(
-        &mut self,
-        budget: usize,
-        bytes_left: &mut usize,
-        out: &mut Vec<StoredRecord>,
-    ) -> Result<(), LogError> {
+    fn read(&mut self, budget: usize, bytes_left: &mut usize, out: &mut Vec<StoredRecord>) -> Result<(), LogError> {
         let mut taken = 0;
         while taken < budget && self.next < self.end && *bytes_left > 0 {
             if self.cursor.as_ref().is_none_or(|c| c.next != self.next) {
@@ -166,10 +125,7 @@ impl JobPart {
                         return Err(LogError::Corrupt {
                             path: c.path.clone(),
                             position,
-                            reason: format!(
-                            "sealed segment ends at offset {} but the next segment starts at {end}",
-                            self.next
-                        ),
+                            reason: format!("sealed segment ends at offset {} but the next segment starts at {end}", self.next),
                         })
                     }
                     None => {
@@ -180,12 +136,9 @@ impl JobPart {
                                 break; // everything committed has been read
                             }
                         } else {
-                            c.sealed_end =
-                                Some(state.locate(c.base).sealed_end.unwrap_or(state.active_base));
+                            c.sealed_end = Some(state.locate(c.base).sealed_end.unwrap_or(state.active_base));
                             drop(state);
-                            c.limit = std::fs::metadata(&c.path)
-                                .map_err(|e| LogError::file(&c.path, e))?
-                                .len();
+                            c.limit = std::fs::metadata(&c.path).map_err(|e| LogError::file(&c.path, e))?.len();
                         }
                     }
                 }
@@ -195,20 +148,13 @@ impl JobPart {
                 return Err(LogError::Corrupt {
                     path: c.path.clone(),
                     position,
-                    reason: format!(
-                        "unexpected bytes after the last record ({}) of a sealed segment",
-                        self.next
-                    ),
+                    reason: format!("unexpected bytes after the last record ({}) of a sealed segment", self.next),
                 });
             }
             match c.reader.next(c.limit, self.next) {
                 Ok(Some(record)) => {
                     *bytes_left = bytes_left.saturating_sub(format::frame_len(&record));
-                    out.push(StoredRecord {
-                        partition: self.shared.partition,
-                        offset: self.next,
-                        record,
-                    });
+                    out.push(StoredRecord { partition: self.shared.partition, offset: self.next, record });
                     self.next += 1;
                     c.next += 1;
                     taken += 1;
@@ -226,14 +172,9 @@ impl JobPart {
 }
 
 /// Runs `f` on tokio's blocking pool when there is a runtime, inline otherwise.
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, LogError> {
+async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, LogError> {
     match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle
-            .spawn_blocking(f)
-            .await
-            .map_err(|e| LogError::Unavailable(format!("event log read task failed: {e}"))),
+        Ok(handle) => handle.spawn_blocking(f).await.map_err(|e| LogError::Unavailable(format!("event log read task failed: {e}"))),
         Err(_) => Ok(f()),
     }
 }
@@ -256,29 +197,15 @@ pub(crate) struct EmbeddedSubscription {
 
 impl EmbeddedSubscription {
     pub fn new(start: Vec<(Arc<PartitionShared>, Offset)>) -> Self {
-        let parts: Vec<SubPart> = start
-            .into_iter()
-            .map(|(shared, next)| SubPart {
-                progress: shared.progress.subscribe(),
-                shared,
-                next,
-            })
-            .collect();
+        let parts: Vec<SubPart> = start.into_iter().map(|(shared, next)| SubPart { progress: shared.progress.subscribe(), shared, next }).collect();
         let cursors = Some(parts.iter().map(|_| None).collect());
-        EmbeddedSubscription {
-            parts,
-            cursors,
-            first: 0,
-        }
+        EmbeddedSubscription { parts, cursors, first: 0 }
     }
 
     /// Reads up to `max` available records from the partitions, round robin.
     async fn read_available(&mut self, max: usize) -> Result<Vec<StoredRecord>, LogError> {
         let n = self.parts.len();
-        let mut cursors = self
-            .cursors
-            .take()
-            .unwrap_or_else(|| (0..n).map(|_| None).collect());
+        let mut cursors = self.cursors.take().unwrap_or_else(|| (0..n).map(|_| None).collect());
         let first = self.first % n.max(1);
         self.first = first + 1;
         // Rotate so that `first` is read first; rotated back below.
@@ -288,12 +215,7 @@ impl EmbeddedSubscription {
             .enumerate()
             .map(|(i, cursor)| {
                 let p = &self.parts[(i + first) % n];
-                JobPart {
-                    shared: Arc::clone(&p.shared),
-                    cursor,
-                    next: p.next,
-                    end: p.progress.borrow().end,
-                }
+                JobPart { shared: Arc::clone(&p.shared), cursor, next: p.next, end: p.progress.borrow().end }
             })
             .collect();
 
@@ -358,10 +280,7 @@ impl Subscription for EmbeddedSubscription {
                 if self.parts.is_empty() {
                     std::future::pending::<()>().await;
                 }
-                let changes = self
-                    .parts
-                    .iter_mut()
-                    .map(|p| Box::pin(p.progress.changed()));
+                let changes = self.parts.iter_mut().map(|p| Box::pin(p.progress.changed()));
                 // The senders live in the shared partition state we hold: `changed` cannot fail.
                 let _ = select_all(changes).await;
             };

@@ -17,9 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::embedded::dir::sync_dir;
 use crate::embedded::EmbeddedOptions;
-use crate::format::{
-    self, FrameReader, IndexEntry, ReadError, CHECKPOINT_FILE_NAME, INDEX_ENTRY_LEN,
-};
+use crate::format::{self, FrameReader, IndexEntry, ReadError, CHECKPOINT_FILE_NAME, INDEX_ENTRY_LEN};
 use crate::{LogError, Offset, Partition};
 
 const SCAN_BUFFER: usize = 1024 * 1024;
@@ -40,11 +38,7 @@ pub(crate) struct Recovered {
     pub checkpoint: File,
 }
 
-pub(crate) fn recover_partition(
-    root: &Path,
-    partition: Partition,
-    opts: &EmbeddedOptions,
-) -> Result<Recovered, LogError> {
+pub(crate) fn recover_partition(root: &Path, partition: Partition, opts: &EmbeddedOptions) -> Result<Recovered, LogError> {
     let dir = root.join(format::partition_dir_name(partition));
     match fs::create_dir(&dir) {
         Ok(()) => sync_dir(root)?,
@@ -54,13 +48,8 @@ pub(crate) fn recover_partition(
 
     let mut bases = list_segments(&dir)?;
     let checkpoint_path = dir.join(CHECKPOINT_FILE_NAME);
-    let checkpoint = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&checkpoint_path)
-        .map_err(|e| LogError::file(&checkpoint_path, e))?;
+    let checkpoint =
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&checkpoint_path).map_err(|e| LogError::file(&checkpoint_path, e))?;
     let durable_end = read_checkpoint(&checkpoint, &checkpoint_path, partition)?;
 
     if bases.is_empty() {
@@ -68,10 +57,7 @@ pub(crate) fn recover_partition(
             return Err(LogError::Corrupt {
                 path: dir.clone(),
                 position: 0,
-                reason: format!(
-                    "no segment files, but the checkpoint says offsets below {} were acknowledged",
-                    durable_end.unwrap_or(0)
-                ),
+                reason: format!("no segment files, but the checkpoint says offsets below {} were acknowledged", durable_end.unwrap_or(0)),
             });
         }
         create_segment(&dir, 0)?;
@@ -82,9 +68,7 @@ pub(crate) fn recover_partition(
         return Err(LogError::Corrupt {
             path: dir.join(format::segment_file_name(first)),
             position: 0,
-            reason: format!(
-                "the first segment starts at offset {first}, records below are missing"
-            ),
+            reason: format!("the first segment starts at offset {first}, records below are missing"),
         });
     }
 
@@ -95,36 +79,13 @@ pub(crate) fn recover_partition(
         check_sealed_index(&dir, base, next_base, opts.index_interval_bytes)?;
     }
 
-    let scan = scan_active(
-        &dir,
-        partition,
-        active_base,
-        durable_end,
-        opts.index_interval_bytes,
-    )?;
+    let scan = scan_active(&dir, partition, active_base, durable_end, opts.index_interval_bytes)?;
 
     let index_path = dir.join(format::index_file_name(active_base));
-    let mut index = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&index_path)
-        .map_err(|e| LogError::file(&index_path, e))?;
-    index
-        .write_all(&encode_index(&scan.index))
-        .map_err(|e| LogError::file(&index_path, e))?;
+    let mut index = OpenOptions::new().write(true).create(true).truncate(true).open(&index_path).map_err(|e| LogError::file(&index_path, e))?;
+    index.write_all(&encode_index(&scan.index)).map_err(|e| LogError::file(&index_path, e))?;
 
-    Ok(Recovered {
-        dir,
-        sealed,
-        active_base,
-        active_len: scan.len,
-        active_index: scan.index,
-        end: scan.end,
-        segment: scan.file,
-        index,
-        checkpoint,
-    })
+    Ok(Recovered { dir, sealed, active_base, active_len: scan.len, active_index: scan.index, end: scan.end, segment: scan.file, index, checkpoint })
 }
 
 /// Base offsets of the segment files in `dir`, ascending. Removes leftover temporary files.
@@ -145,16 +106,10 @@ fn list_segments(dir: &Path) -> Result<Vec<Offset>, LogError> {
     Ok(bases)
 }
 
-fn read_checkpoint(
-    file: &File,
-    path: &Path,
-    partition: Partition,
-) -> Result<Option<Offset>, LogError> {
+fn read_checkpoint(file: &File, path: &Path, partition: Partition) -> Result<Option<Offset>, LogError> {
     let mut bytes = Vec::with_capacity(format::CHECKPOINT_LEN);
     let mut reader = file;
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| LogError::file(path, e))?;
+    reader.read_to_end(&mut bytes).map_err(|e| LogError::file(path, e))?;
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -172,27 +127,14 @@ fn read_checkpoint(
 
 pub(crate) fn create_segment(dir: &Path, base: Offset) -> Result<(File, File), LogError> {
     let seg_path = dir.join(format::segment_file_name(base));
-    let segment = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&seg_path)
-        .map_err(|e| LogError::file(&seg_path, e))?;
+    let segment = OpenOptions::new().read(true).write(true).create_new(true).open(&seg_path).map_err(|e| LogError::file(&seg_path, e))?;
     let idx_path = dir.join(format::index_file_name(base));
-    let index = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&idx_path)
-        .map_err(|e| LogError::file(&idx_path, e))?;
+    let index = OpenOptions::new().write(true).create(true).truncate(true).open(&idx_path).map_err(|e| LogError::file(&idx_path, e))?;
     Ok((segment, index))
 }
 
 fn encode_index(entries: &[IndexEntry]) -> Vec<u8> {
-    entries
-        .iter()
-        .flat_map(|e| format::encode_index_entry(*e))
-        .collect()
+    entries.iter().flat_map(|e| format::encode_index_entry(*e)).collect()
 }
 
 /// Result of reading a segment from its start.
@@ -205,13 +147,7 @@ struct Scan {
 
 /// Reads frames from `file` (from byte 0) until `limit`, building the sparse index. Returns the
 /// scan so far plus the first frame error and its position, if any.
-fn scan_frames(
-    file: File,
-    path: &Path,
-    base: Offset,
-    limit: u64,
-    interval: u64,
-) -> Result<(Scan, Option<(u64, String)>), LogError> {
+fn scan_frames(file: File, path: &Path, base: Offset, limit: u64, interval: u64) -> Result<(Scan, Option<(u64, String)>), LogError> {
     let mut reader = FrameReader::new(BufReader::with_capacity(SCAN_BUFFER, &file), 0);
     let mut next = base;
     let mut index: Vec<IndexEntry> = Vec::new();
@@ -220,10 +156,7 @@ fn scan_frames(
         match reader.next(limit, next) {
             Ok(Some(_)) => {
                 if index.last().is_none_or(|e| pos - e.position >= interval) {
-                    index.push(IndexEntry {
-                        offset: next,
-                        position: pos,
-                    });
+                    index.push(IndexEntry { offset: next, position: pos });
                 }
                 next += 1;
             }
@@ -234,30 +167,12 @@ fn scan_frames(
     };
     let len = reader.position();
     drop(reader);
-    Ok((
-        Scan {
-            file,
-            len,
-            end: next,
-            index,
-        },
-        failure,
-    ))
+    Ok((Scan { file, len, end: next, index }, failure))
 }
 
-fn scan_active(
-    dir: &Path,
-    partition: Partition,
-    base: Offset,
-    durable_end: Option<Offset>,
-    interval: u64,
-) -> Result<Scan, LogError> {
+fn scan_active(dir: &Path, partition: Partition, base: Offset, durable_end: Option<Offset>, interval: u64) -> Result<Scan, LogError> {
     let path = dir.join(format::segment_file_name(base));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| LogError::file(&path, e))?;
+    let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| LogError::file(&path, e))?;
     let file_len = file.metadata().map_err(|e| LogError::file(&path, e))?.len();
     let (mut scan, failure) = scan_frames(file, &path, base, file_len, interval)?;
 
@@ -281,10 +196,7 @@ fn scan_active(
             next_offset = scan.end,
             "truncating torn tail of the event log: {reason}"
         );
-        scan.file
-            .set_len(position)
-            .and_then(|()| scan.file.sync_all())
-            .map_err(|e| LogError::file(&path, e))?;
+        scan.file.set_len(position).and_then(|()| scan.file.sync_all()).map_err(|e| LogError::file(&path, e))?;
     }
     if let Some(durable) = durable_end.filter(|d| scan.end < *d) {
         return Err(LogError::Corrupt {
@@ -297,25 +209,16 @@ fn scan_active(
             ),
         });
     }
-    scan.file
-        .seek(SeekFrom::End(0))
-        .map_err(|e| LogError::file(&path, e))?;
+    scan.file.seek(SeekFrom::End(0)).map_err(|e| LogError::file(&path, e))?;
     Ok(scan)
 }
 
 /// Cheap plausibility check of a sealed segment's index file; rebuilds it if it is missing or
 /// has an impossible size. Content is validated lazily by readers (they fall back to a scan).
-fn check_sealed_index(
-    dir: &Path,
-    base: Offset,
-    next_base: Offset,
-    interval: u64,
-) -> Result<(), LogError> {
+fn check_sealed_index(dir: &Path, base: Offset, next_base: Offset, interval: u64) -> Result<(), LogError> {
     let seg_path = dir.join(format::segment_file_name(base));
     let idx_path = dir.join(format::index_file_name(base));
-    let seg_len = fs::metadata(&seg_path)
-        .map_err(|e| LogError::file(&seg_path, e))?
-        .len();
+    let seg_len = fs::metadata(&seg_path).map_err(|e| LogError::file(&seg_path, e))?.len();
     let plausible = match fs::metadata(&idx_path) {
         Ok(m) => {
             let len = m.len();
@@ -332,37 +235,19 @@ fn check_sealed_index(
 }
 
 /// Scans a sealed segment completely and rewrites its index. Any bad frame is corruption.
-pub(crate) fn rebuild_index(
-    dir: &Path,
-    base: Offset,
-    next_base: Offset,
-    interval: u64,
-) -> Result<(), LogError> {
+pub(crate) fn rebuild_index(dir: &Path, base: Offset, next_base: Offset, interval: u64) -> Result<(), LogError> {
     let seg_path = dir.join(format::segment_file_name(base));
     let file = File::open(&seg_path).map_err(|e| LogError::file(&seg_path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| LogError::file(&seg_path, e))?
-        .len();
+    let len = file.metadata().map_err(|e| LogError::file(&seg_path, e))?.len();
     let (scan, failure) = scan_frames(file, &seg_path, base, len, interval)?;
     if let Some((position, reason)) = failure {
-        return Err(LogError::Corrupt {
-            path: seg_path,
-            position,
-            reason: format!(
-                "sealed segment has a bad frame at offset {}: {reason}",
-                scan.end
-            ),
-        });
+        return Err(LogError::Corrupt { path: seg_path, position, reason: format!("sealed segment has a bad frame at offset {}: {reason}", scan.end) });
     }
     if scan.end != next_base {
         return Err(LogError::Corrupt {
             path: seg_path,
             position: scan.len,
-            reason: format!(
-                "sealed segment ends at offset {} but the next segment starts at {next_base}",
-                scan.end
-            ),
+            reason: format!("sealed segment ends at offset {} but the next segment starts at {next_base}", scan.end),
         });
     }
     let idx_path = dir.join(format::index_file_name(base));

@@ -71,10 +71,7 @@ impl PartitionWriter {
 
     pub fn spawn(self, rx: mpsc::Receiver<WriterMsg>) -> Result<JoinHandle<()>, LogError> {
         let name = format!("eventlog-w{}", self.shared.partition);
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || self.run(rx))
-            .map_err(LogError::Io)
+        std::thread::Builder::new().name(name).spawn(move || self.run(rx)).map_err(LogError::Io)
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
@@ -167,39 +164,26 @@ impl PartitionWriter {
         let seg_err = |e| LogError::file(dir.join(format::segment_file_name(self.segment_base)), e);
         self.segment.write_all(&self.buf).map_err(seg_err)?;
         if !new_entries.is_empty() {
-            let bytes: Vec<u8> = new_entries
-                .iter()
-                .flat_map(|e| format::encode_index_entry(*e))
-                .collect();
-            self.index.write_all(&bytes).map_err(|e| {
-                LogError::file(dir.join(format::index_file_name(self.segment_base)), e)
-            })?;
+            let bytes: Vec<u8> = new_entries.iter().flat_map(|e| format::encode_index_entry(*e)).collect();
+            self.index.write_all(&bytes).map_err(|e| LogError::file(dir.join(format::index_file_name(self.segment_base)), e))?;
         }
         let end = base + records.len() as u64;
         if self.opts.fsync {
             self.segment.sync_data().map_err(seg_err)?;
             // Written only after the data is durable, so it is always a lower bound of what is.
-            self.checkpoint
-                .write_all_at(&format::encode_checkpoint(end), 0)
-                .map_err(|e| LogError::file(dir.join(format::CHECKPOINT_FILE_NAME), e))?;
+            self.checkpoint.write_all_at(&format::encode_checkpoint(end), 0).map_err(|e| LogError::file(dir.join(format::CHECKPOINT_FILE_NAME), e))?;
         }
 
         self.segment_len += self.buf.len() as u64;
         self.last_index_pos = last_index_pos;
         self.next = end;
         {
-            let mut state = self
-                .shared
-                .state
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut state = self.shared.state.write().unwrap_or_else(PoisonError::into_inner);
             state.active_len = self.segment_len;
             state.active_index.extend_from_slice(&new_entries);
         }
         self.shared.progress.send_modify(|p| p.end = end);
-        self.shared
-            .appended
-            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.shared.appended.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.shared.batches.fetch_add(1, Ordering::Relaxed);
         Ok(base)
     }
@@ -210,9 +194,7 @@ impl PartitionWriter {
         if self.opts.fsync {
             // The data was fsynced batch by batch; the index of a sealed segment is trusted
             // from now on, so make it durable too.
-            self.index.sync_data().map_err(|e| {
-                LogError::file(dir.join(format::index_file_name(self.segment_base)), e)
-            })?;
+            self.index.sync_data().map_err(|e| LogError::file(dir.join(format::index_file_name(self.segment_base)), e))?;
         }
         let base = self.next;
         let (segment, index) = create_segment(&dir, base)?;
@@ -220,11 +202,7 @@ impl PartitionWriter {
             sync_dir(&dir)?;
         }
         {
-            let mut state = self
-                .shared
-                .state
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut state = self.shared.state.write().unwrap_or_else(PoisonError::into_inner);
             state.sealed.push(self.segment_base);
             state.active_base = base;
             state.active_len = 0;

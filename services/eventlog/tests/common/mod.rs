@@ -6,16 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idp_eventlog::format;
-use idp_eventlog::{
-    EmbeddedLog, EmbeddedOptions, EventLog, LogError, Offset, Partition, Record, StoredRecord,
-};
+use idp_eventlog::{EmbeddedLog, EmbeddedOptions, EventLog, LogError, Offset, Partition, Record, StoredRecord};
 
 pub fn record(i: u64) -> Record {
-    Record::new(
-        format!("key-{i}"),
-        format!("value-{i}-{}", "x".repeat((i % 13) as usize)),
-    )
-    .with_header("i", i.to_le_bytes().to_vec())
+    Record::new(format!("key-{i}"), format!("value-{i}-{}", "x".repeat((i % 13) as usize))).with_header("i", i.to_le_bytes().to_vec())
 }
 
 pub fn open(dir: &Path, partitions: u32, opts: EmbeddedOptions) -> Arc<EmbeddedLog> {
@@ -30,29 +24,17 @@ pub async fn fill(log: &EmbeddedLog, partition: Partition, range: std::ops::Rang
 }
 
 /// Every record of `partition`, read through a subscription from offset 0.
-pub async fn read_all(
-    log: &dyn EventLog,
-    partition: Partition,
-) -> Result<Vec<StoredRecord>, LogError> {
+pub async fn read_all(log: &dyn EventLog, partition: Partition) -> Result<Vec<StoredRecord>, LogError> {
     read_from(log, partition, 0).await
 }
 
-pub async fn read_from(
-    log: &dyn EventLog,
-    partition: Partition,
-    from: Offset,
-) -> Result<Vec<StoredRecord>, LogError> {
+pub async fn read_from(log: &dyn EventLog, partition: Partition, from: Offset) -> Result<Vec<StoredRecord>, LogError> {
     let end = log.end_offset(partition).await?;
     let mut sub = log.subscribe(&[(partition, from)]).await?;
     let mut out = Vec::new();
     while (out.len() as u64) < end - from {
         let batch = sub.poll(10_000, Duration::from_secs(5)).await?;
-        assert!(
-            !batch.is_empty(),
-            "replay stalled at {} of {}",
-            out.len(),
-            end - from
-        );
+        assert!(!batch.is_empty(), "replay stalled at {} of {}", out.len(), end - from);
         out.extend(batch);
     }
     Ok(out)
@@ -78,10 +60,7 @@ pub fn segment_bases(dir: &Path, partition: Partition) -> Vec<Offset> {
 
 pub fn append_bytes(path: &Path, bytes: &[u8]) {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open segment");
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open segment");
     f.write_all(bytes).expect("append bytes");
 }
 

@@ -17,13 +17,7 @@ pub fn clients_dir() -> PathBuf {
 }
 
 fn runs(cmd: &Path, args: &[&str]) -> bool {
-    std::process::Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    std::process::Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
 }
 
 /// The Python with boto3 and PyJWT, if there is one.

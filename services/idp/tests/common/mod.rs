@@ -117,11 +117,7 @@ impl Server {
     }
 
     pub fn messages(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.dir.join("outbox.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        std::fs::read_to_string(self.dir.join("outbox.jsonl")).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
     /// Runs `idp rebuild` (the server must be stopped) and returns (before, after, output).

@@ -34,10 +34,7 @@ fn required_env(name: &str, ci_message: &str) -> Option<String> {
 /// The sqlite-backed tansu build (`bash .ci/kafka.sh durable`), for tests that kill and restart
 /// a broker of their own. Under CI a missing variable fails loudly.
 pub fn tansu_durable_bin() -> Option<String> {
-    required_env(
-        "IDP_TEST_TANSU_DURABLE_BIN",
-        "IDP_TEST_TANSU_DURABLE_BIN not set: .ci/run must build the durable broker (`bash .ci/kafka.sh durable`)",
-    )
+    required_env("IDP_TEST_TANSU_DURABLE_BIN", "IDP_TEST_TANSU_DURABLE_BIN not set: .ci/run must build the durable broker (`bash .ci/kafka.sh durable`)")
 }
 
 /// A tansu broker of the test's own: its own loopback port and its own sqlite file, killed with
@@ -197,7 +194,14 @@ impl Cluster {
         std::fs::create_dir_all(&shared).expect("shared dir");
         let admin = serde_json::json!({"access_key_id": "AKIDKAFKATEST0001", "secret_access_key": "kafka-test-secret-0123456789abcdef"});
         std::fs::write(shared.join("admin.json"), admin.to_string()).expect("admin.json");
-        let mut c = Cluster { root, brokers: brokers.to_string(), topic: unique_topic(prefix), partitions: PARTITIONS, servers: vec![], hash: hash.iter().map(|s| s.to_string()).collect() };
+        let mut c = Cluster {
+            root,
+            brokers: brokers.to_string(),
+            topic: unique_topic(prefix),
+            partitions: PARTITIONS,
+            servers: vec![],
+            hash: hash.iter().map(|s| s.to_string()).collect(),
+        };
         for i in 0..n {
             let s = c.spawn(i).await;
             c.servers.push(s);
@@ -217,11 +221,7 @@ impl Cluster {
 
     /// The dev outbox lines, shared by every process.
     pub fn messages(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.outbox_path())
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        std::fs::read_to_string(self.outbox_path()).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
     /// The code sent to `username` (waits: the dispatch group may still be forming, ~20 s on tansu).
@@ -252,7 +252,17 @@ impl Cluster {
         while let Some(f) = it.next() {
             if f == "--kafka-one-record-per-batch" {
                 args.push(f.clone());
-            } else if matches!(f.as_str(), "--log" | "--brokers" | "--topic" | "--partitions" | "--kafka-property" | "--kafka-timeout-ms" | "--kafka-fetch-wait-ms" | "--kafka-topic-config") {
+            } else if matches!(
+                f.as_str(),
+                "--log"
+                    | "--brokers"
+                    | "--topic"
+                    | "--partitions"
+                    | "--kafka-property"
+                    | "--kafka-timeout-ms"
+                    | "--kafka-fetch-wait-ms"
+                    | "--kafka-topic-config"
+            ) {
                 args.push(f.clone());
                 if let Some(v) = it.next() {
                     args.push(v.clone());

@@ -14,21 +14,13 @@ where
     Fut: Future<Output = Arc<dyn ProjectionStore>>,
 {
     let store = new_store().await;
-    let before = vec![
-        put(Table::Users, b"u", b"x", b"old"),
-        put(Table::Pools, b"p", b"z", b"keep"),
-    ];
+    let before = vec![put(Table::Users, b"u", b"x", b"old"), put(Table::Pools, b"p", b"z", b"keep")];
     ok(store.commit(3, 10, before).await, "setup commit");
     let fingerprint_before = ok(store.fingerprint().await, "fingerprint");
 
     let bad_writes: Vec<Write> = vec![
         put(Table::Users, &vec![1; MAX_KEY_LEN + 1], b"", b"pk too long"),
-        put(
-            Table::Users,
-            b"u",
-            &vec![1; MAX_KEY_LEN + 1],
-            b"ck too long",
-        ),
+        put(Table::Users, b"u", &vec![1; MAX_KEY_LEN + 1], b"ck too long"),
         put(Table::Users, b"u", b"big", &vec![7; MAX_VALUE_LEN + 1]),
         del(Table::Users, &vec![1; MAX_KEY_LEN + 1], b""),
     ];
@@ -45,54 +37,18 @@ where
                 Err(StoreError::InvalidWrite(_)) => {}
                 other => panic!("conformance: bad write #{i} on partition {partition} gave {other:?}, expected InvalidWrite"),
             }
-            assert_eq!(
-                ok(store.get(Table::Users, b"u", b"x").await, "get"),
-                Some(b"old".to_vec()),
-                "bad #{i}: overwrite leaked"
-            );
-            assert_eq!(
-                ok(store.get(Table::Users, b"u", b"y").await, "get"),
-                None,
-                "bad #{i}: put leaked"
-            );
-            assert_eq!(
-                ok(store.get(Table::Pools, b"p", b"z").await, "get"),
-                Some(b"keep".to_vec()),
-                "bad #{i}: delete leaked"
-            );
-            assert_eq!(
-                ok(store.get(Table::Meta, b"m", b"").await, "get"),
-                None,
-                "bad #{i}: put leaked"
-            );
-            assert_eq!(
-                ok(store.offset(3).await, "offset"),
-                Some(10),
-                "bad #{i}: offset moved"
-            );
-            assert_eq!(
-                ok(store.offset(4).await, "offset"),
-                None,
-                "bad #{i}: offset created"
-            );
-            assert_eq!(
-                ok(store.fingerprint().await, "fingerprint"),
-                fingerprint_before,
-                "bad #{i}: contents changed"
-            );
+            assert_eq!(ok(store.get(Table::Users, b"u", b"x").await, "get"), Some(b"old".to_vec()), "bad #{i}: overwrite leaked");
+            assert_eq!(ok(store.get(Table::Users, b"u", b"y").await, "get"), None, "bad #{i}: put leaked");
+            assert_eq!(ok(store.get(Table::Pools, b"p", b"z").await, "get"), Some(b"keep".to_vec()), "bad #{i}: delete leaked");
+            assert_eq!(ok(store.get(Table::Meta, b"m", b"").await, "get"), None, "bad #{i}: put leaked");
+            assert_eq!(ok(store.offset(3).await, "offset"), Some(10), "bad #{i}: offset moved");
+            assert_eq!(ok(store.offset(4).await, "offset"), None, "bad #{i}: offset created");
+            assert_eq!(ok(store.fingerprint().await, "fingerprint"), fingerprint_before, "bad #{i}: contents changed");
         }
     }
     // The store is still usable after rejected batches.
-    ok(
-        store
-            .commit(3, 11, vec![put(Table::Users, b"u", b"x", b"new")])
-            .await,
-        "commit after rejects",
-    );
-    assert_eq!(
-        ok(store.get(Table::Users, b"u", b"x").await, "get"),
-        Some(b"new".to_vec())
-    );
+    ok(store.commit(3, 11, vec![put(Table::Users, b"u", b"x", b"new")]).await, "commit after rejects");
+    assert_eq!(ok(store.get(Table::Users, b"u", b"x").await, "get"), Some(b"new".to_vec()));
     assert_eq!(ok(store.offset(3).await, "offset"), Some(11));
 }
 
@@ -101,23 +57,9 @@ const COMMITS_PER_TASK: u32 = 8;
 
 fn task_batch(partition: u32, k: u32) -> Vec<Write> {
     vec![
-        put(
-            Table::Users,
-            &partition.to_be_bytes(),
-            &k.to_be_bytes(),
-            &[partition as u8, k as u8],
-        ),
-        put(
-            Table::Meta,
-            b"progress",
-            &partition.to_be_bytes(),
-            &k.to_be_bytes(),
-        ),
-        del(
-            Table::Users,
-            &partition.to_be_bytes(),
-            &k.wrapping_sub(2).to_be_bytes(),
-        ),
+        put(Table::Users, &partition.to_be_bytes(), &k.to_be_bytes(), &[partition as u8, k as u8]),
+        put(Table::Meta, b"progress", &partition.to_be_bytes(), &k.to_be_bytes()),
+        del(Table::Users, &partition.to_be_bytes(), &k.wrapping_sub(2).to_be_bytes()),
     ]
 }
 
@@ -134,12 +76,7 @@ where
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
             for k in 0..COMMITS_PER_TASK {
-                ok(
-                    store
-                        .commit(partition, u64::from(k) + 1, task_batch(partition, k))
-                        .await,
-                    "concurrent commit",
-                );
+                ok(store.commit(partition, u64::from(k) + 1, task_batch(partition, k)).await, "concurrent commit");
             }
         }));
     }
@@ -151,41 +88,16 @@ where
     let sequential = new_store().await;
     for partition in 0..TASKS {
         for k in 0..COMMITS_PER_TASK {
-            ok(
-                sequential
-                    .commit(partition, u64::from(k) + 1, task_batch(partition, k))
-                    .await,
-                "sequential commit",
-            );
+            ok(sequential.commit(partition, u64::from(k) + 1, task_batch(partition, k)).await, "sequential commit");
         }
     }
     for partition in 0..TASKS {
-        assert_eq!(
-            ok(store.offset(partition).await, "offset"),
-            Some(u64::from(COMMITS_PER_TASK)),
-            "partition {partition}"
-        );
-        let rows = ok(
-            store
-                .scan(Table::Users, &partition.to_be_bytes(), None, 100)
-                .await,
-            "scan",
-        );
-        assert_eq!(
-            rows.len(),
-            2,
-            "partition {partition} keeps its last two rows: {rows:?}"
-        );
+        assert_eq!(ok(store.offset(partition).await, "offset"), Some(u64::from(COMMITS_PER_TASK)), "partition {partition}");
+        let rows = ok(store.scan(Table::Users, &partition.to_be_bytes(), None, 100).await, "scan");
+        assert_eq!(rows.len(), 2, "partition {partition} keeps its last two rows: {rows:?}");
     }
-    assert_eq!(
-        dump(&*store).await,
-        dump(&*sequential).await,
-        "concurrent result differs from sequential"
-    );
-    assert_eq!(
-        ok(store.fingerprint().await, "fp"),
-        ok(sequential.fingerprint().await, "fp")
-    );
+    assert_eq!(dump(&*store).await, dump(&*sequential).await, "concurrent result differs from sequential");
+    assert_eq!(ok(store.fingerprint().await, "fp"), ok(sequential.fingerprint().await, "fp"));
 }
 
 /// Offsets are per log partition: unset until committed, independent of each other, set even
@@ -197,40 +109,19 @@ where
 {
     let store = new_store().await;
     for p in [0, 1, u32::MAX] {
-        assert_eq!(
-            ok(store.offset(p).await, "offset"),
-            None,
-            "partition {p} before any commit"
-        );
+        assert_eq!(ok(store.offset(p).await, "offset"), None, "partition {p} before any commit");
     }
     ok(store.commit(0, 5, vec![]).await, "empty batch");
-    assert_eq!(
-        ok(store.offset(0).await, "offset"),
-        Some(5),
-        "empty batch records its offset"
-    );
-    assert_eq!(
-        ok(store.offset(1).await, "offset"),
-        None,
-        "other partition untouched"
-    );
-    ok(
-        store
-            .commit(1, 7, vec![put(Table::Users, b"u", b"", b"")])
-            .await,
-        "commit",
-    );
+    assert_eq!(ok(store.offset(0).await, "offset"), Some(5), "empty batch records its offset");
+    assert_eq!(ok(store.offset(1).await, "offset"), None, "other partition untouched");
+    ok(store.commit(1, 7, vec![put(Table::Users, b"u", b"", b"")]).await, "commit");
     ok(store.commit(0, 9, vec![]).await, "commit");
     assert_eq!(ok(store.offset(0).await, "offset"), Some(9));
     assert_eq!(ok(store.offset(1).await, "offset"), Some(7));
     ok(store.commit(u32::MAX, u64::MAX, vec![]).await, "extremes");
     assert_eq!(ok(store.offset(u32::MAX).await, "offset"), Some(u64::MAX));
     ok(store.commit(0, 0, vec![]).await, "offset 0");
-    assert_eq!(
-        ok(store.offset(0).await, "offset"),
-        Some(0),
-        "an offset is stored as given"
-    );
+    assert_eq!(ok(store.offset(0).await, "offset"), Some(0), "an offset is stored as given");
     assert_eq!(ok(store.offset(2).await, "offset"), None);
 }
 
@@ -242,60 +133,24 @@ where
     Fut: Future<Output = Arc<dyn ProjectionStore>>,
 {
     let store = new_store().await;
-    let fresh = ok(
-        new_store().await.fingerprint().await,
-        "fingerprint of a fresh store",
-    );
+    let fresh = ok(new_store().await.fingerprint().await, "fingerprint of a fresh store");
     for (i, &t) in Table::ALL.iter().enumerate() {
-        let writes = vec![
-            put(t, b"pk", b"a", b"1"),
-            put(t, b"pk", b"b", b"2"),
-            put(t, b"", b"", b"3"),
-        ];
-        ok(
-            store.commit(i as u32, 100 + i as u64, writes).await,
-            "commit",
-        );
+        let writes = vec![put(t, b"pk", b"a", b"1"), put(t, b"pk", b"b", b"2"), put(t, b"", b"", b"3")];
+        ok(store.commit(i as u32, 100 + i as u64, writes).await, "commit");
     }
     assert_ne!(ok(store.fingerprint().await, "fingerprint"), fresh);
     ok(store.clear().await, "clear");
     for (i, &t) in Table::ALL.iter().enumerate() {
-        assert_eq!(
-            ok(store.get(t, b"pk", b"a").await, "get"),
-            None,
-            "{t:?} row after clear"
-        );
-        assert!(
-            ok(store.scan(t, b"pk", None, 10).await, "scan").is_empty(),
-            "{t:?} scan after clear"
-        );
-        assert!(
-            ok(store.scan(t, b"", None, 10).await, "scan").is_empty(),
-            "{t:?} scan after clear"
-        );
-        assert_eq!(
-            ok(store.offset(i as u32).await, "offset"),
-            None,
-            "offset {i} after clear"
-        );
+        assert_eq!(ok(store.get(t, b"pk", b"a").await, "get"), None, "{t:?} row after clear");
+        assert!(ok(store.scan(t, b"pk", None, 10).await, "scan").is_empty(), "{t:?} scan after clear");
+        assert!(ok(store.scan(t, b"", None, 10).await, "scan").is_empty(), "{t:?} scan after clear");
+        assert_eq!(ok(store.offset(i as u32).await, "offset"), None, "offset {i} after clear");
     }
     assert!(dump(&*store).await.is_empty(), "export after clear");
-    assert_eq!(
-        ok(store.fingerprint().await, "fingerprint"),
-        fresh,
-        "cleared store differs from a fresh one"
-    );
+    assert_eq!(ok(store.fingerprint().await, "fingerprint"), fresh, "cleared store differs from a fresh one");
     ok(store.clear().await, "clear of an empty store");
-    ok(
-        store
-            .commit(0, 1, vec![put(Table::Users, b"u", b"", b"back")])
-            .await,
-        "commit after clear",
-    );
-    assert_eq!(
-        ok(store.get(Table::Users, b"u", b"").await, "get"),
-        Some(b"back".to_vec())
-    );
+    ok(store.commit(0, 1, vec![put(Table::Users, b"u", b"", b"back")]).await, "commit after clear");
+    assert_eq!(ok(store.get(Table::Users, b"u", b"").await, "get"), Some(b"back".to_vec()));
     assert_eq!(ok(store.offset(0).await, "offset"), Some(1));
 }
 
@@ -308,12 +163,7 @@ where
     Fut: Future<Output = Arc<dyn ProjectionStore>>,
 {
     let store = new_store().await;
-    ok(
-        store
-            .commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")])
-            .await,
-        "commit",
-    );
+    ok(store.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")]).await, "commit");
     let batch = vec![
         put(Table::Outbox, b"o", b"2", b"b"),
         put(Table::Users, b"zz", b"", b"z"),
@@ -324,72 +174,29 @@ where
         del(Table::Users, b"gone", b""),
         del(Table::Users, b"never", b""),
     ];
-    ok(
-        store
-            .load(vec![(1, 10), (2, 20)], batch.clone(), false)
-            .await,
-        "load",
-    );
-    assert_eq!(
-        ok(store.get(Table::Outbox, b"o", b"2").await, "get"),
-        Some(b"c".to_vec()),
-        "later write wins"
-    );
-    assert_eq!(
-        ok(store.get(Table::Outbox, b"o", b"1").await, "get"),
-        None,
-        "delete of an earlier row"
-    );
-    assert_eq!(
-        ok(store.get(Table::Users, b"gone", b"").await, "get"),
-        None,
-        "delete after put in one load"
-    );
-    assert_eq!(
-        ok(store.get(Table::Users, b"zz", b"").await, "get"),
-        Some(b"z".to_vec())
-    );
+    ok(store.load(vec![(1, 10), (2, 20)], batch.clone(), false).await, "load");
+    assert_eq!(ok(store.get(Table::Outbox, b"o", b"2").await, "get"), Some(b"c".to_vec()), "later write wins");
+    assert_eq!(ok(store.get(Table::Outbox, b"o", b"1").await, "get"), None, "delete of an earlier row");
+    assert_eq!(ok(store.get(Table::Users, b"gone", b"").await, "get"), None, "delete after put in one load");
+    assert_eq!(ok(store.get(Table::Users, b"zz", b"").await, "get"), Some(b"z".to_vec()));
     assert_eq!(ok(store.offset(1).await, "offset"), Some(10));
     assert_eq!(ok(store.offset(2).await, "offset"), Some(20));
-    assert_eq!(
-        ok(store.offset(4).await, "offset"),
-        Some(40),
-        "load moved an offset it was not given"
-    );
+    assert_eq!(ok(store.offset(4).await, "offset"), Some(40), "load moved an offset it was not given");
     ok(store.load(vec![], vec![], true).await, "empty durable load");
 
     // The same writes through `commit` give the same bytes.
     let twin = new_store().await;
-    ok(
-        twin.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")])
-            .await,
-        "commit",
-    );
+    ok(twin.commit(4, 40, vec![put(Table::Outbox, b"o", b"1", b"a")]).await, "commit");
     ok(twin.commit(1, 10, batch).await, "commit");
     ok(twin.commit(2, 20, vec![]).await, "commit");
-    assert_eq!(
-        ok(store.fingerprint().await, "fingerprint"),
-        ok(twin.fingerprint().await, "fingerprint"),
-        "load and commit of the same writes differ"
-    );
+    assert_eq!(ok(store.fingerprint().await, "fingerprint"), ok(twin.fingerprint().await, "fingerprint"), "load and commit of the same writes differ");
 
     let before = ok(store.fingerprint().await, "fingerprint");
-    let bad = vec![
-        put(Table::Outbox, b"o", b"3", b"x"),
-        put(Table::Outbox, b"o", &vec![0; MAX_KEY_LEN + 1], b""),
-    ];
+    let bad = vec![put(Table::Outbox, b"o", b"3", b"x"), put(Table::Outbox, b"o", &vec![0; MAX_KEY_LEN + 1], b"")];
     match store.load(vec![(3, 30)], bad, true).await {
         Err(StoreError::InvalidWrite(_)) => {}
         other => panic!("conformance: load of an invalid batch gave {other:?}"),
     }
-    assert_eq!(
-        ok(store.fingerprint().await, "fingerprint"),
-        before,
-        "rejected load changed the store"
-    );
-    assert_eq!(
-        ok(store.offset(3).await, "offset"),
-        None,
-        "rejected load set an offset"
-    );
+    assert_eq!(ok(store.fingerprint().await, "fingerprint"), before, "rejected load changed the store");
+    assert_eq!(ok(store.offset(3).await, "offset"), None, "rejected load set an offset");
 }

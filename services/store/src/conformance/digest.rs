@@ -25,15 +25,8 @@ fn sample() -> (Vec<OwnedEntry>, Vec<(u32, u64)>) {
         (Table::Pools, b"pool-10", &[0x00], b"p10/0"),
         (Table::UsersBySub, &[0x7f; 40], b"sub", b"long pk"),
     ];
-    let mut entries: Vec<OwnedEntry> = rows
-        .into_iter()
-        .map(|(table, pk, ck, value)| OwnedEntry::Row {
-            table,
-            pk: pk.to_vec(),
-            ck: ck.to_vec(),
-            value: value.to_vec(),
-        })
-        .collect();
+    let mut entries: Vec<OwnedEntry> =
+        rows.into_iter().map(|(table, pk, ck, value)| OwnedEntry::Row { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }).collect();
     let offsets = vec![(256, 3), (1, 40), (70_000, 5), (2, 0)];
     entries.sort_by(|a, b| canonical_key(a).cmp(&canonical_key(b)));
     (entries, offsets)
@@ -48,12 +41,7 @@ fn canonical_key(e: &OwnedEntry) -> (usize, &[u8], &[u8]) {
 
 fn as_put(e: &OwnedEntry) -> Option<Write> {
     match e {
-        OwnedEntry::Row {
-            table,
-            pk,
-            ck,
-            value,
-        } => Some(put(*table, pk, ck, value)),
+        OwnedEntry::Row { table, pk, ck, value } => Some(put(*table, pk, ck, value)),
         OwnedEntry::Offset { .. } => None,
     }
 }
@@ -74,21 +62,13 @@ async fn load_in_order(store: &dyn ProjectionStore) {
 /// stale value and a row that is written then deleted, offsets moved through other values.
 async fn load_scrambled(store: &dyn ProjectionStore) {
     let (entries, offsets) = sample();
-    let junk = vec![
-        put(Table::Requests, b"gone", b"", b"x"),
-        put(Table::Users, b"a", b"z", b"stale"),
-    ];
+    let junk = vec![put(Table::Requests, b"gone", b"", b"x"), put(Table::Users, b"a", b"z", b"stale")];
     ok(store.commit(1, 999, junk).await, "commit");
     for (i, e) in entries.iter().rev().enumerate() {
         let Some(w) = as_put(e) else { continue };
         ok(store.commit(1, i as u64, vec![w]).await, "commit");
     }
-    ok(
-        store
-            .commit(2, 77, vec![del(Table::Requests, b"gone", b"")])
-            .await,
-        "commit",
-    );
+    ok(store.commit(2, 77, vec![del(Table::Requests, b"gone", b"")]).await, "commit");
     for (p, o) in offsets.into_iter().rev() {
         ok(store.commit(p, o, vec![]).await, "commit");
     }
@@ -102,26 +82,12 @@ where
     Fut: Future<Output = Arc<dyn ProjectionStore>>,
 {
     let store = new_store().await;
-    assert!(
-        dump(&*store).await.is_empty(),
-        "fresh store exports nothing"
-    );
+    assert!(dump(&*store).await.is_empty(), "fresh store exports nothing");
     load_in_order(&*store).await;
     let (mut expected, mut offsets) = sample();
     offsets.sort();
-    expected.extend(
-        offsets
-            .into_iter()
-            .map(|(log_partition, offset)| OwnedEntry::Offset {
-                log_partition,
-                offset,
-            }),
-    );
-    assert_eq!(
-        dump(&*store).await,
-        expected,
-        "export is not in canonical order"
-    );
+    expected.extend(offsets.into_iter().map(|(log_partition, offset)| OwnedEntry::Offset { log_partition, offset }));
+    assert_eq!(dump(&*store).await, expected, "export is not in canonical order");
 
     // A visitor error stops the export and comes back unchanged.
     let mut calls = 0;
@@ -135,10 +101,7 @@ where
             }
         })
         .await;
-    assert!(
-        matches!(result, Err(crate::StoreError::Backend(ref m)) if m == "stop here"),
-        "got {result:?}"
-    );
+    assert!(matches!(result, Err(crate::StoreError::Backend(ref m)) if m == "stop here"), "got {result:?}");
     assert_eq!(calls, 3, "export went on after the visitor failed");
 }
 
@@ -150,28 +113,12 @@ where
 {
     let a = new_store().await;
     let b = new_store().await;
-    assert_eq!(
-        ok(a.fingerprint().await, "fp"),
-        ok(b.fingerprint().await, "fp"),
-        "two empty stores"
-    );
+    assert_eq!(ok(a.fingerprint().await, "fp"), ok(b.fingerprint().await, "fp"), "two empty stores");
     load_in_order(&*a).await;
     load_scrambled(&*b).await;
-    assert_eq!(
-        dump(&*a).await,
-        dump(&*b).await,
-        "setup: contents should be equal"
-    );
-    assert_eq!(
-        ok(a.fingerprint().await, "fp"),
-        ok(b.fingerprint().await, "fp"),
-        "same contents, different digests"
-    );
-    assert_eq!(
-        ok(a.fingerprint().await, "fp"),
-        ok(a.fingerprint().await, "fp"),
-        "digest is not deterministic"
-    );
+    assert_eq!(dump(&*a).await, dump(&*b).await, "setup: contents should be equal");
+    assert_eq!(ok(a.fingerprint().await, "fp"), ok(b.fingerprint().await, "fp"), "same contents, different digests");
+    assert_eq!(ok(a.fingerprint().await, "fp"), ok(a.fingerprint().await, "fp"), "digest is not deterministic");
 }
 
 /// One differing byte anywhere (value, ck, pk, table, offset, pk/ck boundary) changes the
@@ -187,46 +134,13 @@ where
     /// (what differs, extra writes, offset to commit them with instead of (2, 0)).
     type Variant = (&'static str, Vec<Write>, Option<(u32, u64)>);
     let variants: Vec<Variant> = vec![
-        (
-            "one value byte",
-            vec![put(Table::Users, b"a", b"z", b"aZ")],
-            None,
-        ),
-        (
-            "value length",
-            vec![put(Table::Users, b"a", b"z", b"az\0")],
-            None,
-        ),
-        (
-            "empty value vs absent",
-            vec![put(Table::Requests, b"new", b"", b"")],
-            None,
-        ),
+        ("one value byte", vec![put(Table::Users, b"a", b"z", b"aZ")], None),
+        ("value length", vec![put(Table::Users, b"a", b"z", b"az\0")], None),
+        ("empty value vs absent", vec![put(Table::Requests, b"new", b"", b"")], None),
         ("one row removed", vec![del(Table::Meta, b"m", b"")], None),
-        (
-            "pk/ck boundary",
-            vec![
-                del(Table::Users, b"a", b"bc"),
-                put(Table::Users, b"ab", b"c", b"abc"),
-            ],
-            None,
-        ),
-        (
-            "table",
-            vec![
-                del(Table::Meta, b"m", b""),
-                put(Table::Requests, b"m", b"", b"meta"),
-            ],
-            None,
-        ),
-        (
-            "ck byte",
-            vec![
-                del(Table::Users, b"b", b"1"),
-                put(Table::Users, b"b", b"2", b"b1"),
-            ],
-            None,
-        ),
+        ("pk/ck boundary", vec![del(Table::Users, b"a", b"bc"), put(Table::Users, b"ab", b"c", b"abc")], None),
+        ("table", vec![del(Table::Meta, b"m", b""), put(Table::Requests, b"m", b"", b"meta")], None),
+        ("ck byte", vec![del(Table::Users, b"b", b"1"), put(Table::Users, b"b", b"2", b"b1")], None),
         ("offset value", vec![], Some((2, 1))),
         ("extra offset", vec![], Some((3, 0))),
     ];
@@ -235,11 +149,7 @@ where
         load_in_order(&*other).await;
         let (p, o) = offset.unwrap_or((2, 0));
         ok(other.commit(p, o, writes).await, "commit variant");
-        assert_ne!(
-            ok(other.fingerprint().await, "fp"),
-            reference,
-            "fingerprint blind to: {what}"
-        );
+        assert_ne!(ok(other.fingerprint().await, "fp"), reference, "fingerprint blind to: {what}");
     }
 }
 
@@ -256,21 +166,10 @@ where
     load_in_order(&*store).await;
     let (mut expected, mut offsets) = sample();
     offsets.sort();
-    expected.extend(
-        offsets
-            .into_iter()
-            .map(|(log_partition, offset)| OwnedEntry::Offset {
-                log_partition,
-                offset,
-            }),
-    );
+    expected.extend(offsets.into_iter().map(|(log_partition, offset)| OwnedEntry::Offset { log_partition, offset }));
     let mut fp = Fingerprinter::new();
     for e in &expected {
         fp.entry(e.as_entry());
     }
-    assert_eq!(
-        ok(store.fingerprint().await, "fp"),
-        fp.finish(),
-        "fingerprint does not follow the shared framing"
-    );
+    assert_eq!(ok(store.fingerprint().await, "fp"), fp.finish(), "fingerprint does not follow the shared framing");
 }

@@ -22,23 +22,13 @@ use std::sync::Arc;
 use crate::{Entry, OwnedEntry, ProjectionStore, StoreError, Table, Write};
 
 pub use commit::{
-    clear_empties_rows_and_offsets, concurrent_commits_serialize, invalid_write_rejects_whole_batch,
-    load_applies_in_order_and_sets_its_offsets, offsets_are_per_log_partition,
+    clear_empties_rows_and_offsets, concurrent_commits_serialize, invalid_write_rejects_whole_batch, load_applies_in_order_and_sets_its_offsets,
+    offsets_are_per_log_partition,
 };
-pub use digest::{
-    export_is_canonical, fingerprint_detects_any_difference,
-    fingerprint_ignores_write_order_and_batching, fingerprint_uses_the_shared_framing,
-};
-pub use race::{
-    offset_never_visible_without_its_writes, writes_never_visible_without_their_offset,
-};
-pub use rows::{
-    delete_removes_only_that_row, every_table_is_separate, get_missing_is_none,
-    later_write_in_batch_wins, put_get_round_trip,
-};
-pub use scan::{
-    scan_is_bytewise_ascending, scan_pages_with_after_and_limit, scan_stays_in_its_partition,
-};
+pub use digest::{export_is_canonical, fingerprint_detects_any_difference, fingerprint_ignores_write_order_and_batching, fingerprint_uses_the_shared_framing};
+pub use race::{offset_never_visible_without_its_writes, writes_never_visible_without_their_offset};
+pub use rows::{delete_removes_only_that_row, every_table_is_separate, get_missing_is_none, later_write_in_batch_wins, put_get_round_trip};
+pub use scan::{scan_is_bytewise_ascending, scan_pages_with_after_and_limit, scan_stays_in_its_partition};
 
 /// Runs every check, each against its own fresh store from `new_store`.
 pub async fn run_all<F, Fut>(new_store: F)
@@ -69,20 +59,11 @@ where
 }
 
 pub(crate) fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put {
-        table,
-        pk: pk.to_vec(),
-        ck: ck.to_vec(),
-        value: value.to_vec(),
-    }
+    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
 }
 
 pub(crate) fn del(table: Table, pk: &[u8], ck: &[u8]) -> Write {
-    Write::Delete {
-        table,
-        pk: pk.to_vec(),
-        ck: ck.to_vec(),
-    }
+    Write::Delete { table, pk: pk.to_vec(), ck: ck.to_vec() }
 }
 
 /// Unwraps a store result, failing the check with `what` and the error.

@@ -58,10 +58,7 @@ async fn race(store: Arc<dyn ProjectionStore>, read_first: ReadFirst) {
         let done = Arc::clone(&done);
         tokio::spawn(async move {
             for i in 0..RACE_COMMITS {
-                let batch = vec![
-                    put(Table::Requests, b"race", &i.to_be_bytes(), b"row"),
-                    put(Table::Meta, b"race-last", b"", &i.to_be_bytes()),
-                ];
+                let batch = vec![put(Table::Requests, b"race", &i.to_be_bytes(), b"row"), put(Table::Meta, b"race-last", b"", &i.to_be_bytes())];
                 let result = store.commit(RACE_PARTITION, i + 1, batch).await;
                 if result.is_err() {
                     done.store(true, Ordering::SeqCst);
@@ -79,28 +76,13 @@ async fn race(store: Arc<dyn ProjectionStore>, read_first: ReadFirst) {
             ReadFirst::Offset => {
                 if let Some(o) = ok(store.offset(RACE_PARTITION).await, "offset") {
                     assert!(o >= 1, "offset {o} was never committed");
-                    let row = ok(
-                        store
-                            .get(Table::Requests, b"race", &(o - 1).to_be_bytes())
-                            .await,
-                        "get",
-                    );
+                    let row = ok(store.get(Table::Requests, b"race", &(o - 1).to_be_bytes()).await, "get");
                     assert!(row.is_some(), "offset {o} visible before row {}", o - 1);
-                    let rows = ok(
-                        store.scan(Table::Requests, b"race", None, usize::MAX).await,
-                        "scan",
-                    );
-                    assert!(
-                        rows.len() as u64 >= o,
-                        "offset {o} visible with only {} rows",
-                        rows.len()
-                    );
+                    let rows = ok(store.scan(Table::Requests, b"race", None, usize::MAX).await, "scan");
+                    assert!(rows.len() as u64 >= o, "offset {o} visible with only {} rows", rows.len());
                     let marker = ok(store.get(Table::Meta, b"race-last", b"").await, "get");
                     let m = marker.as_deref().map(decode_marker);
-                    assert!(
-                        m.is_some_and(|m| m + 1 >= o),
-                        "offset {o} visible with marker {m:?}"
-                    );
+                    assert!(m.is_some_and(|m| m + 1 >= o), "offset {o} visible with marker {m:?}");
                     if o < RACE_COMMITS {
                         observed_mid_flight += 1;
                     }
@@ -110,10 +92,7 @@ async fn race(store: Arc<dyn ProjectionStore>, read_first: ReadFirst) {
                 if let Some(marker) = ok(store.get(Table::Meta, b"race-last", b"").await, "get") {
                     let m = decode_marker(&marker);
                     let o = ok(store.offset(RACE_PARTITION).await, "offset");
-                    assert!(
-                        o.is_some_and(|o| o > m),
-                        "marker {m} visible with offset {o:?}"
-                    );
+                    assert!(o.is_some_and(|o| o > m), "marker {m} visible with offset {o:?}");
                     if m + 1 < RACE_COMMITS {
                         observed_mid_flight += 1;
                     }
@@ -128,14 +107,8 @@ async fn race(store: Arc<dyn ProjectionStore>, read_first: ReadFirst) {
     if let Err(e) = writer.await {
         panic!("conformance: writer task failed: {e}");
     }
-    assert_eq!(
-        ok(store.offset(RACE_PARTITION).await, "offset"),
-        Some(RACE_COMMITS)
-    );
-    let rows = ok(
-        store.scan(Table::Requests, b"race", None, usize::MAX).await,
-        "scan",
-    );
+    assert_eq!(ok(store.offset(RACE_PARTITION).await, "offset"), Some(RACE_COMMITS));
+    let rows = ok(store.scan(Table::Requests, b"race", None, usize::MAX).await, "scan");
     assert_eq!(rows.len() as u64, RACE_COMMITS);
     // Not an assertion on timing: just make a run that never overlapped visible in the log.
     if observed_mid_flight == 0 {

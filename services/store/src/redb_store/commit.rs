@@ -29,10 +29,7 @@ pub(super) const MAX_GROUP_BATCHES: usize = 64;
 pub(super) const MAX_GROUP_WRITES: usize = 16_384;
 
 /// A caller's reply channel and what to tell it.
-type Answer = (
-    oneshot::Sender<Result<(), StoreError>>,
-    Result<(), StoreError>,
-);
+type Answer = (oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>);
 
 struct Pending {
     /// (log partition, next offset).
@@ -76,29 +73,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl CommitQueue {
     pub(super) fn stats(&self) -> CommitStats {
-        CommitStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            transactions: self.transactions.load(Ordering::Relaxed),
-        }
+        CommitStats { batches: self.batches.load(Ordering::Relaxed), transactions: self.transactions.load(Ordering::Relaxed) }
     }
 
     /// Queues a batch and waits until it is durable (or failed).
-    pub(super) async fn submit(
-        self: &Arc<Self>,
-        db: &Arc<Database>,
-        offset: (u32, u64),
-        writes: Vec<Write>,
-    ) -> Result<(), StoreError> {
+    pub(super) async fn submit(self: &Arc<Self>, db: &Arc<Database>, offset: (u32, u64), writes: Vec<Write>) -> Result<(), StoreError> {
         // A batch that breaks a limit never joins a group.
         for write in &writes {
             write.validate()?;
         }
         let (reply, answer) = oneshot::channel();
-        lock(&self.pending).push_back(Pending {
-            offset,
-            writes,
-            reply,
-        });
+        lock(&self.pending).push_back(Pending { offset, writes, reply });
         // This drainer, or one already waiting for the writer lock, takes the batch: a drainer
         // empties the queue up to the group caps after it gets the lock, and ours was queued
         // before ours was spawned.
@@ -111,9 +96,7 @@ impl CommitQueue {
             Ok(result) => result,
             Err(_) => {
                 drainer.await.map_err(join_err)?;
-                Err(StoreError::Backend(
-                    "commit was dropped without an answer".into(),
-                ))
+                Err(StoreError::Backend("commit was dropped without an answer".into()))
             }
         }
     }
@@ -128,9 +111,7 @@ impl CommitQueue {
         let Some(db) = db.upgrade() else {
             // Only reachable if every caller went away and the store was dropped.
             for p in group {
-                let _ = p
-                    .reply
-                    .send(Err(StoreError::Unavailable("store closed".into())));
+                let _ = p.reply.send(Err(StoreError::Unavailable("store closed".into())));
             }
             return;
         };
@@ -146,12 +127,7 @@ impl CommitQueue {
     fn commit_with_fallback(&self, db: &Database, group: Vec<Pending>) -> Vec<Answer> {
         match self.commit_group(db, &group) {
             Ok(()) => group.into_iter().map(|p| (p.reply, Ok(()))).collect(),
-            Err(e) if group.len() == 1 => group
-                .into_iter()
-                .next()
-                .map(|p| (p.reply, Err(e)))
-                .into_iter()
-                .collect(),
+            Err(e) if group.len() == 1 => group.into_iter().next().map(|p| (p.reply, Err(e))).into_iter().collect(),
             Err(e) => {
                 tracing::warn!(error = %e, batches = group.len(), "group commit failed; retrying its batches one by one");
                 group
@@ -170,8 +146,7 @@ impl CommitQueue {
         let mut group = Vec::new();
         let mut writes = 0usize;
         while let Some(next) = pending.front() {
-            let full =
-                group.len() >= MAX_GROUP_BATCHES || writes + next.writes.len() > MAX_GROUP_WRITES;
+            let full = group.len() >= MAX_GROUP_BATCHES || writes + next.writes.len() > MAX_GROUP_WRITES;
             if full && !group.is_empty() {
                 break;
             }
@@ -202,8 +177,7 @@ impl CommitQueue {
             Ok(()) => {
                 txn.commit().map_err(rerr)?;
                 self.transactions.fetch_add(1, Ordering::Relaxed);
-                self.batches
-                    .fetch_add(group.len() as u64, Ordering::Relaxed);
+                self.batches.fetch_add(group.len() as u64, Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
@@ -218,29 +192,22 @@ impl CommitQueue {
 /// validated again as they are applied: if one slipped through, earlier writes are already in
 /// the transaction and only the abort keeps the batch atomic (tested below).
 fn apply_group(txn: &WriteTransaction, group: &[Pending]) -> Result<(), StoreError> {
-    let mut rows: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> =
-        Table::ALL.iter().map(|_| None).collect();
+    let mut rows: Vec<Option<redb::Table<'_, &'static [u8], &'static [u8]>>> = Table::ALL.iter().map(|_| None).collect();
     let mut offsets = None;
     for batch in group {
         for write in &batch.writes {
             write.validate()?;
             let table = write.table();
-            let slot = rows.get_mut(table.index()).ok_or_else(|| {
-                StoreError::Backend(format!("{table:?} is missing from Table::ALL"))
-            })?;
+            let slot = rows.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
             if slot.is_none() {
                 *slot = Some(txn.open_table(row_table(table)).map_err(rerr)?);
             }
             let Some(rows) = slot.as_mut() else {
-                return Err(StoreError::Backend(format!(
-                    "table {} did not open",
-                    table.name()
-                )));
+                return Err(StoreError::Backend(format!("table {} did not open", table.name())));
             };
             match write {
                 Write::Put { pk, ck, value, .. } => {
-                    rows.insert(row_key(pk, ck)?.as_slice(), value.as_slice())
-                        .map_err(rerr)?;
+                    rows.insert(row_key(pk, ck)?.as_slice(), value.as_slice()).map_err(rerr)?;
                 }
                 Write::Delete { pk, ck, .. } => {
                     rows.remove(row_key(pk, ck)?.as_slice()).map_err(rerr)?;
@@ -264,12 +231,7 @@ mod tests {
     use crate::{ProjectionStore, RedbStore, MAX_KEY_LEN};
 
     fn put(pk: &[u8], ck: &[u8]) -> Write {
-        Write::Put {
-            table: Table::Users,
-            pk: pk.to_vec(),
-            ck: ck.to_vec(),
-            value: b"v".to_vec(),
-        }
+        Write::Put { table: Table::Users, pk: pk.to_vec(), ck: ck.to_vec(), value: b"v".to_vec() }
     }
 
     #[tokio::test]
@@ -281,58 +243,26 @@ mod tests {
             ((1, 10), vec![put(b"good", b"1")]),
             // Skips `submit`'s validation: the valid first write lands in the group transaction
             // before the bad one is seen.
-            (
-                (2, 20),
-                vec![put(b"bad", b"1"), put(b"bad", &vec![0; MAX_KEY_LEN + 1])],
-            ),
+            ((2, 20), vec![put(b"bad", b"1"), put(b"bad", &vec![0; MAX_KEY_LEN + 1])]),
             ((3, 30), vec![put(b"good", b"2")]),
         ];
         for (offset, writes) in batches {
             let (reply, answer) = oneshot::channel();
-            lock(&queue.pending).push_back(Pending {
-                offset,
-                writes,
-                reply,
-            });
+            lock(&queue.pending).push_back(Pending { offset, writes, reply });
             answers.push(answer);
         }
         queue.drain(&Arc::downgrade(&store.db));
         let results: Vec<_> = futures_results(answers).await;
         assert!(matches!(results[0], Ok(())), "{results:?}");
-        assert!(
-            matches!(results[1], Err(StoreError::InvalidWrite(_))),
-            "{results:?}"
-        );
+        assert!(matches!(results[1], Err(StoreError::InvalidWrite(_))), "{results:?}");
         assert!(matches!(results[2], Ok(())), "{results:?}");
-        assert!(store
-            .get(Table::Users, b"good", b"1")
-            .await
-            .unwrap()
-            .is_some());
-        assert!(store
-            .get(Table::Users, b"good", b"2")
-            .await
-            .unwrap()
-            .is_some());
-        assert_eq!(
-            store.get(Table::Users, b"bad", b"1").await.unwrap(),
-            None,
-            "partial batch leaked"
-        );
+        assert!(store.get(Table::Users, b"good", b"1").await.unwrap().is_some());
+        assert!(store.get(Table::Users, b"good", b"2").await.unwrap().is_some());
+        assert_eq!(store.get(Table::Users, b"bad", b"1").await.unwrap(), None, "partial batch leaked");
         assert_eq!(store.offset(1).await.unwrap(), Some(10));
-        assert_eq!(
-            store.offset(2).await.unwrap(),
-            None,
-            "offset of the failed batch leaked"
-        );
+        assert_eq!(store.offset(2).await.unwrap(), None, "offset of the failed batch leaked");
         // One failed group transaction, then one per batch: 2 good ones committed.
-        assert_eq!(
-            queue.stats(),
-            CommitStats {
-                batches: 2,
-                transactions: 2
-            }
-        );
+        assert_eq!(queue.stats(), CommitStats { batches: 2, transactions: 2 });
     }
 
     #[tokio::test]
@@ -342,32 +272,15 @@ mod tests {
         let mut answers = Vec::new();
         for i in 0u32..10 {
             let (reply, answer) = oneshot::channel();
-            lock(&queue.pending).push_back(Pending {
-                offset: (i, 1),
-                writes: vec![put(b"p", &i.to_be_bytes())],
-                reply,
-            });
+            lock(&queue.pending).push_back(Pending { offset: (i, 1), writes: vec![put(b"p", &i.to_be_bytes())], reply });
             answers.push(answer);
         }
         queue.drain(&Arc::downgrade(&store.db));
         for r in futures_results(answers).await {
             r.unwrap();
         }
-        assert_eq!(
-            queue.stats(),
-            CommitStats {
-                batches: 10,
-                transactions: 1
-            }
-        );
-        assert_eq!(
-            store
-                .scan(Table::Users, b"p", None, 100)
-                .await
-                .unwrap()
-                .len(),
-            10
-        );
+        assert_eq!(queue.stats(), CommitStats { batches: 10, transactions: 1 });
+        assert_eq!(store.scan(Table::Users, b"p", None, 100).await.unwrap().len(), 10);
         queue.drain(&Arc::downgrade(&store.db)); // nothing queued: no empty transaction
         assert_eq!(queue.stats().transactions, 1);
     }
@@ -378,29 +291,19 @@ mod tests {
         let big = vec![put(b"p", b"c"); MAX_GROUP_WRITES + 1];
         for writes in [big, vec![put(b"p", b"c")], vec![put(b"p", b"c")]] {
             let (reply, _answer) = oneshot::channel();
-            lock(&queue.pending).push_back(Pending {
-                offset: (0, 1),
-                writes,
-                reply,
-            });
+            lock(&queue.pending).push_back(Pending { offset: (0, 1), writes, reply });
         }
         assert_eq!(queue.take_group().len(), 1, "an oversized batch goes alone");
         assert_eq!(queue.take_group().len(), 2);
         for _ in 0..MAX_GROUP_BATCHES + 5 {
             let (reply, _answer) = oneshot::channel();
-            lock(&queue.pending).push_back(Pending {
-                offset: (0, 1),
-                writes: vec![],
-                reply,
-            });
+            lock(&queue.pending).push_back(Pending { offset: (0, 1), writes: vec![], reply });
         }
         assert_eq!(queue.take_group().len(), MAX_GROUP_BATCHES);
         assert_eq!(queue.take_group().len(), 5);
     }
 
-    async fn futures_results(
-        answers: Vec<oneshot::Receiver<Result<(), StoreError>>>,
-    ) -> Vec<Result<(), StoreError>> {
+    async fn futures_results(answers: Vec<oneshot::Receiver<Result<(), StoreError>>>) -> Vec<Result<(), StoreError>> {
         let mut out = Vec::new();
         for a in answers {
             out.push(a.await.unwrap());

@@ -20,8 +20,7 @@ pub(super) type RowTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// `len ‖ pk`: the prefix shared by every row of the partition.
 pub(super) fn partition_prefix(pk: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let len = u32::try_from(pk.len())
-        .map_err(|_| StoreError::InvalidWrite(format!("partition key of {} bytes", pk.len())))?;
+    let len = u32::try_from(pk.len()).map_err(|_| StoreError::InvalidWrite(format!("partition key of {} bytes", pk.len())))?;
     let mut key = Vec::with_capacity(4 + pk.len());
     key.extend_from_slice(&len.to_be_bytes());
     key.extend_from_slice(pk);
@@ -37,26 +36,15 @@ pub(super) fn row_key(pk: &[u8], ck: &[u8]) -> Result<Vec<u8>, StoreError> {
 
 /// Splits a stored key into (pk, ck).
 pub(super) fn split_key(key: &[u8]) -> Result<(&[u8], &[u8]), StoreError> {
-    let (len, rest) = key.split_first_chunk::<4>().ok_or_else(|| {
-        StoreError::Corrupt(format!(
-            "row key of {} bytes has no length prefix",
-            key.len()
-        ))
-    })?;
+    let (len, rest) = key.split_first_chunk::<4>().ok_or_else(|| StoreError::Corrupt(format!("row key of {} bytes has no length prefix", key.len())))?;
     let len = u32::from_be_bytes(*len) as usize;
     if rest.len() < len {
-        return Err(StoreError::Corrupt(format!(
-            "row key claims a {len}-byte partition key but has {} bytes after the prefix",
-            rest.len()
-        )));
+        return Err(StoreError::Corrupt(format!("row key claims a {len}-byte partition key but has {} bytes after the prefix", rest.len())));
     }
     Ok(rest.split_at(len))
 }
 
-type Head<'t> = (
-    AccessGuard<'t, &'static [u8]>,
-    AccessGuard<'t, &'static [u8]>,
-);
+type Head<'t> = (AccessGuard<'t, &'static [u8]>, AccessGuard<'t, &'static [u8]>);
 
 /// The distinct pk lengths present in the table, ascending, found by skipping from one length
 /// to the next (one seek per distinct length, no full scan).
@@ -69,8 +57,7 @@ fn pk_lengths(table: &RowTable) -> Result<Vec<u32>, StoreError> {
         let Some(item) = range.next() else { break };
         let (key, _) = item.map_err(rerr)?;
         let (pk, _) = split_key(key.value())?;
-        let len = u32::try_from(pk.len())
-            .map_err(|_| StoreError::Corrupt("pk length overflow".into()))?;
+        let len = u32::try_from(pk.len()).map_err(|_| StoreError::Corrupt("pk length overflow".into()))?;
         lengths.push(len);
         next = u64::from(len) + 1;
     }
@@ -78,11 +65,7 @@ fn pk_lengths(table: &RowTable) -> Result<Vec<u32>, StoreError> {
 }
 
 /// Feeds every row of `table` to `visit` in (pk, ck) bytewise order.
-pub(super) fn export_rows(
-    table: Table,
-    rows: &RowTable,
-    visit: &mut Visitor<'_>,
-) -> Result<(), StoreError> {
+pub(super) fn export_rows(table: Table, rows: &RowTable, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
     let lengths = pk_lengths(rows)?;
     let mut runs: Vec<Range<'_, &'static [u8], &'static [u8]>> = Vec::with_capacity(lengths.len());
     for len in &lengths {
@@ -119,12 +102,7 @@ pub(super) fn export_rows(
         };
         if let Some((key, value)) = slot.take() {
             let (pk, ck) = split_key(key.value())?;
-            visit(Entry::Row {
-                table,
-                pk,
-                ck,
-                value: value.value(),
-            })?;
+            visit(Entry::Row { table, pk, ck, value: value.value() })?;
         }
         *slot = run.next().transpose().map_err(rerr)?;
     }
@@ -162,10 +140,7 @@ mod tests {
     #[test]
     fn split_rejects_truncated_keys() {
         assert!(matches!(split_key(&[0, 0]), Err(StoreError::Corrupt(_))));
-        assert!(matches!(
-            split_key(&[0, 0, 0, 5, 1]),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(split_key(&[0, 0, 0, 5, 1]), Err(StoreError::Corrupt(_))));
         assert_eq!(split_key(&[0, 0, 0, 0]).unwrap(), (&[][..], &[][..]));
     }
 }

@@ -16,12 +16,7 @@ use crate::{StoreError, Table, Write};
 /// A write reduced to its redb key and its value (None = delete).
 type Keyed = (Vec<u8>, Option<Vec<u8>>);
 
-pub(super) fn load(
-    db: &Database,
-    offsets: &[(u32, u64)],
-    writes: Vec<Write>,
-    durable: bool,
-) -> Result<(), StoreError> {
+pub(super) fn load(db: &Database, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
     for write in &writes {
         write.validate()?;
     }
@@ -32,17 +27,11 @@ pub(super) fn load(
             Write::Put { pk, ck, value, .. } => (row_key(&pk, &ck)?, Some(value)),
             Write::Delete { pk, ck, .. } => (row_key(&pk, &ck)?, None),
         };
-        let slot = tables
-            .get_mut(table.index())
-            .ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
+        let slot = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
         slot.push(keyed);
     }
     let mut txn = db.begin_write().map_err(rerr)?;
-    let durability = if durable {
-        Durability::Immediate
-    } else {
-        Durability::None
-    };
+    let durability = if durable { Durability::Immediate } else { Durability::None };
     txn.set_durability(durability).map_err(rerr)?;
     match fill(&txn, &mut tables, offsets) {
         Ok(()) => txn.commit().map_err(rerr),
@@ -53,11 +42,7 @@ pub(super) fn load(
     }
 }
 
-fn fill(
-    txn: &WriteTransaction,
-    tables: &mut [Vec<Keyed>],
-    offsets: &[(u32, u64)],
-) -> Result<(), StoreError> {
+fn fill(txn: &WriteTransaction, tables: &mut [Vec<Keyed>], offsets: &[(u32, u64)]) -> Result<(), StoreError> {
     for (&table, rows) in Table::ALL.iter().zip(tables.iter_mut()) {
         if rows.is_empty() {
             continue;
@@ -72,9 +57,7 @@ fn fill(
             }
             match value {
                 Some(value) => {
-                    redb_table
-                        .insert(key.as_slice(), value.as_slice())
-                        .map_err(rerr)?;
+                    redb_table.insert(key.as_slice(), value.as_slice()).map_err(rerr)?;
                 }
                 None => {
                     redb_table.remove(key.as_slice()).map_err(rerr)?;

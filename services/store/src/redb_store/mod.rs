@@ -15,14 +15,9 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError,
-    WriteTransaction,
-};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
-use crate::{
-    Entry, Fingerprinter, OwnedEntry, ProjectionStore, Row, StoreError, Table, Visitor, Write,
-};
+use crate::{Entry, Fingerprinter, OwnedEntry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use commit::CommitQueue;
 pub use commit::CommitStats;
 use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
@@ -46,15 +41,9 @@ pub(crate) fn rerr(err: impl Into<redb::Error>) -> StoreError {
     match err.into() {
         redb::Error::Io(e) => StoreError::Io(e),
         redb::Error::Corrupted(msg) => StoreError::Corrupt(msg),
-        redb::Error::ValueTooLarge(n) => {
-            StoreError::InvalidWrite(format!("value of {n} bytes is too large for redb"))
-        }
-        e @ (redb::Error::DatabaseAlreadyOpen
-        | redb::Error::DatabaseClosed
-        | redb::Error::PreviousIo) => StoreError::Unavailable(e.to_string()),
-        redb::Error::UpgradeRequired(v) => {
-            StoreError::Unavailable(format!("redb file format {v} must be upgraded before use"))
-        }
+        redb::Error::ValueTooLarge(n) => StoreError::InvalidWrite(format!("value of {n} bytes is too large for redb")),
+        e @ (redb::Error::DatabaseAlreadyOpen | redb::Error::DatabaseClosed | redb::Error::PreviousIo) => StoreError::Unavailable(e.to_string()),
+        redb::Error::UpgradeRequired(v) => StoreError::Unavailable(format!("redb file format {v} must be upgraded before use")),
         e => StoreError::Backend(e.to_string()),
     }
 }
@@ -72,9 +61,7 @@ pub struct RedbStore {
 
 impl fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedbStore")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("RedbStore").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -121,9 +108,7 @@ impl RedbStore {
 
     /// A store on redb's in-memory backend: same code paths as the file store, nothing durable.
     pub fn in_memory() -> Result<Arc<RedbStore>, StoreError> {
-        let db = Database::builder()
-            .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(rerr)?;
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new()).map_err(rerr)?;
         Self::init(db, None)
     }
 
@@ -142,11 +127,7 @@ impl RedbStore {
         let txn = begin_durable_write(&db)?;
         create_tables(&txn)?;
         txn.commit().map_err(rerr)?;
-        Ok(Arc::new(RedbStore {
-            db: Arc::new(db),
-            queue: Arc::default(),
-            path,
-        }))
+        Ok(Arc::new(RedbStore { db: Arc::new(db), queue: Arc::default(), path }))
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -155,9 +136,7 @@ impl RedbStore {
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(join_err)?
+        tokio::task::spawn_blocking(move || f(&db)).await.map_err(join_err)?
     }
 
     /// Blocking export (see [`ProjectionStore::export`]) from one read snapshot. Do not call it
@@ -205,10 +184,7 @@ fn export_db(db: &Database, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
     };
     for item in offsets.iter().map_err(rerr)? {
         let (partition, offset) = item.map_err(rerr)?;
-        visit(Entry::Offset {
-            log_partition: partition.value(),
-            offset: offset.value(),
-        })?;
+        visit(Entry::Offset { log_partition: partition.value(), offset: offset.value() })?;
     }
     Ok(())
 }
@@ -228,13 +204,7 @@ impl ProjectionStore for RedbStore {
         .await
     }
 
-    async fn scan(
-        &self,
-        table: Table,
-        pk: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Row>, StoreError> {
+    async fn scan(&self, table: Table, pk: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Row>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -252,10 +222,7 @@ impl ProjectionStore for RedbStore {
                 let Some(ck) = key.value().strip_prefix(prefix.as_slice()) else {
                     break;
                 };
-                out.push(Row {
-                    ck: ck.to_vec(),
-                    value: value.value().to_vec(),
-                });
+                out.push(Row { ck: ck.to_vec(), value: value.value().to_vec() });
                 if out.len() >= limit {
                     break;
                 }
@@ -265,25 +232,12 @@ impl ProjectionStore for RedbStore {
         .await
     }
 
-    async fn commit(
-        &self,
-        log_partition: u32,
-        offset: u64,
-        writes: Vec<Write>,
-    ) -> Result<(), StoreError> {
-        self.queue
-            .submit(&self.db, (log_partition, offset), writes)
-            .await
+    async fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.queue.submit(&self.db, (log_partition, offset), writes).await
     }
 
-    async fn load(
-        &self,
-        offsets: Vec<(u32, u64)>,
-        writes: Vec<Write>,
-        durable: bool,
-    ) -> Result<(), StoreError> {
-        self.blocking(move |db| load::load(db, &offsets, writes, durable))
-            .await
+    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
+        self.blocking(move |db| load::load(db, &offsets, writes, durable)).await
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
@@ -327,8 +281,7 @@ impl ProjectionStore for RedbStore {
                 chunk.push(e.to_owned_entry());
                 if chunk.len() >= EXPORT_CHUNK_ROWS || bytes >= EXPORT_CHUNK_BYTES {
                     bytes = 0;
-                    tx.blocking_send(Ok(std::mem::take(&mut chunk)))
-                        .map_err(|_| StoreError::Backend("export consumer went away".into()))?;
+                    tx.blocking_send(Ok(std::mem::take(&mut chunk))).map_err(|_| StoreError::Backend("export consumer went away".into()))?;
                 }
                 Ok(())
             });

@@ -65,9 +65,7 @@ pub fn access_claims(issuer: &TokenIssuer) -> AccessClaims {
 
 pub fn b64d(s: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
 }
 
 pub fn b64e(b: &[u8]) -> String {
