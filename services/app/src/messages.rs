@@ -63,6 +63,9 @@ pub trait MessageSender: Send + Sync + 'static {
 }
 
 /// Renders the default texts (a custom-message trigger replaces these later).
+/// Where a pool's message template puts the code (Cognito's placeholder).
+pub const CODE_PLACEHOLDER: &str = "{####}";
+
 pub fn render(kind: &str, code: &str) -> (String, String) {
     render_for(kind, code, "")
 }
@@ -430,11 +433,38 @@ impl Dispatcher {
         Ok(out)
     }
 
+    /// The pool's settings as the projection holds them now (`None` if it is gone or unreadable:
+    /// the default text is sent then).
+    async fn pool_settings(&self, pool_id: &str) -> Option<idp_domain::pb::PoolSettings> {
+        let key = idp_domain::keys::AggregateKey::pool(pool_id);
+        let (table, pk) = rows::state_row(&key);
+        let bytes = self.store.get(table, &pk, &[]).await.ok()??;
+        match rows::decode_state(&key, &bytes).ok()? {
+            idp_domain::AggregateState::Pool(p) => p.settings,
+            _ => None,
+        }
+    }
+
     async fn deliver(&self, bytes: &[u8], keys: &CodeKeys) -> Result<(), SendError> {
         let item = OutboxItem::decode(bytes).map_err(|e| SendError::Permanent(format!("outbox row: {e}")))?;
         let Some(code) = item.code else { return Err(SendError::Permanent("outbox row without code".into())) };
         let plain = keys.open(&code.sealed).map_err(|e| SendError::Permanent(format!("opening code: {e}")))?;
-        let (subject, text) = render_for(&code.purpose, &plain, &item.username);
+        let (mut subject, mut text) = render_for(&code.purpose, &plain, &item.username);
+        if code.purpose == idp_domain::decide::purpose::MFA {
+            // The pool's own MFA message (SetUserPoolMfaConfig), read when the message goes out.
+            if let Some(settings) = self.pool_settings(&item.pool_id).await {
+                let (template, subject_template) = match code.channel.as_str() {
+                    "SMS" => (settings.sms_mfa_message, String::new()),
+                    _ => (settings.email_mfa_message, settings.email_mfa_subject),
+                };
+                if template.contains(CODE_PLACEHOLDER) {
+                    text = template.replace(CODE_PLACEHOLDER, &plain);
+                }
+                if !subject_template.is_empty() {
+                    subject = subject_template;
+                }
+            }
+        }
         let message = OutgoingMessage {
             event_id: item.event_id,
             pool_id: item.pool_id,

@@ -358,6 +358,7 @@ async fn sms_mfa_code_goes_by_sms_and_counts_once() {
     assert_eq!(sms["destination"], "+15550001234");
     let code = sms["code"].as_str().expect("code").to_string();
     assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    assert_eq!(sms["text"], format!("Your sign-in code is {code}"), "the pool's SmsAuthenticationMessage, {{####}} replaced");
     expect_error(
         respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", "000000")]).await,
         "CodeMismatchException",
