@@ -8,11 +8,14 @@
 //! - **Expiring**: [`SESSION_TTL_MS`] (3 minutes, Cognito's default) from issue.
 //! - **Bound**: to its pool, app client, user and challenge name; answering another challenge or
 //!   through another client fails.
-//! - **Single-use**: it records the user aggregate's version when it was issued. Answering a
-//!   challenge always appends an event to the user (the new password, a used TOTP step, a failed
-//!   attempt, a custom-challenge verdict…) with the session's version as precondition, so the
-//!   arbiter accepts at most one answer per session, and a replayed session finds the user at a
-//!   later version. Any other change of the user (password reset, sign-out) also voids it.
+//! - **Single-use**: it records the user aggregate's version when it was issued, and stays good
+//!   while nothing but failed attempts happened to the user since
+//!   ([`idp_domain::signin::session_current`]). A wrong MFA code appends a failed attempt (it
+//!   counts towards lockout) and leaves the session usable, as Cognito lets a client retry; an
+//!   accepted answer (the new password, a used TOTP step, a custom-challenge verdict…) or any
+//!   other change of the user (password reset, sign-out) spends it. Every answer is appended with
+//!   the current version as precondition, so concurrent answers to one session are arbitrated in
+//!   log order and at most one is accepted, on any front.
 //!
 //! The sealed payload never reaches the log or the store.
 
@@ -70,9 +73,10 @@ impl ChallengeSession {
         }
     }
 
-    /// True while the user is still exactly as it was when the session was issued.
+    /// True while nothing but failed attempts happened to the user since the session was issued
+    /// ([`idp_domain::signin::session_current`]).
     pub fn current_for(&self, user: &UserState) -> bool {
-        user.version == self.user_version && user.username == self.username
+        idp_domain::signin::session_current(user, self.user_version) && user.username == self.username
     }
 }
 
@@ -209,9 +213,14 @@ mod tests {
     #[test]
     fn single_use_by_version() {
         let s = sample(3);
-        let mut user = UserState { username: "alice".into(), version: 3, ..Default::default() };
+        let mut user = UserState { username: "alice".into(), version: 3, sessions_valid_from_version: 3, ..Default::default() };
         assert!(s.current_for(&user));
+        // Only a failed attempt since: still good.
         user.version = 4;
+        assert!(s.current_for(&user));
+        // An accepted answer or any other change since: spent.
+        user.version = 5;
+        user.sessions_valid_from_version = 5;
         assert!(!s.current_for(&user));
     }
 }

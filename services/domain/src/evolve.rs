@@ -42,8 +42,15 @@ pub fn evolve(state: Option<AggregateState>, envelope: &Envelope) -> Option<Aggr
         let Some(kind) = &event.kind else { continue };
         state = apply(state, kind, at, &envelope.event_id);
     }
+    // Failed attempts do not void challenge sessions; anything else does.
+    let only_failures = envelope.events.iter().all(|e| matches!(e.kind, Some(Kind::SignInFailed(_)) | Some(Kind::CodeAttemptFailed(_))));
     state.map(|mut s| {
         s.set_version(version);
+        if let AggregateState::User(u) = &mut s {
+            if !only_failures {
+                u.sessions_valid_from_version = version;
+            }
+        }
         s
     })
 }

@@ -104,9 +104,17 @@ pub fn failure(u: &UserState, factor: &str, now_ms: i64) -> Event {
     ev(Kind::SignInFailed(SignInFailed { failures, at_ms: now_ms, locked_until_ms, factor: factor.to_string() }))
 }
 
-/// A session answer is only good while the user is still at the session's version.
+/// Whether a challenge session issued at `session_version` is still good: nothing but failed
+/// attempts (wrong codes, wrong passwords) happened to the user since it was issued. A wrong MFA
+/// answer leaves it usable (Cognito lets the client retry with the same session); an accepted
+/// answer, or any other change of the user, spends it.
+pub fn session_current(u: &UserState, session_version: u64) -> bool {
+    session_version <= u.version && session_version >= u.sessions_valid_from_version
+}
+
+/// A session answer is only good while [`session_current`] holds.
 fn check_session(u: &UserState, session_version: u64) -> Result<(), DomainError> {
-    if u.version != session_version {
+    if !session_current(u, session_version) {
         return Err(DomainError::NotAuthorized("Invalid session for the user, session is expired.".into()));
     }
     Ok(())

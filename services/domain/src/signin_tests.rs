@@ -149,6 +149,30 @@ fn software_token_association_verification_and_replay() {
 }
 
 #[test]
+fn a_wrong_mfa_answer_keeps_the_session_and_the_right_one_spends_it() {
+    let mut w = world();
+    mfa_pool(&mut w, mode::ON);
+    w.confirmed("alice");
+    let issue = || UserCommand::SignIn(SignInCommand::IssueMfaCode { method: method::EMAIL.into(), client_id: "c1".into() });
+    w.when(issue()).expect("code");
+    let session = w.user().version;
+    let answer = |code: &str, v| UserCommand::SignIn(SignInCommand::AnswerMfa { method: method::EMAIL.into(), code: code.into(), session_version: v });
+    assert_eq!(error(w.when(answer("000000", session))), DomainError::CodeMismatch);
+    assert_eq!(error(w.when(answer("000001", session))), DomainError::CodeMismatch);
+    assert!(w.user().version > session, "the failed attempts were recorded");
+    assert_eq!(w.user().failed_sign_ins, 2, "and count towards lockout");
+    w.when(answer("123456", session)).expect("the same session, the right code");
+    let expired = DomainError::NotAuthorized("Invalid session for the user, session is expired.".into());
+    assert_eq!(error(w.when(answer("123456", session))), expired, "an answered session is spent");
+
+    // Any change other than a failed attempt voids a session too (here: a new code issued).
+    w.when(issue()).expect("code");
+    let old = w.user().version;
+    w.when(issue()).expect("another code");
+    assert_eq!(error(w.when(answer("123456", old))), expired);
+}
+
+#[test]
 fn sms_and_email_codes_pass_the_second_factor_once() {
     let mut w = world();
     mfa_pool(&mut w, mode::ON);

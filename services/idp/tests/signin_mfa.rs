@@ -364,7 +364,16 @@ async fn sms_mfa_code_goes_by_sms_and_counts_once() {
         "CodeMismatchException",
         Code::InvalidArgument,
     );
-    // the wrong answer spent the session; a new sign-in sends a new code
+    // As on Cognito, a wrong code leaves the session usable: the right code on the same session
+    // signs in, and then the session is spent.
+    let ok = respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", &code)]).await.expect("retry on the same session");
+    assert!(ok.authentication_result.is_some());
+    expect_error(
+        respond(&server, &cid, "SMS_MFA", &ch.session, &[("USERNAME", "sid"), ("SMS_MFA_CODE", &code)]).await,
+        "NotAuthorizedException",
+        Code::Unauthenticated,
+    );
+    // a new sign-in sends a new code
     let ch = password_auth(&server, &cid, "sid", PASSWORD).await.expect("challenge again");
     let deadline = Instant::now() + Duration::from_secs(10);
     let fresh = loop {
