@@ -193,7 +193,12 @@ async fn signin(grpc: &str, data_dir: &std::path::Path, seconds: u64, concurrenc
             let params: HashMap<String, String> = [("USERNAME".to_string(), format!("signin{i}")), ("PASSWORD".to_string(), PASSWORD.to_string())].into();
             while Instant::now() < deadline {
                 let r = users
-                    .initiate_auth(pb::InitiateAuthRequest { client_id: cid.clone(), auth_flow: "USER_PASSWORD_AUTH".into(), auth_parameters: params.clone() })
+                    .initiate_auth(pb::InitiateAuthRequest {
+                        client_id: cid.clone(),
+                        auth_flow: "USER_PASSWORD_AUTH".into(),
+                        auth_parameters: params.clone(),
+                        ..Default::default()
+                    })
                     .await;
                 match r {
                     Ok(_) => {}

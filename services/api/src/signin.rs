@@ -45,6 +45,7 @@ impl SignIn for SignInService {
     async fn admin_initiate_auth(&self, req: Request<pb::AdminInitiateAuthRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
         authorize(&self.credentials, &req)?;
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let params = r.auth_parameters.into_iter().collect();
         let out = self.app.admin_initiate_auth(&r.user_pool_id, &r.client_id, &r.auth_flow, &params).await.map_err(to_status)?;
         Ok(Response::new(outcome(out)))
@@ -56,6 +57,7 @@ impl SignIn for SignInService {
     ) -> Result<Response<pb::InitiateAuthResponse>, Status> {
         authorize(&self.credentials, &req)?;
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let responses = r.challenge_responses.into_iter().collect();
         let out =
             self.app.admin_respond_to_auth_challenge(&r.user_pool_id, &r.client_id, &r.challenge_name, &responses, opt(&r.session)).await.map_err(to_status)?;

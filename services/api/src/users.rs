@@ -93,6 +93,7 @@ impl Users for UsersService {
     async fn initiate_auth(&self, req: Request<pb::InitiateAuthRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let params = r.auth_parameters.into_iter().collect();
         let out = self.app.initiate_auth(&r.client_id, &r.auth_flow, &params).await.map_err(to_status)?;
         Ok(Response::new(outcome(out)))
@@ -101,6 +102,7 @@ impl Users for UsersService {
     async fn respond_to_auth_challenge(&self, req: Request<pb::RespondToAuthChallengeRequest>) -> Result<Response<pb::InitiateAuthResponse>, Status> {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let responses = r.challenge_responses.into_iter().collect();
         let out = self.app.respond_to_auth_challenge(&r.client_id, &r.challenge_name, &responses, opt(&r.session)).await.map_err(to_status)?;
         Ok(Response::new(outcome(out)))

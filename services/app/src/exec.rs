@@ -55,12 +55,9 @@ impl App {
     }
 
     async fn catch_up_partition(&self, p: u32) -> Result<(), AppError> {
-        let end = match crate::scope::current() {
+        let end = match crate::scope::end_offsets(|| self.log.end_offsets()).await {
             // Inside a request: every partition's end, read once per request (see `scope`).
-            Some(snapshot) => {
-                let ends = snapshot.get_or_try_init(|| self.log.end_offsets()).await?;
-                ends.get(p as usize).copied().ok_or(idp_eventlog::LogError::InvalidPartition(p))?
-            }
+            Some(ends) => ends?.get(p as usize).copied().ok_or(idp_eventlog::LogError::InvalidPartition(p))?,
             None => self.log.end_offset(p).await?,
         };
         self.verdicts.wait_applied(p, end, self.config.verdict_timeout).await.map_err(|e| AppError::NotReady(format!("projection catching up: {e}")))

@@ -61,6 +61,7 @@ async fn sign_in(server: &Server, client_id: &str, username: &str, password: &st
             client_id: client_id.into(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", username), ("PASSWORD", password)]),
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -147,7 +147,10 @@ async fn srp_http(http: &reqwest::Client, endpoint: &str, cid: &str, pool_name: 
 async fn srp_grpc(mut users: UsersClient<tonic::transport::Channel>, cid: &str, pool_name: &str, user: &str) -> bool {
     let Ok(client) = SrpClient::new(pool_name, &mut OsRng) else { return false };
     let params = HashMap::from([("USERNAME".to_string(), user.to_string()), ("SRP_A".to_string(), client.srp_a_hex().to_string())]);
-    let Ok(r) = users.initiate_auth(InitiateAuthRequest { client_id: cid.into(), auth_flow: "USER_SRP_AUTH".into(), auth_parameters: params }).await else {
+    let Ok(r) = users
+        .initiate_auth(InitiateAuthRequest { client_id: cid.into(), auth_flow: "USER_SRP_AUTH".into(), auth_parameters: params, ..Default::default() })
+        .await
+    else {
         return false;
     };
     let ch = challenge(&r.into_inner().challenge_parameters);
@@ -164,6 +167,7 @@ async fn srp_grpc(mut users: UsersClient<tonic::transport::Channel>, cid: &str, 
         challenge_name: "PASSWORD_VERIFIER".into(),
         challenge_responses: answer,
         session: String::new(),
+        ..Default::default()
     };
     matches!(users.respond_to_auth_challenge(req).await, Ok(r) if r.get_ref().authentication_result.is_some())
 }

@@ -249,7 +249,7 @@ async fn user_srp_auth_with_an_independent_client() {
     let grpc_client = SrpClient::new(&pool_name, &mut OsRng).expect("client");
     let params: HashMap<String, String> = [("USERNAME".to_string(), "Srp.User".to_string()), ("SRP_A".to_string(), grpc_client.srp_a_hex().to_string())].into();
     let started = users
-        .initiate_auth(InitiateAuthRequest { client_id: cid.clone(), auth_flow: "USER_SRP_AUTH".into(), auth_parameters: params })
+        .initiate_auth(InitiateAuthRequest { client_id: cid.clone(), auth_flow: "USER_SRP_AUTH".into(), auth_parameters: params, ..Default::default() })
         .await
         .expect("grpc initiate")
         .into_inner();
@@ -279,6 +279,7 @@ async fn user_srp_auth_with_an_independent_client() {
             challenge_name: "PASSWORD_VERIFIER".into(),
             challenge_responses: answer,
             session: String::new(),
+            ..Default::default()
         })
         .await
         .expect("grpc respond")

@@ -194,6 +194,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
             client_id: cid.clone(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", "carol"), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
         .await;
     assert_eq!(r.map_err(|s| error_name(&s)).err().as_deref(), Some("UserNotConfirmedException"));
@@ -213,6 +214,7 @@ async fn prevent_user_existence_errors() {
                 client_id: cid.clone(),
                 auth_flow: "USER_PASSWORD_AUTH".into(),
                 auth_parameters: params(&[("USERNAME", "ghost"), ("PASSWORD", PASSWORD)]),
+                ..Default::default()
             })
             .await;
         assert_eq!(r.map_err(|s| error_name(&s)).err().as_deref(), Some(expected), "prevent={prevent}");

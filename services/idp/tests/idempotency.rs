@@ -95,6 +95,7 @@ async fn repeated_user_writes_with_a_request_id_are_answered_once() {
             client_id: cid.clone(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", "rita"), ("PASSWORD", new_password)]),
+            ..Default::default()
         })
         .await
         .expect("sign in")

@@ -109,6 +109,7 @@ async fn reads(port: u16, cid: &str, n: usize, stop: Arc<AtomicBool>) -> (Histog
                 client_id: cid.into(),
                 auth_flow: "USER_PASSWORD_AUTH".into(),
                 auth_parameters: params(&[("USERNAME", &format!("nobody{}", h.len())), ("PASSWORD", PASSWORD)]),
+                ..Default::default()
             })
             .await;
         assert_eq!(r.err().map(|s| error_name(&s)).as_deref(), Some("UserNotFoundException"));

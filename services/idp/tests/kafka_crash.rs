@@ -90,6 +90,7 @@ async fn kill_one_process_under_load_and_restart_it() {
                     client_id: cid.clone(),
                     auth_flow: "USER_PASSWORD_AUTH".into(),
                     auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+                    ..Default::default()
                 })
                 .await;
             let name = r.err().map(|s| error_name(&s)).unwrap_or_default();

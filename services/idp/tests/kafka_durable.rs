@@ -185,6 +185,7 @@ async fn broker_killed_and_restarted_on_its_storage_under_load() {
                     client_id: cid.clone(),
                     auth_flow: "USER_PASSWORD_AUTH".into(),
                     auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+                    ..Default::default()
                 })
                 .await;
             let name = r.err().map(|s| error_name(&s)).unwrap_or_default();
@@ -227,6 +228,7 @@ async fn broker_killed_and_restarted_on_its_storage_under_load() {
                 client_id: cid.clone(),
                 auth_flow: "USER_PASSWORD_AUTH".into(),
                 auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+                ..Default::default()
             })
             .await;
         let name = r.err().map(|s| error_name(&s)).unwrap_or_default();

@@ -34,6 +34,7 @@ async fn sign_in(server: &Server, cid: &str, username: &str) -> (String, String)
             client_id: cid.into(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|s| panic!("sign-in on {}: {s:?}", server.grpc))

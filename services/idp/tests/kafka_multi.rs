@@ -20,6 +20,7 @@ async fn probe(server: &Server, cid: &str, username: &str) -> String {
             client_id: cid.into(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
         .await;
     match r {
@@ -155,6 +156,7 @@ async fn user_flow(k: usize, ports: &[u16], cid: &str, outbox: &std::path::Path)
             client_id: cid.into(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", &username), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|s| panic!("sign-in {username} on {}: {s:?}", ports[2]))

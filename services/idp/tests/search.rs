@@ -74,6 +74,7 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
             client_id: cid.clone(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", "User02"), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
         .await
         .expect("sign in")

@@ -82,6 +82,7 @@ async fn seed_flow_over_grpc() {
         client_id: cid.clone(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", u), ("PASSWORD", p), ("SECRET_HASH", &sh(u))]),
+        ..Default::default()
     };
     expect_error(users.initiate_auth(auth("alice", PASSWORD)).await, "UserNotConfirmedException", Code::FailedPrecondition);
 
@@ -178,6 +179,7 @@ async fn seed_flow_over_grpc() {
         client_id: cid.clone(),
         auth_flow: "REFRESH_TOKEN_AUTH".into(),
         auth_parameters: params(&[("REFRESH_TOKEN", &tokens.refresh_token), ("SECRET_HASH", &sh("alice"))]),
+        ..Default::default()
     };
     let refreshed = users.initiate_auth(refresh.clone()).await.expect("refresh").into_inner().authentication_result.expect("tokens");
     assert!(refreshed.refresh_token.is_empty());

@@ -53,6 +53,7 @@ async fn password_auth(server: &Server, client_id: &str, name: &str, password: &
             client_id: client_id.into(),
             auth_flow: "USER_PASSWORD_AUTH".into(),
             auth_parameters: params(&[("USERNAME", name), ("PASSWORD", password)]),
+            ..Default::default()
         })
         .await
         .map(|r| r.into_inner())
@@ -72,6 +73,7 @@ async fn respond(
             challenge_name: challenge.into(),
             challenge_responses: params(responses),
             session: session.into(),
+            ..Default::default()
         })
         .await
         .map(|r| r.into_inner())
@@ -229,6 +231,7 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
             client_id: admin_client.clone(),
             auth_flow: flow.into(),
             auth_parameters: params(&[("USERNAME", "sam"), ("PASSWORD", PASSWORD)]),
+            ..Default::default()
         })
     };
     expect_error(sign_in.admin_initiate_auth(pb::AdminInitiateAuthRequest::default()).await, "UnrecognizedClientException", Code::Unauthenticated);
@@ -259,6 +262,7 @@ async fn totp_email_otp_setup_and_sessions_over_grpc() {
             challenge_name: "MFA_SETUP".into(),
             challenge_responses: params(&[("USERNAME", "sam")]),
             session: verified.session.clone(),
+            ..Default::default()
         }))
         .await
         .expect("setup done")

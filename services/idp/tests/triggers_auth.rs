@@ -27,6 +27,7 @@ fn sign_in(cid: &str, user: &str, password: &str) -> InitiateAuthRequest {
         client_id: cid.into(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", user), ("PASSWORD", password)]),
+        ..Default::default()
     }
 }
 
@@ -82,6 +83,7 @@ async fn token_claims_blocked_users_and_custom_messages() {
         client_id: cid.clone(),
         auth_flow: "REFRESH_TOKEN_AUTH".into(),
         auth_parameters: params(&[("REFRESH_TOKEN", &tokens.refresh_token)]),
+        ..Default::default()
     };
     let refreshed = users.initiate_auth(refresh).await.expect("refresh").into_inner().authentication_result.expect("tokens");
     assert_eq!(payload(&refreshed.id_token)["tenant"], "acme");

@@ -84,6 +84,7 @@ async fn trigger_latencies() {
         client_id: cid.clone(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", "alice"), ("PASSWORD", PASSWORD)]),
+        ..Default::default()
     };
     let n = 200;
     for _ in 0..20 {
@@ -131,7 +132,12 @@ async fn trigger_latencies() {
     let (mut initiate, mut respond) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let t = Instant::now();
-        let req = InitiateAuthRequest { client_id: cid.clone(), auth_flow: "CUSTOM_AUTH".into(), auth_parameters: params(&[("USERNAME", "alice")]) };
+        let req = InitiateAuthRequest {
+            client_id: cid.clone(),
+            auth_flow: "CUSTOM_AUTH".into(),
+            auth_parameters: params(&[("USERNAME", "alice")]),
+            ..Default::default()
+        };
         let c = users.initiate_auth(req).await.expect("initiate").into_inner();
         initiate.push(t.elapsed());
         let t = Instant::now();
@@ -140,6 +146,7 @@ async fn trigger_latencies() {
             challenge_name: "CUSTOM_CHALLENGE".into(),
             challenge_responses: params(&[("USERNAME", "alice"), ("ANSWER", "a")]),
             session: c.session,
+            ..Default::default()
         };
         let done = users.respond_to_auth_challenge(req).await.expect("respond").into_inner();
         assert!(done.authentication_result.is_some());

@@ -65,7 +65,7 @@ async fn confirmed_user(server: &Server, cid: &str, user: &str) {
 }
 
 fn start(cid: &str, user: &str) -> InitiateAuthRequest {
-    InitiateAuthRequest { client_id: cid.into(), auth_flow: "CUSTOM_AUTH".into(), auth_parameters: params(&[("USERNAME", user)]) }
+    InitiateAuthRequest { client_id: cid.into(), auth_flow: "CUSTOM_AUTH".into(), auth_parameters: params(&[("USERNAME", user)]), ..Default::default() }
 }
 
 fn answer(cid: &str, user: &str, answer: &str, session: &str) -> RespondToAuthChallengeRequest {
@@ -74,6 +74,7 @@ fn answer(cid: &str, user: &str, answer: &str, session: &str) -> RespondToAuthCh
         challenge_name: "CUSTOM_CHALLENGE".into(),
         challenge_responses: params(&[("USERNAME", user), ("ANSWER", answer)]),
         session: session.into(),
+        ..Default::default()
     }
 }
 
@@ -115,9 +116,15 @@ async fn custom_auth_question_over_grpc() {
     assert!(c.authentication_result.is_none() && !c.session.is_empty());
     assert!(!c.session.contains("Paris") && !c.challenge_parameters.values().any(|v| v.contains("Paris")));
 
-    // Wrong answer: another challenge, with a new session.
-    let second = users.respond_to_auth_challenge(answer(&cid, "alice", "Lyon", &c.session)).await.expect("wrong answer").into_inner();
+    assert!(!c.challenge_parameters.contains_key("locale"), "no ClientMetadata, nothing echoed");
+
+    // Wrong answer: another challenge, with a new session. The call's ClientMetadata reaches
+    // CreateAuthChallenge (the example echoes a `locale`).
+    let mut wrong = answer(&cid, "alice", "Lyon", &c.session);
+    wrong.client_metadata = params(&[("locale", "fr")]);
+    let second = users.respond_to_auth_challenge(wrong).await.expect("wrong answer").into_inner();
     assert_eq!(second.challenge_name, "CUSTOM_CHALLENGE");
+    assert_eq!(second.challenge_parameters.get("locale").map(String::as_str), Some("fr"));
     assert!(second.authentication_result.is_none());
     assert_ne!(second.session, c.session);
 
@@ -168,11 +175,17 @@ async fn custom_auth_over_cognito_json() {
     }
     let http = reqwest::Client::new();
     let endpoint = server.http("/");
-    let (status, _, c) =
-        call(&http, &endpoint, "InitiateAuth", &json!({"ClientId": cid, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": "alice"}})).await;
+    let (status, _, c) = call(
+        &http,
+        &endpoint,
+        "InitiateAuth",
+        &json!({"ClientId": cid, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": "alice"}, "ClientMetadata": {"locale": "de"}}),
+    )
+    .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["ChallengeName"], "CUSTOM_CHALLENGE");
     assert_eq!(c["ChallengeParameters"]["question"], "Capital of France?");
+    assert_eq!(c["ChallengeParameters"]["locale"], "de", "ClientMetadata reaches CreateAuthChallenge");
     let session = c["Session"].as_str().expect("session").to_string();
     let respond = |answer: &str, session: &str| json!({"ClientId": cid, "ChallengeName": "CUSTOM_CHALLENGE", "Session": session, "ChallengeResponses": {"USERNAME": "alice", "ANSWER": answer}});
     let (status, _, done) = call(&http, &endpoint, "RespondToAuthChallenge", &respond("Paris", &session)).await;
@@ -218,6 +231,7 @@ async fn hostile_challenge_triggers_fail_cleanly() {
         client_id: cid.clone(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", "alice"), ("PASSWORD", PASSWORD)]),
+        ..Default::default()
     };
     users.initiate_auth(password).await.expect("password sign-in");
     let Some(create) = component("create-challenge") else { return };

@@ -18,6 +18,7 @@ fn sign_in(cid: &str, user: &str, password: &str) -> InitiateAuthRequest {
         client_id: cid.into(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", user), ("PASSWORD", password)]),
+        ..Default::default()
     }
 }
 

@@ -29,6 +29,7 @@ fn sign_in(cid: &str, user: &str) -> InitiateAuthRequest {
         client_id: cid.into(),
         auth_flow: "USER_PASSWORD_AUTH".into(),
         auth_parameters: params(&[("USERNAME", user), ("PASSWORD", PASSWORD)]),
+        ..Default::default()
     }
 }
 

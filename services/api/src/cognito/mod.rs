@@ -221,6 +221,11 @@ impl Cognito {
         let body = input::parse_body(&bytes)?;
         let input = Input::root(&body);
         let rid = request_id(&parts.headers);
+        // Every trigger this call runs gets the caller's ClientMetadata (the operation itself
+        // reports a malformed one).
+        if let Ok(metadata) = input.string_map("ClientMetadata") {
+            idp_app::scope::set_client_metadata(metadata);
+        }
         self.dispatch(&op, &input, &rid).await
     }
 

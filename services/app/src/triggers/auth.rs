@@ -32,7 +32,7 @@ impl App {
             request: t::PreAuthenticationRequest {
                 user_attributes: user_attributes(user),
                 validation_data: vec![],
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
                 user_not_found: false,
             },
         };
@@ -63,7 +63,7 @@ impl App {
             request: t::PreTokenGenerationRequest {
                 user_attributes: user_attributes(user),
                 group_configuration: t::GroupConfiguration { groups_to_override: id.groups.clone(), iam_roles_to_override: vec![], preferred_role: None },
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
             },
             response: t::PreTokenGenerationResponse { claims_to_add_or_override: vec![], claims_to_suppress: vec![], group_override_details: None },
         };

@@ -135,7 +135,7 @@ impl App {
                 user_attributes: user_attributes(&user),
                 private_challenge_parameters: std::mem::take(&mut state.private),
                 challenge_answer: answer.to_string(),
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
                 user_not_found: false,
             },
             response: t::VerifyAuthChallengeResponse { answer_correct: false },
@@ -187,7 +187,7 @@ impl App {
             request: t::DefineAuthChallengeRequest {
                 user_attributes: attributes.clone(),
                 session: history.clone(),
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
                 user_not_found: user.is_none(),
             },
             response: t::DefineAuthChallengeResponse { challenge_name: String::new(), issue_tokens: false, fail_authentication: false },
@@ -224,7 +224,7 @@ impl App {
                 user_attributes: attributes,
                 challenge_name: CUSTOM_CHALLENGE.into(),
                 session: history,
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
                 user_not_found: user.is_none(),
             },
             response: t::CreateAuthChallengeResponse {

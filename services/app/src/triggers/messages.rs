@@ -47,7 +47,7 @@ impl CustomMessages {
                 user_attributes: user.as_ref().map(user_attributes).unwrap_or_default(),
                 code_parameter: CODE_PARAMETER.into(),
                 username_parameter: "{username}".into(),
-                client_metadata: vec![],
+                client_metadata: crate::scope::client_metadata(),
             },
             response: t::CustomMessageResponse { sms_message: None, email_message: None, email_subject: None },
         };

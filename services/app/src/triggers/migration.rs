@@ -31,7 +31,11 @@ impl App {
             user_pool_id: pool.pool_id.clone(),
             user_name: username.to_string(),
             caller_context: self.caller_context(&client.client_id),
-            request: t::UserMigrationRequest { password: password.unwrap_or_default().to_string(), validation_data: vec![], client_metadata: vec![] },
+            request: t::UserMigrationRequest {
+                password: password.unwrap_or_default().to_string(),
+                validation_data: vec![],
+                client_metadata: crate::scope::client_metadata(),
+            },
             response: t::UserMigrationResponse {
                 user_attributes: vec![],
                 final_user_status: t::FinalUserStatus::Confirmed,
