@@ -12,7 +12,7 @@
 //!
 //! **The caller's ClientMetadata.** Cognito hands the `ClientMetadata` of a call to every trigger
 //! the call runs (PreAuthentication, Define/Create/VerifyAuthChallenge, PreTokenGeneration,
-//! UserMigration, CustomMessage). The adapter records it once per request
+//! UserMigration). The adapter records it once per request
 //! ([`set_client_metadata`]) and the trigger calls read it ([`client_metadata`]), instead of
 //! threading it through every sign-in step. It is a trigger input only: never in the log.
 //!
