@@ -178,19 +178,8 @@ async fn broker_killed_and_restarted_on_its_storage_under_load() {
 
     // No acknowledged sign-up lost: every one exists on every replica.
     for (i, s) in cluster.servers.iter().enumerate() {
-        let mut users = s.users().await;
-        for username in &acked {
-            let r = users
-                .initiate_auth(InitiateAuthRequest {
-                    client_id: cid.clone(),
-                    auth_flow: "USER_PASSWORD_AUTH".into(),
-                    auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
-                    ..Default::default()
-                })
-                .await;
-            let name = r.err().map(|s| error_name(&s)).unwrap_or_default();
-            assert_eq!(name, "UserNotConfirmedException", "replica {i}: acknowledged {username}");
-        }
+        let missing = missing_sign_ups(s, &cid, &acked).await;
+        assert!(missing.is_empty(), "replica {i} lacks acknowledged sign-ups: {missing:?}");
     }
 
     // Every acknowledged sign-up's code is sent, none twice.
@@ -220,22 +209,7 @@ async fn broker_killed_and_restarted_on_its_storage_under_load() {
     let (_, _, replay) = cluster.rebuild_output(0);
     eprintln!("replica 0 after a fresh replay of the topic:\n{replay}");
     cluster.servers[0].restart().await;
-    let mut users = cluster.servers[0].users().await;
-    let mut missing = Vec::new();
-    for username in &acked {
-        let r = users
-            .initiate_auth(InitiateAuthRequest {
-                client_id: cid.clone(),
-                auth_flow: "USER_PASSWORD_AUTH".into(),
-                auth_parameters: params(&[("USERNAME", username), ("PASSWORD", PASSWORD)]),
-                ..Default::default()
-            })
-            .await;
-        let name = r.err().map(|s| error_name(&s)).unwrap_or_default();
-        if name != "UserNotConfirmedException" {
-            missing.push(format!("{username} ({name})"));
-        }
-    }
+    let missing = missing_sign_ups(&cluster.servers[0], &cid, &acked).await;
     assert!(missing.is_empty(), "{} acknowledged sign-ups are not in the topic after the broker restart: {missing:?}", missing.len());
 
     // Replicas identical to each other and to a fresh replay of the topic from the restarted

@@ -2,12 +2,35 @@
 //! file, each with its own data dir (its own replica of the projections).
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::common::Server;
+
+/// The acknowledged sign-ups (still unconfirmed) that `server` does not hold: a password sign-in
+/// of each must answer UserNotConfirmedException there. Returns `username (error name)` for
+/// every one that answers anything else.
+pub async fn missing_sign_ups(server: &Server, cid: &str, usernames: &BTreeSet<String>) -> Vec<String> {
+    let mut users = server.users().await;
+    let mut missing = Vec::new();
+    for username in usernames {
+        let r = users
+            .initiate_auth(idp_api::pb::InitiateAuthRequest {
+                client_id: cid.to_string(),
+                auth_flow: "USER_PASSWORD_AUTH".into(),
+                auth_parameters: super::common::params(&[("USERNAME", username), ("PASSWORD", super::common::PASSWORD)]),
+                ..Default::default()
+            })
+            .await;
+        let name = r.err().map(|s| super::common::error_name(&s)).unwrap_or_default();
+        if name != "UserNotConfirmedException" {
+            missing.push(format!("{username} ({name})"));
+        }
+    }
+    missing
+}
 
 /// The broker address (`IDP_TEST_KAFKA`). Under CI a missing variable fails loudly; elsewhere
 /// the test prints a skip notice and returns.
