@@ -436,10 +436,7 @@ impl Dispatcher {
     /// The pool's settings as the projection holds them now (`None` if it is gone or unreadable:
     /// the default text is sent then).
     async fn pool_settings(&self, pool_id: &str) -> Option<idp_domain::pb::PoolSettings> {
-        let key = idp_domain::keys::AggregateKey::pool(pool_id);
-        let (table, pk) = rows::state_row(&key);
-        let bytes = self.store.get(table, &pk, &[]).await.ok()??;
-        match rows::decode_state(&key, &bytes).ok()? {
+        match rows::load_state(&*self.store, &idp_domain::keys::AggregateKey::pool(pool_id)).await.ok()?? {
             idp_domain::AggregateState::Pool(p) => p.settings,
             _ => None,
         }

@@ -15,11 +15,7 @@ use crate::{App, AppError};
 impl App {
     /// The state of any aggregate.
     pub async fn load(&self, key: &AggregateKey) -> Result<Option<AggregateState>, AppError> {
-        let (table, pk) = rows::state_row(key);
-        match self.store.get(table, &pk, &[]).await? {
-            Some(bytes) => Ok(Some(rows::decode_state(key, &bytes).map_err(|e| AppError::Internal(format!("state row {}: {e}", key.encode())))?)),
-            None => Ok(None),
-        }
+        Ok(rows::load_state(&*self.store, key).await?)
     }
 
     pub(crate) async fn request_applied(&self, aggregate: &str, request_id: &str) -> Result<bool, AppError> {

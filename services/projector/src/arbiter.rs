@@ -84,12 +84,7 @@ impl Arbiter {
         if self.complete {
             return Ok(None);
         }
-        let (table, pk) = rows::state_row(key);
-        let state = match store.get(table, &pk, &[]).await? {
-            Some(bytes) => Some(rows::decode_state(key, &bytes).map_err(|e| StoreError::Corrupt(format!("state row {text}: {e}")))?),
-            None => None,
-        };
-        Ok(state)
+        rows::load_state(store, key).await
     }
 
     async fn request_seen(&mut self, store: &dyn ProjectionStore, row: &[u8]) -> Result<bool, StoreError> {

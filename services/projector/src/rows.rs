@@ -22,7 +22,7 @@
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
-use idp_store::{Table, Write};
+use idp_store::{ProjectionStore, StoreError, Table, Write};
 use prost::Message;
 
 use crate::search;
@@ -73,6 +73,15 @@ pub fn decode_state(key: &AggregateKey, bytes: &[u8]) -> Result<AggregateState, 
         AggregateKey::User { .. } => AggregateState::User(UserState::decode(bytes)?),
         AggregateKey::Group { .. } => AggregateState::Group(GroupState::decode(bytes)?),
     })
+}
+
+/// The aggregate's state row as the store holds it now (`None`: no such aggregate).
+pub async fn load_state(store: &dyn ProjectionStore, key: &AggregateKey) -> Result<Option<AggregateState>, StoreError> {
+    let (table, pk) = state_row(key);
+    match store.get(table, &pk, &[]).await? {
+        Some(bytes) => decode_state(key, &bytes).map(Some).map_err(|e| StoreError::Corrupt(format!("state row {}: {e}", key.encode()))),
+        None => Ok(None),
+    }
 }
 
 pub fn encode_state(state: &AggregateState) -> Vec<u8> {
