@@ -107,8 +107,22 @@ pub struct CommonArgs {
     /// exactly this many).
     #[arg(long, env = "IDP_PARTITIONS")]
     pub partitions: Option<u32>,
+    /// Embedded projection store: `fjall` (default; LSM tree under `<data-dir>/projections/`,
+    /// rebuilds ingest sorted table files) or `redb` (B-tree file `<data-dir>/projections.redb`).
+    /// Each is rebuilt from the log on first start.
+    #[arg(long, env = "IDP_PROJECTION_STORE", value_enum)]
+    pub projection_store: Option<StoreKind>,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// Which embedded projection store a process keeps (`--projection-store`; ADR 0008).
+#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Fjall,
+    Redb,
 }
 
 /// Which event log backs the service (`--log embedded|kafka`).
@@ -335,6 +349,7 @@ pub struct ConnArgs {
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub partitions: Option<u32>,
+    pub projection_store: Option<StoreKind>,
     pub grpc_addr: Option<SocketAddr>,
     pub http_addr: Option<SocketAddr>,
     pub issuer_base: Option<String>,
@@ -376,6 +391,7 @@ pub struct FileConfig {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub partitions: u32,
+    pub store: StoreKind,
     pub grpc_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub issuer_base: String,
@@ -538,15 +554,17 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, ConfigError> {
     }
 }
 
-pub fn resolve_common(args: &CommonArgs, file: &FileConfig) -> (PathBuf, u32) {
+/// Data dir, partitions and projection store: the settings of every command that opens the
+/// data directory.
+pub fn resolve_common(args: &CommonArgs, file: &FileConfig) -> (PathBuf, u32, StoreKind) {
     let data_dir = args.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./data"));
     let partitions = args.partitions.or(file.partitions).unwrap_or(DEFAULT_PARTITIONS);
-    (data_dir, partitions)
+    (data_dir, partitions, args.projection_store.or(file.projection_store).unwrap_or_default())
 }
 
 pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
     let file = load_file(&args.common.config)?;
-    let (data_dir, partitions) = resolve_common(&args.common, &file);
+    let (data_dir, partitions, store) = resolve_common(&args.common, &file);
     if partitions == 0 || partitions > 1024 {
         return Err(ConfigError::Invalid("partitions must be between 1 and 1024".into()));
     }
@@ -607,6 +625,7 @@ pub fn resolve(args: &ServeArgs) -> Result<Settings, ConfigError> {
         admin_credentials: args.shared.admin_credentials.clone().or(file.admin_credentials.clone()),
         outbox_file: args.shared.outbox_file.clone().or(file.outbox_file.clone()).unwrap_or_else(|| data_dir.join("outbox.jsonl")),
         data_dir,
+        store,
     })
 }
 

@@ -29,9 +29,9 @@ pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
     let options = RebuildOptions { memory_budget: args.memory_mib.saturating_mul(1 << 20), ..RebuildOptions::default() };
     let args = args.common;
     let file = config::load_file(&args.config)?;
-    let (data_dir, partitions) = config::resolve_common(&args, &file);
+    let (data_dir, partitions, store) = config::resolve_common(&args, &file);
     let backend = config::resolve_log(&args, &file, None)?;
-    let (log, store) = open_backend(&backend, &data_dir, partitions, true).await?;
+    let (log, store) = open_backend(&backend, &data_dir, store, partitions, true).await?;
     // The store may have stopped behind the log (lazily durable commits after a kill -9, or a
     // Kafka replica behind the topic): bring it to the current end first, so "before" is this
     // store's state at the end of the log (comparable with a replay and across replicas).

@@ -12,12 +12,12 @@ use idp_crypto::codes::CodeKeys;
 use idp_crypto::password::PasswordHasher;
 use idp_eventlog::{EmbeddedLog, EmbeddedOptions, EventLog};
 use idp_projector::{Projector, Verdicts};
-use idp_store::{ProjectionStore, RedbStore};
+use idp_store::{FjallStore, ProjectionStore, RedbStore};
 use idp_tokens::{KeyRing, RefreshKey, TokenIssuer};
 use rand::rngs::OsRng;
 
 use crate::cluster;
-use crate::config::{self, LogBackend, ServeArgs, Settings};
+use crate::config::{self, LogBackend, ServeArgs, Settings, StoreKind};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -25,27 +25,38 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Backend = (Arc<dyn EventLog>, Arc<dyn ProjectionStore>);
 
 /// Opens the embedded log and store under the data dir.
-pub fn open_embedded(data_dir: &Path, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
-    let store = open_store(data_dir)?;
+pub fn open_embedded(data_dir: &Path, store: StoreKind, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
+    let store = open_store(data_dir, store)?;
     let log = EmbeddedLog::open(&data_dir.join("log"), partitions, EmbeddedOptions { fsync, ..EmbeddedOptions::default() })?;
     Ok((log, store))
 }
 
 /// Opens the projection store under the data dir (each process of a Kafka deployment has its
 /// own: a full replica).
-pub fn open_store(data_dir: &Path) -> Result<Arc<dyn ProjectionStore>, BoxError> {
+pub fn open_store(data_dir: &Path, kind: StoreKind) -> Result<Arc<dyn ProjectionStore>, BoxError> {
     std::fs::create_dir_all(data_dir)?;
     // Lazily durable: the log is the source of truth and offsets commit with their rows, so a
     // crash only costs a short replay, and the write path waits for one fsync (the log's).
-    Ok(RedbStore::open_lazy(&data_dir.join("projections.redb"), std::time::Duration::from_millis(250))?)
+    let every = std::time::Duration::from_millis(250);
+    let (path, other) = match kind {
+        StoreKind::Fjall => (data_dir.join("projections"), data_dir.join("projections.redb")),
+        StoreKind::Redb => (data_dir.join("projections.redb"), data_dir.join("projections")),
+    };
+    if other.exists() {
+        tracing::warn!(unused = %other.display(), "a projection store of the other kind is in the data dir and is not used; delete it to reclaim its space");
+    }
+    Ok(match kind {
+        StoreKind::Fjall => FjallStore::open_lazy(&path, every)?,
+        StoreKind::Redb => RedbStore::open_lazy(&path, every)?,
+    })
 }
 
 /// Opens the configured log (embedded or Kafka) and the local projection store.
-pub async fn open_backend(log: &LogBackend, data_dir: &Path, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
+pub async fn open_backend(log: &LogBackend, data_dir: &Path, store: StoreKind, partitions: u32, fsync: bool) -> Result<Backend, BoxError> {
     match log {
-        LogBackend::Embedded => open_embedded(data_dir, partitions, fsync),
+        LogBackend::Embedded => open_embedded(data_dir, store, partitions, fsync),
         LogBackend::Kafka(k) => {
-            let store = open_store(data_dir)?;
+            let store = open_store(data_dir, store)?;
             Ok((cluster::open_kafka(k, partitions).await?, store))
         }
     }
@@ -89,7 +100,7 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     if args.unsafe_no_fsync {
         tracing::warn!("--unsafe-no-fsync: acknowledged writes are not durable (benchmarks only)");
     }
-    let (log, store) = open_backend(&s.log, &s.data_dir, s.partitions, !args.unsafe_no_fsync).await?;
+    let (log, store) = open_backend(&s.log, &s.data_dir, s.store, s.partitions, !args.unsafe_no_fsync).await?;
     let secrets = secrets(&s.keys_dir, &s.issuer_base)?;
     let credentials = cluster::admin_credentials(s.admin_credentials.as_deref(), &s.data_dir)?;
     let verdicts = Arc::new(Verdicts::new(log.partition_count()));

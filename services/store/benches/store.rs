@@ -1,14 +1,15 @@
-//! Projection store throughput: durable commits of 3-row batches, and point gets.
+//! Projection store throughput, fjall (the default) next to redb: commits of 3-row batches
+//! (durable, and lazily durable as `idp serve` opens them), and point gets.
 //!
-//! `cargo bench -p idp-store --bench store`. The file store lives in a temp dir on the same
-//! disk as `CARGO_TARGET_DIR`/`TMPDIR`, so commit numbers are fsync-bound and say as much about
-//! the disk as about redb.
+//! `cargo bench -p idp-store --bench store`. The stores live in a temp dir on the same disk as
+//! `CARGO_TARGET_DIR`/`TMPDIR`, so durable commit numbers are fsync-bound and say as much about
+//! the disk as about the store.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use idp_store::{ProjectionStore, RedbStore, Table, Write};
+use idp_store::{FjallStore, ProjectionStore, RedbStore, Table, Write};
 use tokio::runtime::Runtime;
 
 fn batch(i: u64) -> Vec<Write> {
@@ -39,11 +40,18 @@ fn commits(c: &mut Criterion) {
     let rt = runtime();
     let dir = must(tempfile::tempdir(), "tempdir");
     let file = must(RedbStore::open(&dir.path().join("bench.redb")), "open");
-    let memory = must(RedbStore::in_memory(), "in-memory");
+    let fjall = must(FjallStore::open(&dir.path().join("bench-fjall")), "open");
+    let lazy = Duration::from_millis(250);
+    let stores: [(&str, Arc<dyn ProjectionStore>); 5] = [
+        ("fjall_durable", fjall.clone()),
+        ("fjall_lazy", must(FjallStore::open_lazy(&dir.path().join("bench-fjall-lazy"), lazy), "open") as Arc<dyn ProjectionStore>),
+        ("redb_file_durable", file.clone()),
+        ("redb_file_lazy", must(RedbStore::open_lazy(&dir.path().join("bench-lazy.redb"), lazy), "open") as Arc<dyn ProjectionStore>),
+        ("redb_in_memory", must(RedbStore::in_memory(), "in-memory") as Arc<dyn ProjectionStore>),
+    ];
     let mut group = c.benchmark_group("commit_3_rows");
     group.throughput(Throughput::Elements(3)).sample_size(20).measurement_time(Duration::from_secs(8));
-    for (name, store) in [("redb_file_durable", &file), ("redb_in_memory", &memory)] {
-        let store: Arc<dyn ProjectionStore> = store.clone();
+    for (name, store) in stores {
         let mut next = 0u64;
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -58,42 +66,44 @@ fn commits(c: &mut Criterion) {
             })
         });
     }
-    // One projector task per log partition, all committing at once (redb has one writer).
-    let concurrent: Arc<dyn ProjectionStore> = file.clone();
+    // One projector task per log partition, all committing at once (group commit / group sync).
     let mut base = 1u64 << 40;
-    for tasks in [2u64, 8] {
-        group.throughput(Throughput::Elements(3 * tasks));
-        group.bench_with_input(BenchmarkId::new("redb_file_durable_concurrent", tasks), &tasks, |b, &tasks| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    let mut set = tokio::task::JoinSet::new();
-                    for t in 0..tasks {
-                        let store = Arc::clone(&concurrent);
-                        let first = base + t * iters;
-                        set.spawn(async move {
-                            for k in 0..iters {
-                                must(store.commit(t as u32 + 1, k + 1, batch(first + k)).await, "commit");
-                            }
-                        });
-                    }
-                    while let Some(r) = set.join_next().await {
-                        must(r, "join");
-                    }
-                    base += tasks * iters;
-                    start.elapsed()
+    for (name, concurrent) in [("fjall_durable_concurrent", fjall.clone() as Arc<dyn ProjectionStore>), ("redb_file_durable_concurrent", file.clone())] {
+        for tasks in [2u64, 8] {
+            group.throughput(Throughput::Elements(3 * tasks));
+            group.bench_with_input(BenchmarkId::new(name, tasks), &tasks, |b, &tasks| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let start = Instant::now();
+                        let mut set = tokio::task::JoinSet::new();
+                        for t in 0..tasks {
+                            let store = Arc::clone(&concurrent);
+                            let first = base + t * iters;
+                            set.spawn(async move {
+                                for k in 0..iters {
+                                    must(store.commit(t as u32 + 1, k + 1, batch(first + k)).await, "commit");
+                                }
+                            });
+                        }
+                        while let Some(r) = set.join_next().await {
+                            must(r, "join");
+                        }
+                        base += tasks * iters;
+                        start.elapsed()
+                    })
                 })
-            })
-        });
+            });
+        }
     }
     group.finish();
-    let stats = file.commit_stats();
-    eprintln!(
-        "file store group commit: {} batches in {} durable transactions ({:.2} batches/txn, sequential and concurrent runs together)",
-        stats.batches,
-        stats.transactions,
-        stats.batches as f64 / stats.transactions.max(1) as f64
-    );
+    for (name, stats) in [("redb", file.commit_stats()), ("fjall", fjall.commit_stats())] {
+        eprintln!(
+            "{name} durable store: {} batches in {} fsyncs ({:.2} batches per fsync, sequential and concurrent runs together)",
+            stats.batches,
+            stats.transactions,
+            stats.batches as f64 / stats.transactions.max(1) as f64
+        );
+    }
 }
 
 const USERS: u64 = 100_000;
@@ -101,55 +111,61 @@ const USERS: u64 = 100_000;
 fn gets(c: &mut Criterion) {
     let rt = runtime();
     let dir = must(tempfile::tempdir(), "tempdir");
-    let store: Arc<dyn ProjectionStore> = must(RedbStore::open(&dir.path().join("bench.redb")), "open") as Arc<dyn ProjectionStore>;
-    rt.block_on(async {
-        for chunk in 0..USERS / 1000 {
-            let writes = (chunk * 1000..(chunk + 1) * 1000).flat_map(batch).collect();
-            must(store.commit(0, chunk + 1, writes).await, "prefill");
-        }
-    });
+    let stores: [(&str, Arc<dyn ProjectionStore>); 2] = [
+        ("fjall", must(FjallStore::open(&dir.path().join("bench-fjall")), "open") as Arc<dyn ProjectionStore>),
+        ("redb_file", must(RedbStore::open(&dir.path().join("bench.redb")), "open") as Arc<dyn ProjectionStore>),
+    ];
     let mut group = c.benchmark_group("get");
-    group.throughput(Throughput::Elements(1)).sample_size(20).measurement_time(Duration::from_secs(5));
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut key = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        format!("user-{:012}", x % USERS).into_bytes()
-    };
-    group.bench_function("redb_file_point_get", |b| {
-        b.iter_custom(|iters| {
-            let keys: Vec<Vec<u8>> = (0..iters).map(|_| key()).collect();
-            rt.block_on(async {
-                let start = Instant::now();
-                for k in &keys {
-                    let v = must(store.get(Table::Users, b"pool-1", k).await, "get");
-                    assert!(v.is_some());
-                }
-                start.elapsed()
-            })
-        })
-    });
-    group.throughput(Throughput::Elements(64));
-    group.bench_function("redb_file_point_get_64_concurrent", |b| {
-        b.iter_custom(|iters| {
-            let keys: Vec<Vec<Vec<u8>>> = (0..iters).map(|_| (0..64).map(|_| key()).collect()).collect();
-            rt.block_on(async {
-                let start = Instant::now();
-                for round in keys {
-                    let mut set = tokio::task::JoinSet::new();
-                    for k in round {
-                        let store = Arc::clone(&store);
-                        set.spawn(async move { must(store.get(Table::Users, b"pool-1", &k).await, "get") });
+    for (name, store) in stores {
+        // As after `idp rebuild` (bulk load), then 1000 live commits on top.
+        rt.block_on(async {
+            must(store.load(vec![(0, 1)], (0..USERS - 1000).flat_map(batch).collect(), true).await, "prefill");
+            for i in USERS - 1000..USERS {
+                must(store.commit(0, i + 2, batch(i)).await, "prefill");
+            }
+        });
+        group.throughput(Throughput::Elements(1)).sample_size(20).measurement_time(Duration::from_secs(5));
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut key = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("user-{:012}", x % USERS).into_bytes()
+        };
+        group.bench_function(format!("{name}_point_get"), |b| {
+            b.iter_custom(|iters| {
+                let keys: Vec<Vec<u8>> = (0..iters).map(|_| key()).collect();
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for k in &keys {
+                        let v = must(store.get(Table::Users, b"pool-1", k).await, "get");
+                        assert!(v.is_some());
                     }
-                    while let Some(r) = set.join_next().await {
-                        assert!(must(r, "join").is_some());
-                    }
-                }
-                start.elapsed()
+                    start.elapsed()
+                })
             })
-        })
-    });
+        });
+        group.throughput(Throughput::Elements(64));
+        group.bench_function(format!("{name}_point_get_64_concurrent"), |b| {
+            b.iter_custom(|iters| {
+                let keys: Vec<Vec<Vec<u8>>> = (0..iters).map(|_| (0..64).map(|_| key()).collect()).collect();
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for round in keys {
+                        let mut set = tokio::task::JoinSet::new();
+                        for k in round {
+                            let store = Arc::clone(&store);
+                            set.spawn(async move { must(store.get(Table::Users, b"pool-1", &k).await, "get") });
+                        }
+                        while let Some(r) = set.join_next().await {
+                            assert!(must(r, "join").is_some());
+                        }
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
     group.finish();
 }
 

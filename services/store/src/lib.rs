@@ -11,7 +11,13 @@
 //!   [`ProjectionStore::load`] as rebuild's bulk twin (several offsets, lazily durable).
 //! - `src/fingerprint.rs`: [`Fingerprinter`], the one SHA-256 framing of an export that every
 //!   implementation's `fingerprint` must match.
-//! - `src/redb_store/`: [`RedbStore`], the embedded implementation on one redb file:
+//! - `src/fjall_store/`: [`FjallStore`], the default embedded implementation on one fjall
+//!   (LSM-tree) directory: `mod.rs` (open, reads, commit with group sync, clear, export),
+//!   `load.rs` (rebuild's bulk load: sorted runs ingested as table files, guarded by a rebuild
+//!   marker), `keys.rs` (order-preserving key encoding: pk escaped, then ck).
+//! - `src/export.rs`: the async export of a store read by blocking code (chunks through a
+//!   bounded channel), shared by both embedded stores.
+//! - `src/redb_store/`: [`RedbStore`], the alternative embedded implementation on one redb file:
 //!   `mod.rs` (open, reads, clear, export), `commit.rs` (group commit: concurrent batches share
 //!   one durable transaction), `load.rs` (rebuild's bulk load: sorted, last write per key,
 //!   durable only when asked), `keys.rs` (key encoding and the canonical-order export merge).
@@ -21,13 +27,17 @@
 //!   pass, one `pub async fn` per property plus `run_all`: `rows.rs` (get/put/delete),
 //!   `scan.rs`, `commit.rs` (atomicity, offsets, concurrency, clear, load), `race.rs`
 //!   (readers racing a writer), `digest.rs` (export order, fingerprints).
-//! - `tests/`: the suite against `RedbStore` (file and in-memory) and `MemoryStore`, plus the
-//!   redb-only checks (reopen, crash, file lock); `benches/store.rs`: commit and get throughput.
+//! - `tests/`: the suite against `FjallStore`, `RedbStore` (file and in-memory) and
+//!   `MemoryStore`, plus each embedded store's own checks (reopen, crash, lock, interrupted
+//!   loads); `benches/store.rs`: commit and get throughput of both.
 //!
-//! Why redb, what it costs, and how this maps to Scylla: docs/adr/0002-embedded-projection-store.md.
+//! Why fjall: docs/adr/0008-fjall-projection-store.md; the trait, redb, and how this maps to
+//! Scylla: docs/adr/0002-embedded-projection-store.md.
 
 mod error;
+mod export;
 mod fingerprint;
+mod fjall_store;
 mod memory;
 mod redb_store;
 mod store;
@@ -38,6 +48,7 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use fingerprint::Fingerprinter;
+pub use fjall_store::{FjallStore, FJALL_OFFSETS_KEYSPACE};
 pub use memory::MemoryStore;
 pub use redb_store::{CommitStats, RedbStore, OFFSETS_TABLE};
 pub use store::ProjectionStore;

@@ -4,9 +4,10 @@ use crate::StoreError;
 
 /// Longest partition key or clustering key accepted, in bytes.
 ///
-/// Matches Scylla/Cassandra, whose key components are u16-length-prefixed, so a batch that one
-/// implementation accepts is accepted by every other.
-pub const MAX_KEY_LEN: usize = 65_535;
+/// Scylla/Cassandra accept 64 KiB per key component; the embedded store (fjall) keeps the
+/// whole row key, with the pk escaped, in at most 64 KiB (worst case 2 × 16 KiB + 2 + 16 KiB).
+/// Every implementation enforces this one limit, so a batch one accepts every other accepts.
+pub const MAX_KEY_LEN: usize = 16_384;
 
 /// Largest value accepted, in bytes (8 MiB).
 ///

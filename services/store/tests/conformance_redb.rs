@@ -22,37 +22,7 @@ fn file_stores(dir: &Path) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output =
     }
 }
 
-macro_rules! conformance_tests {
-    ($($check:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $check() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            conformance::$check(file_stores(dir.path())).await;
-        }
-    )*};
-}
-
-conformance_tests!(
-    get_missing_is_none,
-    put_get_round_trip,
-    later_write_in_batch_wins,
-    delete_removes_only_that_row,
-    every_table_is_separate,
-    scan_is_bytewise_ascending,
-    scan_pages_with_after_and_limit,
-    scan_stays_in_its_partition,
-    invalid_write_rejects_whole_batch,
-    offset_never_visible_without_its_writes,
-    writes_never_visible_without_their_offset,
-    concurrent_commits_serialize,
-    offsets_are_per_log_partition,
-    load_applies_in_order_and_sets_its_offsets,
-    clear_empties_rows_and_offsets,
-    export_is_canonical,
-    fingerprint_ignores_write_order_and_batching,
-    fingerprint_detects_any_difference,
-    fingerprint_uses_the_shared_framing,
-);
+idp_store::conformance_tests!(file_stores);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory_backend_passes_the_whole_suite() {

@@ -58,6 +58,43 @@ where
     fingerprint_uses_the_shared_framing(f).await;
 }
 
+/// Declares one `#[tokio::test]` per conformance check, each against fresh stores from
+/// `$stores(dir)`, a factory of stores living in a temp dir (`tempfile` must be a
+/// dev-dependency of the test crate). With only `$stores`, every check of the suite.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($stores:path) => {
+        $crate::conformance_tests!($stores;
+            get_missing_is_none,
+            put_get_round_trip,
+            later_write_in_batch_wins,
+            delete_removes_only_that_row,
+            every_table_is_separate,
+            scan_is_bytewise_ascending,
+            scan_pages_with_after_and_limit,
+            scan_stays_in_its_partition,
+            invalid_write_rejects_whole_batch,
+            offset_never_visible_without_its_writes,
+            writes_never_visible_without_their_offset,
+            concurrent_commits_serialize,
+            offsets_are_per_log_partition,
+            load_applies_in_order_and_sets_its_offsets,
+            clear_empties_rows_and_offsets,
+            export_is_canonical,
+            fingerprint_ignores_write_order_and_batching,
+            fingerprint_detects_any_difference,
+            fingerprint_uses_the_shared_framing,
+        );
+    };
+    ($stores:path; $($check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            $crate::conformance::$check($stores(dir.path())).await;
+        }
+    )*};
+}
+
 pub(crate) fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
     Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
-use crate::{Entry, Fingerprinter, OwnedEntry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::{Entry, Fingerprinter, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use commit::CommitQueue;
 pub use commit::CommitStats;
 use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
@@ -26,11 +26,6 @@ use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
 /// collide with it.
 pub const OFFSETS_TABLE: &str = "_log_offsets";
 const OFFSETS: TableDefinition<u32, u64> = TableDefinition::new(OFFSETS_TABLE);
-
-/// Rows per chunk handed from the blocking export task to the async visitor.
-const EXPORT_CHUNK_ROWS: usize = 512;
-/// Bytes per chunk handed from the blocking export task to the async visitor.
-const EXPORT_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 fn row_table(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())
@@ -267,37 +262,8 @@ impl ProjectionStore for RedbStore {
     }
 
     async fn export(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
-        // The snapshot is read on the blocking pool and handed over in chunks through a small
-        // bounded channel, so a slow visitor applies back-pressure instead of buffering the store.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<OwnedEntry>, StoreError>>(2);
         let db = Arc::clone(&self.db);
-        let producer = tokio::task::spawn_blocking(move || {
-            let mut chunk = Vec::with_capacity(EXPORT_CHUNK_ROWS);
-            let mut bytes = 0usize;
-            let result = export_db(&db, &mut |e: Entry<'_>| {
-                if let Entry::Row { pk, ck, value, .. } = e {
-                    bytes += pk.len() + ck.len() + value.len();
-                }
-                chunk.push(e.to_owned_entry());
-                if chunk.len() >= EXPORT_CHUNK_ROWS || bytes >= EXPORT_CHUNK_BYTES {
-                    bytes = 0;
-                    tx.blocking_send(Ok(std::mem::take(&mut chunk))).map_err(|_| StoreError::Backend("export consumer went away".into()))?;
-                }
-                Ok(())
-            });
-            // A send fails only when the consumer stopped early, and then nobody needs the tail.
-            let _ = match result {
-                Ok(()) if chunk.is_empty() => Ok(()),
-                Ok(()) => tx.blocking_send(Ok(chunk)),
-                Err(e) => tx.blocking_send(Err(e)),
-            };
-        });
-        while let Some(chunk) = rx.recv().await {
-            for entry in chunk? {
-                visit(entry.as_entry())?;
-            }
-        }
-        producer.await.map_err(join_err)
+        crate::export::stream_blocking_export(move |v| export_db(&db, v), visit).await
     }
 
     async fn fingerprint(&self) -> Result<[u8; 32], StoreError> {
