@@ -40,7 +40,7 @@ pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
     println!("fingerprint before: {}", hex(&before));
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} events {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} records {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let cpu_started = cpu_seconds();
@@ -52,13 +52,17 @@ pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_started;
-    let per = |s: f64| if s > 0.0 { done.records_done as f64 / s } else { 0.0 };
+    let per = |n: u64, s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
     println!(
-        "replayed {} events ({} accepted) in {secs:.3}s: {:.0} events/s; CPU {cpu:.3}s: {:.0} events/s per core",
+        "replayed {} records ({} accepted) holding {} events in {secs:.3}s: {:.0} records/s, {:.0} events/s; \
+         CPU {cpu:.3}s: {:.0} records/s per core, {:.0} events/s per core",
         done.records_done,
         done.accepted,
-        per(secs),
-        per(cpu)
+        done.events_done,
+        per(done.records_done, secs),
+        per(done.events_done, secs),
+        per(done.records_done, cpu),
+        per(done.events_done, cpu)
     );
     let after = store.fingerprint().await?;
     println!("fingerprint after: {}", hex(&after));

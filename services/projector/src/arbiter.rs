@@ -41,6 +41,8 @@ pub struct BatchOutcome {
     /// (event id, partition, offset, verdict) for every record of the batch.
     pub verdicts: Vec<(String, u32, u64, Verdict)>,
     pub accepted: usize,
+    /// Events in the batch's decodable envelopes (accepted or not).
+    pub events: usize,
 }
 
 /// Per-partition arbiter state: the state cache.
@@ -123,7 +125,7 @@ impl Arbiter {
         self.evict_if_full();
         let mut out = BatchOutcome::default();
         for rec in records {
-            let (event_id, verdict) = self.one(store, rec, &mut out.writes).await?;
+            let (event_id, verdict) = self.one(store, rec, &mut out).await?;
             if verdict == Verdict::Accepted {
                 out.accepted += 1;
             }
@@ -132,11 +134,13 @@ impl Arbiter {
         Ok(out)
     }
 
-    async fn one(&mut self, store: &dyn ProjectionStore, rec: &StoredRecord, writes: &mut Vec<Write>) -> Result<(String, Verdict), StoreError> {
+    async fn one(&mut self, store: &dyn ProjectionStore, rec: &StoredRecord, out: &mut BatchOutcome) -> Result<(String, Verdict), StoreError> {
         let env = match Envelope::decode(rec.record.value.as_slice()) {
             Ok(env) => env,
             Err(e) => return Ok((String::new(), Verdict::Invalid(format!("undecodable envelope: {e}")))),
         };
+        out.events += env.events.len();
+        let writes = &mut out.writes;
         let Some(key) = AggregateKey::parse(&env.aggregate) else {
             return Ok((env.event_id, Verdict::Invalid(format!("unknown aggregate key {:?}", env.aggregate))));
         };

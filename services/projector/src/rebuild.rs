@@ -31,6 +31,8 @@ pub struct Progress {
     pub records_done: u64,
     pub records_total: u64,
     pub accepted: u64,
+    /// Events in the records done (a record is one envelope of one or more events).
+    pub events_done: u64,
 }
 
 /// Knobs of a rebuild.
@@ -57,7 +59,7 @@ const WRITE_OVERHEAD: usize = 96;
 /// What a partition task tells the loader.
 enum Msg {
     /// Rows of one arbitrated batch; `next` is the partition's next offset after them.
-    Batch { partition: u32, next: u64, records: u64, accepted: u64, writes: Vec<Write> },
+    Batch { partition: u32, next: u64, records: u64, accepted: u64, events: u64, writes: Vec<Write> },
     /// Write out everything buffered, then answer (the sender's arbiter is about to evict).
     Flush(oneshot::Sender<()>),
 }
@@ -79,7 +81,7 @@ pub async fn rebuild_with(
     for p in 0..log.partition_count() {
         ends.push(log.end_offset(p).await?);
     }
-    let mut progress = Progress { records_done: 0, records_total: ends.iter().sum(), accepted: 0 };
+    let mut progress = Progress { records_done: 0, records_total: ends.iter().sum(), accepted: 0, events_done: 0 };
     on_progress(progress);
     // Every partition replays at once (the runtime's workers share them out), so they advance
     // together through the log: a load then holds a slice of each partition's history, and
@@ -102,9 +104,10 @@ pub async fn rebuild_with(
         tokio::select! {
             msg = rx.recv() => match msg {
                 None => break,
-                Some(Msg::Batch { partition, next, records, accepted, writes }) => {
+                Some(Msg::Batch { partition, next, records, accepted, events, writes }) => {
                     progress.records_done += records;
                     progress.accepted += accepted;
+                    progress.events_done += events;
                     pending.add(partition, next, writes);
                     if pending.bytes >= options.memory_budget {
                         pending.load(store.as_ref()).await?;
@@ -200,7 +203,14 @@ async fn replay_partition(
             flushed.await.map_err(|_| closed())?;
         }
         let outcome = arbiter.arbitrate(store, &records).await?;
-        let msg = Msg::Batch { partition: p, next: last, records: last - next, accepted: outcome.accepted as u64, writes: outcome.writes };
+        let msg = Msg::Batch {
+            partition: p,
+            next: last,
+            records: last - next,
+            accepted: outcome.accepted as u64,
+            events: outcome.events as u64,
+            writes: outcome.writes,
+        };
         tx.send(msg).await.map_err(|_| closed())?;
         next = last;
     }
