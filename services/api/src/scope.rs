@@ -1,9 +1,23 @@
 //! Runs every request (gRPC and HTTP) in its own catch-up scope ([`idp_app::scope`]): the
-//! request's state reads share one end-offset snapshot taken after it began.
+//! request's state reads share one end-offset snapshot taken after it began. Every response
+//! carries a `server-timing` header (`hash;dur=…, app;dur=…`, ms): the request's password
+//! hashing and its whole time in the service, so a client can tell the two apart.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use axum::http::{HeaderMap, HeaderValue, Response};
+use idp_app::scope::Timing;
+
+/// The response header naming where the time went (W3C Server Timing syntax).
+pub const SERVER_TIMING: &str = "server-timing";
+
+fn add_timing(headers: &mut HeaderMap, timing: Timing) {
+    if let Ok(value) = HeaderValue::from_str(&timing.header_value()) {
+        headers.insert(SERVER_TIMING, value);
+    }
+}
 
 /// A tower layer for the gRPC server.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,9 +37,9 @@ pub struct RequestScope<S> {
     inner: S,
 }
 
-impl<S, R> tower::Service<R> for RequestScope<S>
+impl<S, R, B> tower::Service<R> for RequestScope<S>
 where
-    S: tower::Service<R>,
+    S: tower::Service<R, Response = Response<B>>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -37,11 +51,20 @@ where
     }
 
     fn call(&mut self, request: R) -> Self::Future {
-        Box::pin(idp_app::scope::request_scope(self.inner.call(request)))
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let (result, timing) = idp_app::scope::timed_request_scope(call).await;
+            result.map(|mut response| {
+                add_timing(response.headers_mut(), timing);
+                response
+            })
+        })
     }
 }
 
 /// The same for the HTTP router (axum middleware).
 pub async fn http_scope(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    idp_app::scope::request_scope(next.run(request)).await
+    let (mut response, timing) = idp_app::scope::timed_request_scope(next.run(request)).await;
+    add_timing(response.headers_mut(), timing);
+    response
 }

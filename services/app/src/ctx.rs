@@ -1,6 +1,8 @@
 //! The real decision context: wall clock, OS randomness, Argon2id + SRP, deployment code keys.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use idp_crypto::codes::CodeKeys;
 use idp_crypto::password::PasswordHasher;
@@ -15,6 +17,8 @@ pub struct RealCtx {
     pub hasher: Arc<PasswordHasher>,
     pub secrets: Arc<crate::Secrets>,
     pub dummy_phc: Arc<String>,
+    /// The request's password-hashing counter ([`crate::scope::hashing_meter`]), if any.
+    pub hashing_ns: Option<Arc<AtomicU64>>,
 }
 
 impl RealCtx {
@@ -54,6 +58,7 @@ impl Ctx for RealCtx {
     }
 
     fn hash_password(&mut self, pool_name: &str, user_id_for_srp: &str, password: &str) -> PasswordRecord {
+        let started = Instant::now();
         let phc = self.hasher.hash(password, &mut OsRng).unwrap_or_else(|e| {
             tracing::error!(error = %e, "password hashing failed");
             String::new()
@@ -61,6 +66,9 @@ impl Ctx for RealCtx {
         let mut salt = [0u8; 16];
         OsRng.fill_bytes(&mut salt);
         let v = srp::make_verifier(pool_name, user_id_for_srp, password, &salt);
+        if let Some(meter) = &self.hashing_ns {
+            meter.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
         PasswordRecord { argon2_phc: phc, srp_salt_hex: v.salt_hex, srp_verifier_hex: v.verifier_hex, set_at_ms: self.now_ms }
     }
 

@@ -64,7 +64,13 @@ impl App {
     }
 
     pub(crate) fn new_ctx(&self) -> RealCtx {
-        RealCtx { now_ms: now_ms(), hasher: self.hasher.clone(), secrets: self.secrets.clone(), dummy_phc: self.dummy_phc.clone() }
+        RealCtx {
+            now_ms: now_ms(),
+            hasher: self.hasher.clone(),
+            secrets: self.secrets.clone(),
+            dummy_phc: self.dummy_phc.clone(),
+            hashing_ns: crate::scope::hashing_meter(),
+        }
     }
 
     /// Runs work that may hash passwords on a blocking thread, bounded by the hash slots.

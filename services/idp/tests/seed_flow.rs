@@ -61,8 +61,12 @@ async fn seed_flow_over_grpc() {
             validation_data: vec![],
         })
         .await
-        .expect("sign up")
-        .into_inner();
+        .expect("sign up");
+    // Where the time went: the sign-up hashed a password (Argon2id + SRP verifier), inside the
+    // request's whole time.
+    let (hash, app) = server_timing(up.metadata()).expect("sign-up answers with server-timing");
+    assert!(hash > 0.0 && hash <= app, "sign-up server-timing: hash {hash} ms, app {app} ms");
+    let up = up.into_inner();
     assert!(!up.user_confirmed);
     let delivery = up.code_delivery_details.expect("delivery");
     assert_eq!((delivery.delivery_medium.as_str(), delivery.destination.as_str()), ("EMAIL", "a***@e***"));
@@ -133,7 +137,10 @@ async fn seed_flow_over_grpc() {
     assert_eq!(oidc["issuer"], id["iss"]);
 
     // get user (read-your-writes right after each write)
-    let me = users.get_user(AccessTokenRequest { access_token: tokens.access_token.clone() }).await.expect("get user").into_inner();
+    let me = users.get_user(AccessTokenRequest { access_token: tokens.access_token.clone() }).await.expect("get user");
+    let (hash, app) = server_timing(me.metadata()).expect("get-user answers with server-timing");
+    assert!(hash == 0.0 && app > 0.0, "a read hashes nothing: hash {hash} ms, app {app} ms");
+    let me = me.into_inner();
     assert_eq!(me.username, "alice");
     assert_eq!(me.user_status, "CONFIRMED");
     let attr = |me: &GetUserResponse, n: &str| me.user_attributes.iter().find(|a| a.name == n).map(|a| a.value.clone());
@@ -248,6 +255,16 @@ async fn seed_flow_over_grpc() {
     server.restart().await;
     let mut users = server.users().await;
     users.initiate_auth(auth("alice", "Re5et-Password-1")).await.expect("sign in after rebuild");
+}
+
+/// (hash, app) durations in ms from the response's `server-timing` header.
+fn server_timing(metadata: &tonic::metadata::MetadataMap) -> Option<(f64, f64)> {
+    let header = metadata.get("server-timing")?.to_str().ok()?;
+    let dur = |name: &str| -> Option<f64> {
+        let metric = header.split(',').map(str::trim).find(|m| m.split(';').next() == Some(name))?;
+        metric.split(';').find_map(|p| p.strip_prefix("dur="))?.parse().ok()
+    };
+    Some((dur("hash")?, dur("app")?))
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
