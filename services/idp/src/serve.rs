@@ -43,7 +43,10 @@ pub fn open_store(data_dir: &Path, kind: StoreKind) -> Result<Arc<dyn Projection
         StoreKind::Redb => (data_dir.join("projections.redb"), data_dir.join("projections")),
     };
     if other.exists() {
-        tracing::warn!(unused = %other.display(), "a projection store of the other kind is in the data dir and is not used; delete it to reclaim its space");
+        tracing::warn!(
+            unused = %other.display(),
+            "a projection store of the other kind is in the data dir and is not used: delete it to reclaim its space (a new store fills from the log; `idp rebuild` fills it fastest)"
+        );
     }
     Ok(match kind {
         StoreKind::Fjall => FjallStore::open_lazy(&path, every)?,
