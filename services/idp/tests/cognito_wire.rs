@@ -90,6 +90,13 @@ async fn transport_details_and_errors() {
     assert_eq!(body["UserConfirmed"], false);
     assert_eq!(body["CodeDeliveryDetails"]["Destination"], "n***@e***");
     assert!(headers.get("x-amzn-requestid").is_some());
+    // Where the time went, as on gRPC: the sign-up's password hashing inside its whole time.
+    let timing = headers.get("server-timing").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let dur = |name: &str| -> f64 {
+        let metric = timing.split(',').map(str::trim).find(|m| m.split(';').next() == Some(name)).unwrap_or_default();
+        metric.split(';').find_map(|p| p.strip_prefix("dur=")).and_then(|d| d.parse().ok()).unwrap_or(-1.0)
+    };
+    assert!(dur("hash") > 0.0 && dur("hash") <= dur("app"), "server-timing of a JSON sign-up: {timing:?}");
 
     // Strict values: a clear InvalidParameterException naming the member, never the value.
     let (status, _, body) = call(&http, &endpoint, "SignUp", &json!({"ClientId": "bad client!", "Username": "u", "Password": PASSWORD})).await;
