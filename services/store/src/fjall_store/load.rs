@@ -70,6 +70,7 @@ pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, du
     if durable {
         inner.db.persist(PersistMode::SyncAll).map_err(ferr)?;
         inner.rebuilding.store(false, Ordering::SeqCst);
+        inner.flush_memtables()?;
     }
     Ok(())
 }

@@ -287,7 +287,21 @@ impl Inner {
         }
         *current = Arc::new(Keyspaces::open(&self.db)?);
         drop(current);
-        self.set_rebuilding(false)
+        self.set_rebuilding(false)?;
+        self.flush_memtables()
+    }
+
+    /// Flushes every memtable to a table file, so that fjall can drop the sealed journals
+    /// behind them. Journals are evicted only once every live keyspace they mention has
+    /// flushed past them, and after a rebuild only tiny memtables (offsets, the marker) are
+    /// left, which would never fill up and flush on their own: every later open would replay
+    /// the journals of the replaced keyspaces (hundreds of MB after a catch-up).
+    fn flush_memtables(&self) -> Result<(), StoreError> {
+        let keyspaces = self.keyspaces();
+        for keyspace in keyspaces.rows.iter().chain([&keyspaces.offsets, &self.state]) {
+            keyspace.rotate_memtable_and_wait().map_err(ferr)?;
+        }
+        Ok(())
     }
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
