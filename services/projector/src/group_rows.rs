@@ -65,17 +65,21 @@ pub fn membership_index(key: &AggregateKey, old: Option<&UserState>, new: Option
 
 /// The group- and membership-derived writes of any aggregate's transition.
 pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
-    let group = |s: Option<&AggregateState>| match s {
-        Some(AggregateState::Group(g)) => Some(g.clone()),
-        _ => None,
-    };
-    let user = |s: Option<&AggregateState>| match s {
-        Some(AggregateState::User(u)) => Some(u.clone()),
-        _ => None,
-    };
+    fn group(s: Option<&AggregateState>) -> Option<&GroupState> {
+        match s {
+            Some(AggregateState::Group(g)) => Some(g),
+            _ => None,
+        }
+    }
+    fn user(s: Option<&AggregateState>) -> Option<&UserState> {
+        match s {
+            Some(AggregateState::User(u)) => Some(u),
+            _ => None,
+        }
+    }
     match key {
-        AggregateKey::Group { .. } => group_index(group(old).as_ref(), group(new).as_ref()),
-        AggregateKey::User { .. } => membership_index(key, user(old).as_ref(), user(new).as_ref()),
+        AggregateKey::Group { .. } => group_index(group(old), group(new)),
+        AggregateKey::User { .. } => membership_index(key, user(old), user(new)),
         _ => vec![],
     }
 }

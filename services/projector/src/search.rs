@@ -67,14 +67,14 @@ pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<
 pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>) -> Vec<Write> {
     let rows = |u: Option<&UserState>| u.map(|u| entries(pool_id, username_key, u)).unwrap_or_default();
     let (before, after) = (rows(old), rows(new));
-    let deletes = before.difference(&after).map(|(pk, ck)| Write::Delete { table: Table::UserSearch, pk: pk.clone(), ck: ck.clone() });
-    let puts = after.difference(&before).map(|(pk, ck)| Write::Put {
-        table: Table::UserSearch,
-        pk: pk.clone(),
-        ck: ck.clone(),
-        value: username_key.as_bytes().to_vec(),
-    });
-    deletes.chain(puts).collect()
+    let mut writes = Vec::new();
+    for (pk, ck) in before.iter().filter(|e| !after.contains(*e)) {
+        writes.push(Write::Delete { table: Table::UserSearch, pk: pk.clone(), ck: ck.clone() });
+    }
+    for (pk, ck) in after.into_iter().filter(|e| !before.contains(e)) {
+        writes.push(Write::Put { table: Table::UserSearch, pk, ck, value: username_key.as_bytes().to_vec() });
+    }
+    writes
 }
 
 #[cfg(test)]
