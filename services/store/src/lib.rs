@@ -15,8 +15,8 @@
 //!   (LSM-tree) directory: `mod.rs` (open, reads, commit with group sync, clear, export),
 //!   `load.rs` (rebuild's bulk load: sorted runs ingested as table files, guarded by a rebuild
 //!   marker), `keys.rs` (order-preserving key encoding: pk escaped, then ck).
-//! - `src/export.rs`: the async export of a store read by blocking code (chunks through a
-//!   bounded channel), shared by both embedded stores.
+//! - `src/embedded.rs`: what both embedded stores share: the async export of a blocking
+//!   snapshot, its fingerprint, partition-scan bounds, and a bulk load's per-table sort.
 //! - `src/redb_store/`: [`RedbStore`], the alternative embedded implementation on one redb file:
 //!   `mod.rs` (open, reads, clear, export), `commit.rs` (group commit: concurrent batches share
 //!   one durable transaction), `load.rs` (rebuild's bulk load: sorted, last write per key,
@@ -34,8 +34,8 @@
 //! Why fjall: docs/adr/0008-fjall-projection-store.md; the trait, redb, and how this maps to
 //! Scylla: docs/adr/0002-embedded-projection-store.md.
 
+mod embedded;
 mod error;
-mod export;
 mod fingerprint;
 mod fjall_store;
 mod memory;

@@ -2,66 +2,30 @@
 //! fjall-only checks: durability across reopen and across a crash (durable and lazy), the
 //! directory lock, group sync, interrupted bulk loads, and agreement with `MemoryStore`.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use idp_store::{FjallStore, MemoryStore, ProjectionStore, StoreError, Table, Write};
+mod embedded;
 
-/// A factory of fresh stores, each in its own directory under `dir`.
-fn dir_stores(dir: &Path) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn ProjectionStore>>>> {
-    let dir = dir.to_path_buf();
-    let n = Arc::new(AtomicUsize::new(0));
-    move || {
-        let path = dir.join(format!("store-{}", n.fetch_add(1, Ordering::SeqCst)));
-        Box::pin(async move {
-            let store: Arc<dyn ProjectionStore> = FjallStore::open(&path).expect("open fjall store");
-            store
-        })
-    }
+use embedded::{put, sample_batch};
+use idp_store::{FjallStore, MemoryStore, ProjectionStore, StoreError, Table};
+
+/// A factory of fresh stores, each at its own path under `dir`.
+fn dir_stores(dir: &Path) -> embedded::Stores {
+    embedded::fresh_stores(dir, "", FjallStore::open)
 }
 
 idp_store::conformance_tests!(dir_stores);
-
-fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
-}
-
-fn sample_batch() -> Vec<Write> {
-    vec![
-        put(Table::Users, b"pool-1", b"alice", b"{\"sub\":\"1\"}"),
-        put(Table::UsersBySub, b"1", b"", b"pool-1/alice"),
-        put(Table::Pools, b"pool-1", b"", &vec![0xaa; 100_000]),
-        put(Table::Meta, b"", b"schema", b"1"),
-    ]
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_creates_the_directory_and_reopen_keeps_committed_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store");
     assert!(!path.exists());
-    let fingerprint = {
-        let store = FjallStore::open(&path).expect("create");
-        assert!(path.is_dir(), "open did not create the directory");
-        assert_eq!(store.path(), path.as_path());
-        store.commit(0, 42, sample_batch()).await.expect("commit");
-        store.commit(3, 7, vec![]).await.expect("commit");
-        store.fingerprint().await.expect("fingerprint")
-    };
-    let store = FjallStore::open(&path).expect("reopen");
-    assert_eq!(store.offset(0).await.expect("offset"), Some(42));
-    assert_eq!(store.offset(3).await.expect("offset"), Some(7));
-    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), Some(b"{\"sub\":\"1\"}".to_vec()));
-    assert_eq!(store.fingerprint().await.expect("fingerprint"), fingerprint);
-
-    store.clear().await.expect("clear");
-    drop(store);
-    let store = FjallStore::open(&path).expect("reopen after clear");
-    assert_eq!(store.offset(0).await.expect("offset"), None, "clear did not persist");
-    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
+    embedded::reopen_keeps_commits_and_clears(&path, FjallStore::open).await;
+    assert!(path.is_dir(), "open did not create the directory");
+    assert_eq!(FjallStore::open(&path).expect("open").path(), path.as_path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,29 +71,7 @@ async fn fjall_and_memory_agree_on_the_fingerprint_and_exports_agree() {
         store.commit(1, 9, batch).await.expect("commit");
     }
     assert_eq!(fjall.fingerprint().await.expect("fp"), memory.fingerprint().await.expect("fp"));
-    let mut via_async = Vec::new();
-    fjall
-        .export(&mut |e| {
-            via_async.push(e.to_owned_entry());
-            Ok(())
-        })
-        .await
-        .expect("export");
-    let fjall2 = fjall.clone();
-    let via_blocking = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        fjall2
-            .export_blocking(&mut |e| {
-                out.push(e.to_owned_entry());
-                Ok(())
-            })
-            .map(|()| out)
-    })
-    .await
-    .expect("join")
-    .expect("export_blocking");
-    assert_eq!(via_async, via_blocking);
-    assert_eq!(via_async.len(), 9 + 2);
+    assert_eq!(embedded::exports_agree(fjall, FjallStore::export_blocking).await.len(), 9 + 2);
 }
 
 const CRASH_ENV: &str = "IDP_FJALL_CRASH_CHILD_PATH";
@@ -186,51 +128,16 @@ async fn commit_survives_a_crash() {
 /// Group sync: concurrent commits share fsyncs, and every batch still lands with its offset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commits_share_fsyncs() {
-    const TASKS: u32 = 16;
-    const COMMITS: u64 = 10;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FjallStore::open(&dir.path().join("group")).expect("open");
-    let mut tasks = Vec::new();
-    for p in 0..TASKS {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            for k in 0..COMMITS {
-                let batch = vec![put(Table::Users, &p.to_be_bytes(), &k.to_be_bytes(), b"v")];
-                store.commit(p, k + 1, batch).await.expect("commit");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
-    let stats = store.commit_stats();
-    assert_eq!(stats.batches, u64::from(TASKS) * COMMITS);
-    assert!(stats.transactions < stats.batches, "no shared fsyncs under {TASKS} concurrent writers: {stats:?}");
-    for p in 0..TASKS {
-        assert_eq!(store.offset(p).await.expect("offset"), Some(COMMITS));
-        assert_eq!(store.scan(Table::Users, &p.to_be_bytes(), None, 100).await.expect("scan").len() as u64, COMMITS);
-    }
-    eprintln!("group sync: {stats:?}");
+    embedded::concurrent_commits_share_syncs(store, FjallStore::commit_stats).await;
 }
 
 /// Dropping the store releases the directory as soon as the last call has returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_right_after_the_last_commit_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("reopen");
-    for round in 0u64..20 {
-        let store = FjallStore::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
-        let mut tasks = Vec::new();
-        for p in 0..4u32 {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.commit(p, round + 1, vec![put(Table::Meta, &p.to_be_bytes(), b"", b"x")]).await }));
-        }
-        for t in tasks {
-            t.await.expect("join").expect("commit");
-        }
-        assert_eq!(store.offset(3).await.expect("offset"), Some(round + 1));
-        drop(store);
-    }
+    embedded::reopen_right_after_the_last_commit_returns(&dir.path().join("reopen"), FjallStore::open).await;
 }
 
 /// A bulk load is not atomic across tables, so an unfinished one (a non-durable load, or a

@@ -2,24 +2,17 @@
 //! the redb-only checks: durability across reopen and across a crash, file locking, the
 //! in-memory backend, and agreement with `MemoryStore`'s fingerprint.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use idp_store::{conformance, MemoryStore, ProjectionStore, RedbStore, StoreError, Table, Write};
+mod embedded;
 
-/// A factory of fresh file-backed stores, each in its own file of `dir`.
-fn file_stores(dir: &Path) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn ProjectionStore>>>> {
-    let dir = dir.to_path_buf();
-    let n = Arc::new(AtomicUsize::new(0));
-    move || {
-        let path = dir.join(format!("store-{}.redb", n.fetch_add(1, Ordering::SeqCst)));
-        Box::pin(async move {
-            let store: Arc<dyn ProjectionStore> = RedbStore::open(&path).expect("open redb store");
-            store
-        })
-    }
+use embedded::{put, sample_batch};
+use idp_store::{conformance, MemoryStore, ProjectionStore, RedbStore, StoreError, Table};
+
+/// A factory of fresh stores, each at its own path under `dir`.
+fn file_stores(dir: &Path) -> embedded::Stores {
+    embedded::fresh_stores(dir, ".redb", RedbStore::open)
 }
 
 idp_store::conformance_tests!(file_stores);
@@ -33,43 +26,14 @@ async fn in_memory_backend_passes_the_whole_suite() {
     .await;
 }
 
-fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
-}
-
-fn sample_batch() -> Vec<Write> {
-    vec![
-        put(Table::Users, b"pool-1", b"alice", b"{\"sub\":\"1\"}"),
-        put(Table::UsersBySub, b"1", b"", b"pool-1/alice"),
-        put(Table::Pools, b"pool-1", b"", &vec![0xaa; 100_000]),
-        put(Table::Meta, b"", b"schema", b"1"),
-    ]
-}
-
 #[tokio::test]
 async fn open_creates_the_file_and_reopen_keeps_committed_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store.redb");
     assert!(!path.exists());
-    let fingerprint = {
-        let store = RedbStore::open(&path).expect("create");
-        assert!(path.exists(), "open did not create the file");
-        assert_eq!(store.path(), Some(path.as_path()));
-        store.commit(0, 42, sample_batch()).await.expect("commit");
-        store.commit(3, 7, vec![]).await.expect("commit");
-        store.fingerprint().await.expect("fingerprint")
-    };
-    let store = RedbStore::open(&path).expect("reopen");
-    assert_eq!(store.offset(0).await.expect("offset"), Some(42));
-    assert_eq!(store.offset(3).await.expect("offset"), Some(7));
-    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), Some(b"{\"sub\":\"1\"}".to_vec()));
-    assert_eq!(store.fingerprint().await.expect("fingerprint"), fingerprint);
-
-    store.clear().await.expect("clear");
-    drop(store);
-    let store = RedbStore::open(&path).expect("reopen after clear");
-    assert_eq!(store.offset(0).await.expect("offset"), None, "clear did not persist");
-    assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
+    embedded::reopen_keeps_commits_and_clears(&path, RedbStore::open).await;
+    assert!(path.is_file(), "open did not create the file");
+    assert_eq!(RedbStore::open(&path).expect("open").path(), Some(path.as_path()));
 }
 
 #[tokio::test]
@@ -115,29 +79,7 @@ async fn redb_and_memory_agree_on_the_fingerprint() {
             .expect("commit");
     }
     assert_eq!(redb.fingerprint().await.expect("fp"), memory.fingerprint().await.expect("fp"));
-    // The async export (channel from the blocking pool) and the blocking export agree.
-    let mut via_async = Vec::new();
-    redb.export(&mut |e| {
-        via_async.push(e.to_owned_entry());
-        Ok(())
-    })
-    .await
-    .expect("export");
-    let redb2 = redb.clone();
-    let via_blocking = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        redb2
-            .export_blocking(&mut |e| {
-                out.push(e.to_owned_entry());
-                Ok(())
-            })
-            .map(|()| out)
-    })
-    .await
-    .expect("join")
-    .expect("export_blocking");
-    assert_eq!(via_async, via_blocking);
-    assert_eq!(via_async.len(), 7 + 2);
+    assert_eq!(embedded::exports_agree(redb, RedbStore::export_blocking).await.len(), 7 + 2);
 }
 
 #[tokio::test]
@@ -204,32 +146,9 @@ async fn commit_survives_a_crash() {
 /// batches), and every batch still lands with its offset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commits_share_transactions() {
-    const TASKS: u32 = 16;
-    const COMMITS: u64 = 10;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = RedbStore::open(&dir.path().join("group.redb")).expect("open");
-    let mut tasks = Vec::new();
-    for p in 0..TASKS {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            for k in 0..COMMITS {
-                let batch = vec![put(Table::Users, &p.to_be_bytes(), &k.to_be_bytes(), b"v")];
-                store.commit(p, k + 1, batch).await.expect("commit");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
-    let stats = store.commit_stats();
-    assert_eq!(stats.batches, u64::from(TASKS) * COMMITS);
-    assert!(stats.transactions < stats.batches, "no grouping under {TASKS} concurrent writers: {stats:?}");
-    for p in 0..TASKS {
-        assert_eq!(store.offset(p).await.expect("offset"), Some(COMMITS));
-        let rows = store.scan(Table::Users, &p.to_be_bytes(), None, 100).await.expect("scan");
-        assert_eq!(rows.len() as u64, COMMITS);
-    }
-    eprintln!("group commit: {stats:?}");
+    embedded::concurrent_commits_share_syncs(store, RedbStore::commit_stats).await;
 }
 
 /// Dropping the store releases the file as soon as the last call has returned: no background
@@ -238,18 +157,5 @@ async fn concurrent_commits_share_transactions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_right_after_the_last_commit_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("reopen.redb");
-    for round in 0u64..40 {
-        let store = RedbStore::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
-        let mut tasks = Vec::new();
-        for p in 0..4u32 {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.commit(p, round + 1, vec![put(Table::Meta, &p.to_be_bytes(), b"", b"x")]).await }));
-        }
-        for t in tasks {
-            t.await.expect("join").expect("commit");
-        }
-        assert_eq!(store.offset(3).await.expect("offset"), Some(round + 1));
-        drop(store);
-    }
+    embedded::reopen_right_after_the_last_commit_returns(&dir.path().join("reopen.redb"), RedbStore::open).await;
 }

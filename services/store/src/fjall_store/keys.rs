@@ -11,8 +11,6 @@
 //!
 //! Export therefore walks each keyspace in key order with no merge.
 
-use std::ops::Bound;
-
 use crate::StoreError;
 
 /// `escape(pk) ‖ 0x00 0x00`: the prefix shared by every row of the partition.
@@ -56,18 +54,6 @@ pub(super) fn split_key<'k>(key: &'k [u8], pk: &mut Vec<u8>) -> Result<&'k [u8],
         }
     }
     Err(StoreError::Corrupt(format!("row key of {} bytes has no partition terminator", key.len())))
-}
-
-/// Where a partition scan starts: the partition's first row, or just after `after`.
-pub(super) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Bound<Vec<u8>> {
-    match after {
-        Some(after) => {
-            let mut key = prefix.to_vec();
-            key.extend_from_slice(after);
-            Bound::Excluded(key)
-        }
-        None => Bound::Included(prefix.to_vec()),
-    }
 }
 
 #[cfg(test)]

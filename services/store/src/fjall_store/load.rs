@@ -17,41 +17,21 @@ use std::sync::atomic::Ordering;
 use fjall::PersistMode;
 
 use super::{ferr, keys::row_key, Inner, REBUILDING};
+use crate::embedded::sorted_by_table;
 use crate::{StoreError, Table, Write};
 
-/// A write reduced to its encoded key and its value (None = delete).
-type Keyed = (Vec<u8>, Option<Vec<u8>>);
-
 pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-    for write in &writes {
-        write.validate()?;
-    }
-    let mut tables: Vec<Vec<Keyed>> = Table::ALL.iter().map(|_| Vec::new()).collect();
-    for write in writes {
-        let table = write.table();
-        let keyed = match write {
-            Write::Put { pk, ck, value, .. } => (row_key(&pk, &ck), Some(value)),
-            Write::Delete { pk, ck, .. } => (row_key(&pk, &ck), None),
-        };
-        let slot = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
-        slot.push(keyed);
-    }
+    let tables = sorted_by_table(writes, |pk, ck| Ok(row_key(pk, ck)))?;
     if !inner.rebuilding.load(Ordering::SeqCst) {
         inner.set_rebuilding(true)?;
     }
     let keyspaces = inner.keyspaces();
-    for (&table, rows) in Table::ALL.iter().zip(tables.iter_mut()) {
+    for (&table, rows) in Table::ALL.iter().zip(tables) {
         if rows.is_empty() {
             continue;
         }
-        // Stable: writes to one key stay in write order, so the last one is the one to keep.
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
         let mut ingestion = keyspaces.table(table)?.start_ingestion().map_err(ferr)?;
-        let mut iter = rows.drain(..).peekable();
-        while let Some((key, value)) = iter.next() {
-            if iter.peek().is_some_and(|(next, _)| *next == key) {
-                continue;
-            }
+        for (key, value) in rows {
             match value {
                 Some(value) => ingestion.write(key, value).map_err(ferr)?,
                 None => ingestion.write_tombstone(key).map_err(ferr)?,

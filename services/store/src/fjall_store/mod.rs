@@ -26,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
-use crate::{CommitStats, Entry, Fingerprinter, ProjectionStore, Row, StoreError, Table, Visitor, Write};
-use keys::{partition_prefix, row_key, scan_start, split_key};
+use crate::embedded::{fingerprint_blocking, scan_start};
+use crate::{CommitStats, Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use keys::{partition_prefix, row_key, split_key};
 
 /// Name of the keyspace holding the log offsets; starts with `_` so no `Table::name()` can
 /// collide with it.
@@ -390,20 +391,12 @@ impl ProjectionStore for FjallStore {
 
     async fn export(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
         let inner = Arc::clone(&self.inner);
-        crate::export::stream_blocking_export(move |v| inner.export(v), visit).await
+        crate::embedded::stream_blocking_export(move |v| inner.export(v), visit).await
     }
 
     async fn fingerprint(&self) -> Result<[u8; 32], StoreError> {
         // Same framing as the default, hashed on the blocking thread without the channel hop.
-        self.blocking(|inner| {
-            let mut fp = Fingerprinter::new();
-            inner.export(&mut |e: Entry<'_>| {
-                fp.entry(e);
-                Ok(())
-            })?;
-            Ok(fp.finish())
-        })
-        .await
+        self.blocking(|inner| fingerprint_blocking(|visit| inner.export(visit))).await
     }
 }
 

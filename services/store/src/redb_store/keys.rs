@@ -8,10 +8,8 @@
 //! export order is (pk, ck) bytewise, so [`export_rows`] merges one sorted run per distinct pk
 //! length (within a run, fixed-length pks make byte order equal (pk, ck) order).
 
-use std::cmp::Ordering;
-use std::ops::Bound;
-
 use redb::{AccessGuard, Range, ReadOnlyTable};
+use std::cmp::Ordering;
 
 use super::rerr;
 use crate::{Entry, StoreError, Table, Visitor};
@@ -107,19 +105,6 @@ pub(super) fn export_rows(table: Table, rows: &RowTable, visit: &mut Visitor<'_>
         *slot = run.next().transpose().map_err(rerr)?;
     }
     Ok(())
-}
-
-/// Bounds of a partition scan: from the partition start (or just after `after`), open-ended;
-/// the caller stops at the first key without the partition prefix.
-pub(super) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Bound<Vec<u8>> {
-    match after {
-        Some(after) => {
-            let mut key = prefix.to_vec();
-            key.extend_from_slice(after);
-            Bound::Excluded(key)
-        }
-        None => Bound::Included(prefix.to_vec()),
-    }
 }
 
 #[cfg(test)]

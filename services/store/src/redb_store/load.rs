@@ -10,30 +10,16 @@
 use redb::{Database, Durability, WriteTransaction};
 
 use super::{rerr, row_table, OFFSETS};
+use crate::embedded::{sorted_by_table, Keyed};
 use crate::redb_store::keys::row_key;
 use crate::{StoreError, Table, Write};
 
-/// A write reduced to its redb key and its value (None = delete).
-type Keyed = (Vec<u8>, Option<Vec<u8>>);
-
 pub(super) fn load(db: &Database, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-    for write in &writes {
-        write.validate()?;
-    }
-    let mut tables: Vec<Vec<Keyed>> = Table::ALL.iter().map(|_| Vec::new()).collect();
-    for write in writes {
-        let table = write.table();
-        let keyed = match write {
-            Write::Put { pk, ck, value, .. } => (row_key(&pk, &ck)?, Some(value)),
-            Write::Delete { pk, ck, .. } => (row_key(&pk, &ck)?, None),
-        };
-        let slot = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
-        slot.push(keyed);
-    }
+    let tables = sorted_by_table(writes, row_key)?;
     let mut txn = db.begin_write().map_err(rerr)?;
     let durability = if durable { Durability::Immediate } else { Durability::None };
     txn.set_durability(durability).map_err(rerr)?;
-    match fill(&txn, &mut tables, offsets) {
+    match fill(&txn, tables, offsets) {
         Ok(()) => txn.commit().map_err(rerr),
         Err(e) => {
             txn.abort().map_err(rerr)?;
@@ -42,19 +28,13 @@ pub(super) fn load(db: &Database, offsets: &[(u32, u64)], writes: Vec<Write>, du
     }
 }
 
-fn fill(txn: &WriteTransaction, tables: &mut [Vec<Keyed>], offsets: &[(u32, u64)]) -> Result<(), StoreError> {
-    for (&table, rows) in Table::ALL.iter().zip(tables.iter_mut()) {
+fn fill(txn: &WriteTransaction, tables: Vec<Vec<Keyed>>, offsets: &[(u32, u64)]) -> Result<(), StoreError> {
+    for (&table, rows) in Table::ALL.iter().zip(tables) {
         if rows.is_empty() {
             continue;
         }
-        // Stable: writes to one key stay in write order, so the last one is the one to keep.
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
         let mut redb_table = txn.open_table(row_table(table)).map_err(rerr)?;
-        let mut iter = rows.iter().peekable();
-        while let Some((key, value)) = iter.next() {
-            if iter.peek().is_some_and(|(next, _)| next == key) {
-                continue;
-            }
+        for (key, value) in rows {
             match value {
                 Some(value) => {
                     redb_table.insert(key.as_slice(), value.as_slice()).map_err(rerr)?;

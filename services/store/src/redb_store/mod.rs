@@ -17,10 +17,11 @@ use std::sync::Arc;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
-use crate::{Entry, Fingerprinter, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::embedded::{fingerprint_blocking, scan_start};
+use crate::{Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use commit::CommitQueue;
 pub use commit::CommitStats;
-use keys::{export_rows, partition_prefix, row_key, scan_start, RowTable};
+use keys::{export_rows, partition_prefix, row_key, RowTable};
 
 /// Name of the redb table holding the log offsets; starts with `_` so no `Table::name()` can
 /// collide with it.
@@ -263,20 +264,12 @@ impl ProjectionStore for RedbStore {
 
     async fn export(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {
         let db = Arc::clone(&self.db);
-        crate::export::stream_blocking_export(move |v| export_db(&db, v), visit).await
+        crate::embedded::stream_blocking_export(move |v| export_db(&db, v), visit).await
     }
 
     async fn fingerprint(&self) -> Result<[u8; 32], StoreError> {
         // Same framing as the default, hashed on the blocking thread without the channel hop.
-        self.blocking(|db| {
-            let mut fp = Fingerprinter::new();
-            export_db(db, &mut |e: Entry<'_>| {
-                fp.entry(e);
-                Ok(())
-            })?;
-            Ok(fp.finish())
-        })
-        .await
+        self.blocking(|db| fingerprint_blocking(|visit| export_db(db, visit))).await
     }
 }
 
