@@ -6,8 +6,9 @@
 //!   the SRP verifier, whatever their parameters).
 //! - `signin`: password sign-in throughput over gRPC for a fixed time, compared with the bare
 //!   Argon2id verification rate of the same parameters on the same cores.
-//! - `seed-log`: writes N realistic sign-up envelopes straight into an embedded log, so that
-//!   `idp rebuild` can be timed on a large log.
+//! - `seed-log` (`src/seed.rs`): writes N users' histories (a sign-up, or a sign-up and four
+//!   later envelopes) straight into an embedded log, so that `idp rebuild` can be timed on a
+//!   large log.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ use idp_api::pb::{self, admin_client::AdminClient, users_client::UsersClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::transport::Channel;
 use tonic::Request;
+
+mod seed;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -62,7 +65,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         p: u32,
     },
-    /// Append N sign-up envelopes to an embedded log (for `idp rebuild` timing).
+    /// Append N users' envelopes to an embedded log (for `idp rebuild` timing).
     SeedLog {
         #[arg(long)]
         data_dir: PathBuf,
@@ -70,6 +73,11 @@ enum Cmd {
         partitions: u32,
         #[arg(long, default_value_t = 1_000_000)]
         n: u64,
+        /// What each user's history is: `signup` (one envelope: UserSignedUp + CodeIssued) or
+        /// `lifecycle` (five: that sign-up, UserConfirmed, SignInFailed, SignInSucceeded,
+        /// RefreshTokenRevoked).
+        #[arg(long, value_enum, default_value = "signup")]
+        history: seed::History,
     },
 }
 
@@ -78,7 +86,7 @@ async fn main() -> Result<(), BoxError> {
     match Cli::parse().cmd {
         Cmd::Signup { grpc, data_dir, n, concurrency } => signup(&grpc, &data_dir, n, concurrency).await,
         Cmd::Signin { grpc, data_dir, seconds, concurrency, m_kib, t, p } => signin(&grpc, &data_dir, seconds, concurrency, (m_kib, t, p)).await,
-        Cmd::SeedLog { data_dir, partitions, n } => seed_log(&data_dir, partitions, n).await,
+        Cmd::SeedLog { data_dir, partitions, n, history } => seed::seed_log(&data_dir, partitions, n, history).await,
     }
 }
 
@@ -259,79 +267,6 @@ async fn signin(grpc: &str, data_dir: &std::path::Path, seconds: u64, concurrenc
         "sign-in: {service_rate:.1}/s over gRPC (concurrency {concurrency}); bare Argon2id (m={m} KiB, t={t}, p={p}) on {cores} threads: {bare_rate:.1}/s; ratio {:.2}",
         service_rate / bare_rate
     );
-    Ok(())
-}
-
-async fn seed_log(dir: &std::path::Path, partitions: u32, n: u64) -> Result<(), BoxError> {
-    use idp_domain::pb::{event::Kind, Attribute, CodeIssued, Envelope, Event, PasswordRecord, UserSignedUp};
-    use prost::Message;
-    let log = idp_eventlog::EmbeddedLog::open(&dir.join("log"), partitions, idp_eventlog::EmbeddedOptions::default())?;
-    let pool_id = "us-east-1_SeedPool1";
-    let pb = bar(n, "seed");
-    let concurrency = 256u64;
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (log, next, pb) = (log.clone(), next.clone(), pb.clone());
-        tasks.push(tokio::spawn(async move {
-            use idp_eventlog::EventLog;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    return Ok::<_, String>(());
-                }
-                let username = format!("seed{i:09}");
-                let aggregate = format!("user/{pool_id}/{username}");
-                let env = Envelope {
-                    event_id: format!("00000000-0000-4000-8000-{i:012}"),
-                    request_id: String::new(),
-                    recorded_at_ms: 1_790_000_000_000 + i as i64,
-                    aggregate: aggregate.clone(),
-                    expected_version: 0,
-                    events: vec![
-                        Event {
-                            kind: Some(Kind::UserSignedUp(UserSignedUp {
-                                sub: format!("5eed0000-0000-4000-8000-{i:012}"),
-                                username: username.clone(),
-                                attributes: vec![Attribute { name: "email".into(), value: format!("{username}@example.com") }],
-                                password: Some(PasswordRecord {
-                                    argon2_phc: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", "s".repeat(22), "h".repeat(43)),
-                                    srp_salt_hex: "ab".repeat(16),
-                                    srp_verifier_hex: "cd".repeat(384),
-                                    set_at_ms: 1_790_000_000_000,
-                                }),
-                                client_id: "seedclient".into(),
-                                created_at_ms: 1_790_000_000_000,
-                                pool_id: pool_id.into(),
-                                ..Default::default()
-                            })),
-                        },
-                        Event {
-                            kind: Some(Kind::CodeIssued(CodeIssued {
-                                purpose: "SIGN_UP".into(),
-                                attribute: "email".into(),
-                                channel: "EMAIL".into(),
-                                destination: format!("{username}@example.com"),
-                                salt: vec![1; 16],
-                                hash: vec![2; 32],
-                                sealed: vec![3; 46],
-                                expires_at_ms: 1_790_086_400_000,
-                                client_id: "seedclient".into(),
-                            })),
-                        },
-                    ],
-                };
-                let p = idp_eventlog::partition_for_key(aggregate.as_bytes(), log.partition_count());
-                log.append(p, idp_eventlog::Record::new(aggregate.into_bytes(), env.encode_to_vec())).await.map_err(|e| e.to_string())?;
-                pb.inc(1);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    pb.finish_and_clear();
-    println!("seeded {n} envelopes into {}", dir.join("log").display());
     Ok(())
 }
 

@@ -65,14 +65,20 @@ pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<
 /// The writes taking the index rows of one user from `old` to `new` (either may be absent):
 /// deletes of rows that no longer hold, then puts of new rows, each in key order.
 pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>) -> Vec<Write> {
-    let rows = |u: Option<&UserState>| u.map(|u| entries(pool_id, username_key, u)).unwrap_or_default();
-    let (before, after) = (rows(old), rows(new));
+    // Each attribute has at most one row per user (one value), under a pk of its own: the
+    // rows to change are those of the attributes whose value changed, nothing to build.
     let mut writes = Vec::new();
-    for (pk, ck) in before.iter().filter(|e| !after.contains(*e)) {
-        writes.push(Write::Delete { table: Table::UserSearch, pk: pk.clone(), ck: ck.clone() });
-    }
-    for (pk, ck) in after.into_iter().filter(|e| !before.contains(e)) {
-        writes.push(Write::Put { table: Table::UserSearch, pk, ck, value: username_key.as_bytes().to_vec() });
+    for &a in SearchAttribute::ALL {
+        let (before, after) = (old.and_then(|u| a.value_of(u)), new.and_then(|u| a.value_of(u)));
+        if before == after {
+            continue;
+        }
+        if let Some(v) = before {
+            writes.push(Write::Delete { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key) });
+        }
+        if let Some(v) = after {
+            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: username_key.as_bytes().to_vec() });
+        }
     }
     writes
 }
