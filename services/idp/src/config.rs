@@ -660,4 +660,24 @@ mod tests {
         assert!(parse(&["--keys-reload-secs", "3601"]).is_err());
         assert!(parse(&["--keys-reload-secs", "600", "--rotate-every", "5m"]).is_err(), "rotation faster than reload");
     }
+
+    #[test]
+    fn the_projection_store_is_fjall_unless_a_flag_or_the_file_says_redb() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("idp.toml");
+        std::fs::write(&file, "projection_store = \"redb\"\n").expect("write");
+        let store = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["idp", "serve"], args].concat()).map_err(|e| e.to_string())?;
+            match cli.command {
+                Command::Serve(a) => resolve(&a).map(|s| s.store).map_err(|e| e.to_string()),
+                _ => Err("not serve".to_string()),
+            }
+        };
+        let config = file.to_str().expect("utf-8 path");
+        assert_eq!(store(&[]), Ok(StoreKind::Fjall));
+        assert_eq!(store(&["--projection-store", "redb"]), Ok(StoreKind::Redb));
+        assert_eq!(store(&["--config", config]), Ok(StoreKind::Redb));
+        assert_eq!(store(&["--config", config, "--projection-store", "fjall"]), Ok(StoreKind::Fjall), "the flag beats the file");
+        assert!(store(&["--projection-store", "rocksdb"]).is_err());
+    }
 }
