@@ -45,6 +45,21 @@ pub struct BatchOutcome {
     pub events: usize,
 }
 
+/// The aggregates whose state a batch changed, in first-change order.
+#[derive(Default)]
+struct Touched {
+    seen: std::collections::HashSet<String>,
+    keys: Vec<(String, AggregateKey)>,
+}
+
+impl Touched {
+    fn add(&mut self, text: &str, key: AggregateKey) {
+        if self.seen.insert(text.to_string()) {
+            self.keys.push((text.to_string(), key));
+        }
+    }
+}
+
 /// Per-partition arbiter state: the state cache.
 pub struct Arbiter {
     states: HashMap<String, Option<AggregateState>>,
@@ -124,17 +139,33 @@ impl Arbiter {
     pub async fn arbitrate(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
         self.evict_if_full();
         let mut out = BatchOutcome::default();
+        let mut touched = Touched::default();
         for rec in records {
-            let (event_id, verdict) = self.one(store, rec, &mut out).await?;
+            let (event_id, verdict) = self.one(store, rec, &mut out, &mut touched).await?;
             if verdict == Verdict::Accepted {
                 out.accepted += 1;
             }
             out.verdicts.push((event_id, rec.partition, rec.offset, verdict));
         }
+        // Each state row the batch changed, once, as the batch leaves it: the same rows as one
+        // write per accepted envelope (the last write to a key wins), without encoding the
+        // intermediate states. The cache holds every one of them until the next batch.
+        for (text, key) in touched.keys {
+            let Some(state) = self.states.get(&text) else {
+                return Err(StoreError::Backend(format!("the arbiter lost the state of {text}, changed in this batch")));
+            };
+            out.writes.push(rows::state_write(&key, state.as_ref()));
+        }
         Ok(out)
     }
 
-    async fn one(&mut self, store: &dyn ProjectionStore, rec: &StoredRecord, out: &mut BatchOutcome) -> Result<(String, Verdict), StoreError> {
+    async fn one(
+        &mut self,
+        store: &dyn ProjectionStore,
+        rec: &StoredRecord,
+        out: &mut BatchOutcome,
+        touched: &mut Touched,
+    ) -> Result<(String, Verdict), StoreError> {
         let env = match Envelope::decode(rec.record.value.as_slice()) {
             Ok(env) => env,
             Err(e) => return Ok((String::new(), Verdict::Invalid(format!("undecodable envelope: {e}")))),
@@ -156,12 +187,13 @@ impl Arbiter {
             return Ok((env.event_id, Verdict::Conflict { current_version: version }));
         }
         let next = evolve(current.clone(), &env);
-        writes.extend(rows::transition(&key, current.as_ref(), next.as_ref()));
+        writes.extend(rows::index_transition(&key, current.as_ref(), next.as_ref()));
         if let Some(row) = request_row {
             writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes() });
             self.requests.insert(row, true);
         }
         self.side_rows(rec, &env, next.as_ref().or(current.as_ref()), writes);
+        touched.add(&env.aggregate, key);
         self.remember(env.aggregate.clone(), next);
         Ok((env.event_id, Verdict::Accepted))
     }

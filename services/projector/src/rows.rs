@@ -93,15 +93,27 @@ pub fn encode_state(state: &AggregateState) -> Vec<u8> {
     }
 }
 
+/// The write that sets the aggregate's state row to `state` (a delete when it no longer exists).
+pub fn state_write(key: &AggregateKey, state: Option<&AggregateState>) -> Write {
+    let (table, pk) = state_row(key);
+    match state {
+        Some(state) => Write::Put { table, pk, ck: vec![], value: encode_state(state) },
+        None => Write::Delete { table, pk, ck: vec![] },
+    }
+}
+
 /// The writes that take the projection of one aggregate from `old` to `new`: its state row and
 /// the secondary indexes derived from it.
 pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
-    let (table, pk) = state_row(key);
+    let mut writes = vec![state_write(key, new)];
+    writes.extend(index_transition(key, old, new));
+    writes
+}
+
+/// [`transition`] without the state row: the secondary indexes only. The arbiter writes each
+/// touched state row once per batch, after its other writes ([`state_write`]).
+pub fn index_transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
     let mut writes = Vec::with_capacity(3);
-    match new {
-        Some(state) => writes.push(Write::Put { table, pk: pk.clone(), ck: vec![], value: encode_state(state) }),
-        None => writes.push(Write::Delete { table, pk: pk.clone(), ck: vec![] }),
-    }
     writes.extend(crate::group_rows::transition(key, old, new));
     match (old, new) {
         (_, Some(AggregateState::Pool(p))) => writes.push(Write::Put {
