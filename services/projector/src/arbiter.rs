@@ -187,7 +187,7 @@ impl Arbiter {
             return Ok((env.event_id, Verdict::Conflict { current_version: version }));
         }
         let next = evolve(current.clone(), &env);
-        writes.extend(rows::index_transition(&key, current.as_ref(), next.as_ref()));
+        writes.extend(rows::transition(&key, current.as_ref(), next.as_ref()));
         if let Some(row) = request_row {
             writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes() });
             self.requests.insert(row, true);

@@ -102,17 +102,10 @@ pub fn state_write(key: &AggregateKey, state: Option<&AggregateState>) -> Write 
     }
 }
 
-/// The writes that take the projection of one aggregate from `old` to `new`: its state row and
-/// the secondary indexes derived from it.
+/// The writes that take the secondary indexes of one aggregate from `old` to `new`. Its state
+/// row is not among them: the arbiter writes each state row a batch changed once, after the
+/// batch's other writes ([`state_write`]).
 pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
-    let mut writes = vec![state_write(key, new)];
-    writes.extend(index_transition(key, old, new));
-    writes
-}
-
-/// [`transition`] without the state row: the secondary indexes only. The arbiter writes each
-/// touched state row once per batch, after its other writes ([`state_write`]).
-pub fn index_transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
     let mut writes = Vec::with_capacity(3);
     writes.extend(crate::group_rows::transition(key, old, new));
     match (old, new) {

@@ -8,11 +8,22 @@
 //! - [`fingerprint_blocking`]: the same export hashed in place (no channel hop);
 //! - [`scan_start`]: where a partition scan starts;
 //! - [`sorted_by_table`]: a bulk load's writes grouped per table, sorted by encoded key, last
-//!   write per key.
+//!   write per key;
+//! - [`CommitStats`]: how many batches shared how many durable syncs.
 
 use std::ops::Bound;
 
 use crate::{Entry, Fingerprinter, OwnedEntry, StoreError, Table, Visitor, Write};
+
+/// Write-path counters of an embedded store, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Batches committed (`commit` calls that succeeded).
+    pub batches: u64,
+    /// Durable syncs that carried them: redb write transactions (group commit), fjall journal
+    /// fsyncs (group sync). Fewer than `batches` when concurrent commits share one.
+    pub transactions: u64,
+}
 
 /// Rows per chunk handed from the blocking export task to the async visitor.
 const EXPORT_CHUNK_ROWS: usize = 512;

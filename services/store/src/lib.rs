@@ -46,10 +46,11 @@ mod types;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use embedded::CommitStats;
 pub use error::StoreError;
 pub use fingerprint::Fingerprinter;
 pub use fjall_store::{FjallStore, FJALL_OFFSETS_KEYSPACE};
 pub use memory::MemoryStore;
-pub use redb_store::{CommitStats, RedbStore, OFFSETS_TABLE};
+pub use redb_store::{RedbStore, OFFSETS_TABLE};
 pub use store::ProjectionStore;
 pub use types::{Entry, OwnedEntry, Row, Table, Visitor, Write, MAX_KEY_LEN, MAX_VALUE_LEN};

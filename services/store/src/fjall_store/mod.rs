@@ -178,11 +178,6 @@ impl FjallStore {
         &self.inner.path
     }
 
-    /// Makes every commit so far durable (one fsync of the journal).
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.persist(PersistMode::SyncAll).map_err(ferr)
-    }
-
     /// How many batches were committed and how many fsyncs made them durable (group sync).
     pub fn commit_stats(&self) -> CommitStats {
         CommitStats { batches: self.inner.written.load(Ordering::Relaxed), transactions: self.inner.syncs.load(Ordering::Relaxed) }

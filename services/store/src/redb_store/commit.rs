@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 
 use super::{begin_durable_write, join_err, rerr, row_table, OFFSETS};
 use crate::redb_store::keys::row_key;
-use crate::{StoreError, Table, Write};
+use crate::{CommitStats, StoreError, Table, Write};
 
 /// Most batches folded into one transaction.
 pub(super) const MAX_GROUP_BATCHES: usize = 64;
@@ -36,15 +36,6 @@ struct Pending {
     offset: (u32, u64),
     writes: Vec<Write>,
     reply: oneshot::Sender<Result<(), StoreError>>,
-}
-
-/// Write-path counters, for tests and benchmarks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CommitStats {
-    /// Batches committed (`commit` calls that succeeded).
-    pub batches: u64,
-    /// Durable redb write transactions that carried them.
-    pub transactions: u64,
 }
 
 impl CommitQueue {

@@ -18,9 +18,8 @@ use std::sync::Arc;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
 use crate::embedded::{fingerprint_blocking, scan_start};
-use crate::{Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::{CommitStats, Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use commit::CommitQueue;
-pub use commit::CommitStats;
 use keys::{export_rows, partition_prefix, row_key, RowTable};
 
 /// Name of the redb table holding the log offsets; starts with `_` so no `Table::name()` can
