@@ -198,31 +198,27 @@ fn custom_auth_question_and_answer() {
     let two_wrong = vec![round("CUSTOM_CHALLENGE", false), round("CUSTOM_CHALLENGE", false)];
     assert!(rt.define_auth_challenge(&define, &define_event(two_wrong)).expect("define").fail_authentication);
 
-    let created = rt
-        .create_auth_challenge(
-            &create,
-            &t::CreateAuthChallengeEvent {
-                version: "1".into(),
-                trigger_source: "CreateAuthChallenge_Authentication".into(),
-                region: "us-east-1".into(),
-                user_pool_id: "us-east-1_test".into(),
-                user_name: "alice".into(),
-                caller_context: caller(),
-                request: t::CreateAuthChallengeRequest {
-                    user_attributes: vec![],
-                    challenge_name: "CUSTOM_CHALLENGE".into(),
-                    session: vec![],
-                    client_metadata: vec![],
-                    user_not_found: false,
-                },
-                response: t::CreateAuthChallengeResponse {
-                    public_challenge_parameters: vec![],
-                    private_challenge_parameters: vec![],
-                    challenge_metadata: String::new(),
-                },
-            },
-        )
-        .expect("create");
+    let create_event = || t::CreateAuthChallengeEvent {
+        version: "1".into(),
+        trigger_source: "CreateAuthChallenge_Authentication".into(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_test".into(),
+        user_name: "alice".into(),
+        caller_context: caller(),
+        request: t::CreateAuthChallengeRequest {
+            user_attributes: vec![],
+            challenge_name: "CUSTOM_CHALLENGE".into(),
+            session: vec![],
+            client_metadata: vec![],
+            user_not_found: false,
+        },
+        response: t::CreateAuthChallengeResponse {
+            public_challenge_parameters: vec![],
+            private_challenge_parameters: vec![],
+            challenge_metadata: String::new(),
+        },
+    };
+    let created = rt.create_auth_challenge(&create, &create_event()).expect("create");
     assert_eq!(created.public_challenge_parameters, pairs(&[("question", "2+2?")]));
     assert_eq!(created.private_challenge_parameters, pairs(&[("answer", "4")]));
     let verify_event = |answer: &str| t::VerifyAuthChallengeEvent {
@@ -246,25 +242,5 @@ fn custom_auth_question_and_answer() {
 
     // A create answer breaking the rules (a parameter over the size limit) is refused.
     let Some(huge) = deploy(&rt, Kind::CreateAuthChallenge, "hostile-challenge", "huge") else { return };
-    let event = t::CreateAuthChallengeEvent {
-        version: "1".into(),
-        trigger_source: "CreateAuthChallenge_Authentication".into(),
-        region: "us-east-1".into(),
-        user_pool_id: "us-east-1_test".into(),
-        user_name: "alice".into(),
-        caller_context: caller(),
-        request: t::CreateAuthChallengeRequest {
-            user_attributes: vec![],
-            challenge_name: "CUSTOM_CHALLENGE".into(),
-            session: vec![],
-            client_metadata: vec![],
-            user_not_found: false,
-        },
-        response: t::CreateAuthChallengeResponse {
-            public_challenge_parameters: vec![],
-            private_challenge_parameters: vec![],
-            challenge_metadata: String::new(),
-        },
-    };
-    assert_eq!(rt.create_auth_challenge(&huge, &event).expect_err("too big").name(), "InvalidLambdaResponseException");
+    assert_eq!(rt.create_auth_challenge(&huge, &create_event()).expect_err("too big").name(), "InvalidLambdaResponseException");
 }
