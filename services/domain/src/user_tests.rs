@@ -140,59 +140,22 @@ fn taken_username_is_refused() {
 #[test]
 fn bad_sign_up_input_is_refused_and_records_nothing() {
     let mut w = world();
+    let sign_up = |username: &str, password: &str, attributes: &[(&str, &str)]| UserCommand::SignUp {
+        username: username.into(),
+        password: password.into(),
+        attributes: attributes.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+        client_id: "c".into(),
+        pre_sign_up: None,
+    };
+    let long_name = "n".repeat(2049);
     let cases: Vec<(UserCommand, &str)> = vec![
-        (
-            UserCommand::SignUp { username: "".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
-            "InvalidParameterException",
-        ),
-        (
-            UserCommand::SignUp { username: "a b".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
-            "InvalidParameterException",
-        ),
-        (
-            UserCommand::SignUp { username: "x".into(), password: "weak".into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None },
-            "InvalidPasswordException",
-        ),
-        (
-            UserCommand::SignUp {
-                username: "x".into(),
-                password: PW.into(),
-                attributes: vec![("shoe_size".into(), "9".into())],
-                client_id: "c".into(),
-                pre_sign_up: None,
-            },
-            "InvalidParameterException",
-        ),
-        (
-            UserCommand::SignUp {
-                username: "x".into(),
-                password: PW.into(),
-                attributes: vec![("email".into(), "not-an-email".into())],
-                client_id: "c".into(),
-                pre_sign_up: None,
-            },
-            "InvalidParameterException",
-        ),
-        (
-            UserCommand::SignUp {
-                username: "x".into(),
-                password: PW.into(),
-                attributes: vec![("email_verified".into(), "true".into())],
-                client_id: "c".into(),
-                pre_sign_up: None,
-            },
-            "InvalidParameterException",
-        ),
-        (
-            UserCommand::SignUp {
-                username: "x".into(),
-                password: PW.into(),
-                attributes: vec![("name".into(), "n".repeat(2049))],
-                client_id: "c".into(),
-                pre_sign_up: None,
-            },
-            "InvalidParameterException",
-        ),
+        (sign_up("", PW, &[]), "InvalidParameterException"),
+        (sign_up("a b", PW, &[]), "InvalidParameterException"),
+        (sign_up("x", "weak", &[]), "InvalidPasswordException"),
+        (sign_up("x", PW, &[("shoe_size", "9")]), "InvalidParameterException"),
+        (sign_up("x", PW, &[("email", "not-an-email")]), "InvalidParameterException"),
+        (sign_up("x", PW, &[("email_verified", "true")]), "InvalidParameterException"),
+        (sign_up("x", PW, &[("name", &long_name)]), "InvalidParameterException"),
     ];
     for (cmd, name) in cases {
         let r = decide(&w.pool, None, cmd, &mut w.ctx);
