@@ -7,9 +7,11 @@
 //! - `idp keys rotate|list`: the token signing keys in the (shared) keys directory.
 //!
 //! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`],
-//! [`keys`] (key commands and the reload / rotation task of `serve`).
+//! [`keys`] (key commands and the reload / rotation task of `serve`), [`alloc`] (allocator
+//! settings per command).
 
 mod admin;
+mod alloc;
 mod cluster;
 mod config;
 mod keys;
@@ -22,9 +24,22 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = config::Cli::parse();
+    if matches!(cli.command, config::Command::Rebuild(_)) {
+        // Before any other thread exists (see `alloc`).
+        alloc::for_batch_job();
+    }
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: config::Cli) -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IDP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
