@@ -140,6 +140,9 @@ struct Pending {
     writes: Vec<Write>,
     offsets: BTreeMap<u32, u64>,
     bytes: usize,
+    /// Writes the previous load held: the next buffer starts that large instead of growing
+    /// by doubling (each step a copy of up to hundreds of MB).
+    last_len: usize,
 }
 
 impl Pending {
@@ -151,11 +154,10 @@ impl Pending {
                     Write::Delete { pk, ck, .. } => pk.len() + ck.len(),
                 };
         }
-        if self.writes.is_empty() {
-            self.writes = writes;
-        } else {
-            self.writes.append(&mut writes);
+        if self.writes.capacity() == 0 {
+            self.writes.reserve(self.last_len + self.last_len / 8);
         }
+        self.writes.append(&mut writes);
         self.offsets.insert(partition, next);
     }
 
@@ -170,6 +172,7 @@ impl Pending {
             return Ok(());
         }
         let writes = std::mem::take(&mut self.writes);
+        self.last_len = writes.len();
         let offsets = std::mem::take(&mut self.offsets).into_iter().collect();
         self.bytes = 0;
         store.load(offsets, writes, true).await?;

@@ -7,8 +7,8 @@
 //!   buffering the store;
 //! - [`fingerprint_blocking`]: the same export hashed in place (no channel hop);
 //! - [`scan_start`]: where a partition scan starts;
-//! - [`sorted_by_table`]: a bulk load's writes grouped per table, sorted by encoded key, last
-//!   write per key;
+//! - [`sorted_by_table`]: a bulk load's writes grouped per table, keys encoded into one buffer
+//!   per table, sorted by encoded key, last write per key;
 //! - [`CommitStats`]: how many batches shared how many durable syncs.
 
 use std::ops::Bound;
@@ -89,36 +89,93 @@ pub(crate) fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> Bound<Vec<u8>> 
     }
 }
 
-/// A write reduced to its encoded key and its value (None = delete).
-pub(crate) type Keyed = (Vec<u8>, Option<Vec<u8>>);
+/// One table's rows of a bulk load: every key encoded into one buffer (no allocation per
+/// row), sorted by encoded key, one row per key (the last write to it).
+#[derive(Default)]
+pub(crate) struct TableRows {
+    keys: Vec<u8>,
+    /// In key order after [`sorted_by_table`].
+    slots: Vec<Slot>,
+    /// The writes' values in arrival order (None = delete), indexed by [`Slot::write`].
+    values: Vec<Option<Vec<u8>>>,
+}
 
-/// A bulk load's writes, validated, encoded with `key`, grouped per table (in [`Table::ALL`]
-/// order) and sorted by key with only the last write per key kept (the sort is stable, so
-/// writes to one key keep their order). Fails whole on the first invalid write.
-pub(crate) fn sorted_by_table(writes: Vec<Write>, key: impl Fn(&[u8], &[u8]) -> Result<Vec<u8>, StoreError>) -> Result<Vec<Vec<Keyed>>, StoreError> {
-    for write in &writes {
-        write.validate()?;
+/// Where a row's encoded key sits in [`TableRows::keys`], and which write it came from.
+#[derive(Clone, Copy)]
+struct Slot {
+    start: usize,
+    len: u32,
+    write: u32,
+}
+
+impl TableRows {
+    fn key(&self, slot: &Slot) -> &[u8] {
+        self.keys.get(slot.start..slot.start + slot.len as usize).unwrap_or_default()
     }
-    let mut tables: Vec<Vec<Keyed>> = Table::ALL.iter().map(|_| Vec::new()).collect();
-    for write in writes {
-        let table = write.table();
-        let keyed = match write {
-            Write::Put { pk, ck, value, .. } => (key(&pk, &ck)?, Some(value)),
-            Write::Delete { pk, ck, .. } => (key(&pk, &ck)?, None),
-        };
-        let slot = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
-        slot.push(keyed);
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
-    for rows in &mut tables {
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        // Of each run of equal keys keep one slot holding the last write's value.
-        rows.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
+
+    /// (encoded key, value or None for a delete), in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(|v| v.as_deref())))
+    }
+
+    fn sort(&mut self) {
+        let (keys, slots) = (&self.keys, &mut self.slots);
+        let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
+        // Stable: the writes to one key stay in arrival order, so the last of a run is the
+        // last write, and it is the one kept.
+        slots.sort_by(|a, b| key(a).cmp(key(b)));
+        slots.dedup_by(|later, kept| {
+            let same = key(later) == key(kept);
             if same {
-                std::mem::swap(&mut later.1, &mut kept.1);
+                *kept = *later;
             }
             same
         });
+    }
+}
+
+/// A bulk load's writes, validated, grouped per table (in [`Table::ALL`] order), keys encoded
+/// by `encode` (which appends a row's key to the buffer it is given), sorted by encoded key
+/// with only the last write per key kept. Fails whole on the first invalid write.
+pub(crate) fn sorted_by_table(writes: Vec<Write>, encode: impl Fn(&[u8], &[u8], &mut Vec<u8>) -> Result<(), StoreError>) -> Result<Vec<TableRows>, StoreError> {
+    // Sized up front: the buffers of a load run to hundreds of MB, and growing them by
+    // doubling copies them and touches twice the memory.
+    let mut sizes = vec![(0usize, 0usize); Table::ALL.len()];
+    for write in &writes {
+        write.validate()?;
+        let (pk, ck) = match write {
+            Write::Put { pk, ck, .. } | Write::Delete { pk, ck, .. } => (pk, ck),
+        };
+        if let Some(size) = sizes.get_mut(write.table().index()) {
+            size.0 += 1;
+            // Room for the encoding's own bytes (a length prefix or escapes and a terminator).
+            size.1 += pk.len() + ck.len() + 8;
+        }
+    }
+    let mut tables: Vec<TableRows> = sizes
+        .iter()
+        .map(|&(rows, bytes)| TableRows { keys: Vec::with_capacity(bytes), slots: Vec::with_capacity(rows), values: Vec::with_capacity(rows) })
+        .collect();
+    for write in writes {
+        let table = write.table();
+        let rows = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
+        let (pk, ck, value) = match write {
+            Write::Put { pk, ck, value, .. } => (pk, ck, Some(value)),
+            Write::Delete { pk, ck, .. } => (pk, ck, None),
+        };
+        let start = rows.keys.len();
+        encode(&pk, &ck, &mut rows.keys)?;
+        let len = u32::try_from(rows.keys.len() - start).map_err(|_| StoreError::InvalidWrite(format!("encoded key of {} bytes", rows.keys.len() - start)))?;
+        let write = u32::try_from(rows.values.len()).map_err(|_| StoreError::InvalidWrite("more than 2^32 writes in one load".into()))?;
+        rows.slots.push(Slot { start, len, write });
+        rows.values.push(value);
+    }
+    for rows in &mut tables {
+        rows.sort();
     }
     Ok(tables)
 }
@@ -137,10 +194,16 @@ mod tests {
             Write::Delete { table: Table::Users, pk: b"b".to_vec(), ck: vec![] },
             put(Table::Users, b"a", b"3"),
         ];
-        let tables = sorted_by_table(writes, |pk, _| Ok(pk.to_vec())).unwrap();
-        assert_eq!(tables[Table::Users.index()], vec![(b"a".to_vec(), Some(b"3".to_vec())), (b"b".to_vec(), None)]);
-        assert_eq!(tables[Table::Pools.index()], vec![(b"p".to_vec(), Some(b"x".to_vec()))]);
+        let pk_only = |pk: &[u8], _: &[u8], out: &mut Vec<u8>| {
+            out.extend_from_slice(pk);
+            Ok(())
+        };
+        let tables = sorted_by_table(writes, pk_only).unwrap();
+        let rows = |t: Table| tables[t.index()].iter().map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec))).collect::<Vec<_>>();
+        assert_eq!(rows(Table::Users), vec![(b"a".to_vec(), Some(b"3".to_vec())), (b"b".to_vec(), None)]);
+        assert_eq!(rows(Table::Pools), vec![(b"p".to_vec(), Some(b"x".to_vec()))]);
+        assert!(tables[Table::Clients.index()].is_empty());
         let too_long = vec![put(Table::Users, &vec![0; crate::MAX_KEY_LEN + 1], b"")];
-        assert!(matches!(sorted_by_table(too_long, |pk, _| Ok(pk.to_vec())), Err(StoreError::InvalidWrite(_))));
+        assert!(matches!(sorted_by_table(too_long, pk_only), Err(StoreError::InvalidWrite(_))));
     }
 }

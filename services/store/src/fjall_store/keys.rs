@@ -15,23 +15,36 @@ use crate::StoreError;
 
 /// `escape(pk) ‖ 0x00 0x00`: the prefix shared by every row of the partition.
 pub(super) fn partition_prefix(pk: &[u8]) -> Vec<u8> {
-    let zeros = pk.iter().filter(|&&b| b == 0).count();
-    let mut key = Vec::with_capacity(pk.len() + zeros + 2);
-    for &b in pk {
-        key.push(b);
-        if b == 0 {
-            key.push(1);
-        }
-    }
-    key.extend_from_slice(&[0, 0]);
+    let mut key = Vec::with_capacity(pk.len() + 2);
+    push_partition_prefix(pk, &mut key);
     key
+}
+
+/// Appends `escape(pk) ‖ 0x00 0x00` to `out`.
+fn push_partition_prefix(pk: &[u8], out: &mut Vec<u8>) {
+    // Whole runs between zero bytes at a time (pks join their parts with 0x00).
+    let mut parts = pk.split(|&b| b == 0);
+    if let Some(first) = parts.next() {
+        out.extend_from_slice(first);
+    }
+    for part in parts {
+        out.extend_from_slice(&[0, 1]);
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(&[0, 0]);
 }
 
 /// The full row key.
 pub(super) fn row_key(pk: &[u8], ck: &[u8]) -> Vec<u8> {
-    let mut key = partition_prefix(pk);
-    key.extend_from_slice(ck);
+    let mut key = Vec::with_capacity(pk.len() + ck.len() + 2);
+    push_row_key(pk, ck, &mut key);
     key
+}
+
+/// Appends the full row key to `out` (bulk loads encode every key into one buffer).
+pub(super) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) {
+    push_partition_prefix(pk, out);
+    out.extend_from_slice(ck);
 }
 
 /// Splits a stored key into (pk, ck); the pk is unescaped into `pk`.

@@ -16,12 +16,15 @@ use std::sync::atomic::Ordering;
 
 use fjall::PersistMode;
 
-use super::{ferr, keys::row_key, Inner, REBUILDING};
+use super::{ferr, keys::push_row_key, Inner, REBUILDING};
 use crate::embedded::sorted_by_table;
 use crate::{StoreError, Table, Write};
 
 pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-    let tables = sorted_by_table(writes, |pk, ck| Ok(row_key(pk, ck)))?;
+    let tables = sorted_by_table(writes, |pk, ck, out| {
+        push_row_key(pk, ck, out);
+        Ok(())
+    })?;
     if !inner.rebuilding.load(Ordering::SeqCst) {
         inner.set_rebuilding(true)?;
     }
@@ -31,7 +34,7 @@ pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, du
             continue;
         }
         let mut ingestion = keyspaces.table(table)?.start_ingestion().map_err(ferr)?;
-        for (key, value) in rows {
+        for (key, value) in rows.iter() {
             match value {
                 Some(value) => ingestion.write(key, value).map_err(ferr)?,
                 None => ingestion.write_tombstone(key).map_err(ferr)?,

@@ -27,9 +27,18 @@ pub(super) fn partition_prefix(pk: &[u8]) -> Result<Vec<u8>, StoreError> {
 
 /// The full row key.
 pub(super) fn row_key(pk: &[u8], ck: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let mut key = partition_prefix(pk)?;
-    key.extend_from_slice(ck);
+    let mut key = Vec::with_capacity(4 + pk.len() + ck.len());
+    push_row_key(pk, ck, &mut key)?;
     Ok(key)
+}
+
+/// Appends the full row key to `out` (bulk loads encode every key into one buffer).
+pub(super) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let len = u32::try_from(pk.len()).map_err(|_| StoreError::InvalidWrite(format!("partition key of {} bytes", pk.len())))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(pk);
+    out.extend_from_slice(ck);
+    Ok(())
 }
 
 /// Splits a stored key into (pk, ck).

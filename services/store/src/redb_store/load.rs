@@ -10,12 +10,12 @@
 use redb::{Database, Durability, WriteTransaction};
 
 use super::{rerr, row_table, OFFSETS};
-use crate::embedded::{sorted_by_table, Keyed};
-use crate::redb_store::keys::row_key;
+use crate::embedded::{sorted_by_table, TableRows};
+use crate::redb_store::keys::push_row_key;
 use crate::{StoreError, Table, Write};
 
 pub(super) fn load(db: &Database, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-    let tables = sorted_by_table(writes, row_key)?;
+    let tables = sorted_by_table(writes, push_row_key)?;
     let mut txn = db.begin_write().map_err(rerr)?;
     let durability = if durable { Durability::Immediate } else { Durability::None };
     txn.set_durability(durability).map_err(rerr)?;
@@ -28,19 +28,19 @@ pub(super) fn load(db: &Database, offsets: &[(u32, u64)], writes: Vec<Write>, du
     }
 }
 
-fn fill(txn: &WriteTransaction, tables: Vec<Vec<Keyed>>, offsets: &[(u32, u64)]) -> Result<(), StoreError> {
+fn fill(txn: &WriteTransaction, tables: Vec<TableRows>, offsets: &[(u32, u64)]) -> Result<(), StoreError> {
     for (&table, rows) in Table::ALL.iter().zip(tables) {
         if rows.is_empty() {
             continue;
         }
         let mut redb_table = txn.open_table(row_table(table)).map_err(rerr)?;
-        for (key, value) in rows {
+        for (key, value) in rows.iter() {
             match value {
                 Some(value) => {
-                    redb_table.insert(key.as_slice(), value.as_slice()).map_err(rerr)?;
+                    redb_table.insert(key, value).map_err(rerr)?;
                 }
                 None => {
-                    redb_table.remove(key.as_slice()).map_err(rerr)?;
+                    redb_table.remove(key).map_err(rerr)?;
                 }
             }
         }
