@@ -22,6 +22,8 @@
 //! The same [`SearchAttribute::value_of`] feeds the projector's index rows and
 //! [`SearchAttribute::normalize`] the query, so both sides compare identical strings.
 
+use std::borrow::Cow;
+
 use crate::pb::UserState;
 use crate::DomainError;
 
@@ -77,12 +79,19 @@ impl SearchAttribute {
     /// The value a user is found under for this attribute, already normalised (see
     /// [`normalize`](SearchAttribute::normalize)); `None` when the user has no such value.
     pub fn value_of(self, user: &UserState) -> Option<String> {
+        self.value_ref(user).map(Cow::into_owned)
+    }
+
+    /// [`value_of`](SearchAttribute::value_of) without copying what the state already holds
+    /// (the projector compares every searchable value on every user change).
+    pub fn value_ref(self, user: &UserState) -> Option<Cow<'_, str>> {
         match self {
-            SearchAttribute::Username => Some(user.username.clone()),
-            SearchAttribute::Sub => Some(user.sub.clone()),
-            SearchAttribute::UserStatus => Some(self.normalize(&user.status)),
-            SearchAttribute::Status => Some(if user.enabled { "Enabled" } else { "Disabled" }.to_string()),
-            other => user.attributes.get(other.name()).cloned(),
+            SearchAttribute::Username => Some(Cow::Borrowed(&user.username)),
+            SearchAttribute::Sub => Some(Cow::Borrowed(&user.sub)),
+            SearchAttribute::UserStatus if !user.status.bytes().any(|b| b.is_ascii_lowercase()) => Some(Cow::Borrowed(&user.status)),
+            SearchAttribute::UserStatus => Some(Cow::Owned(self.normalize(&user.status))),
+            SearchAttribute::Status => Some(Cow::Borrowed(if user.enabled { "Enabled" } else { "Disabled" })),
+            other => user.attributes.get(other.name()).map(|v| Cow::Borrowed(v.as_str())),
         }
     }
 
@@ -305,5 +314,18 @@ mod tests {
         assert!(!ok(r#"name ^= """#).matches(&user), "no value, no match");
         user.enabled = false;
         assert!(ok(r#"status = "Disabled""#).matches(&user));
+    }
+
+    #[test]
+    fn borrowed_values_equal_owned_ones() {
+        let mut u = UserState { username: "Al".into(), sub: "s".into(), status: "CONFIRMED".into(), enabled: true, ..Default::default() };
+        u.attributes.insert("email".into(), "a@x.io".into());
+        for status in ["CONFIRMED", "confirmed", "Force_Change_Password"] {
+            u.status = status.into();
+            for &a in SearchAttribute::ALL {
+                assert_eq!(a.value_ref(&u).map(|v| v.into_owned()), a.value_of(&u), "{a:?} with status {status}");
+            }
+        }
+        assert_eq!(SearchAttribute::UserStatus.value_of(&u).as_deref(), Some("FORCE_CHANGE_PASSWORD"));
     }
 }

@@ -45,24 +45,17 @@ pub struct BatchOutcome {
     pub events: usize,
 }
 
-/// The aggregates whose state a batch changed, in first-change order.
-#[derive(Default)]
-struct Touched {
-    seen: std::collections::HashSet<String>,
-    keys: Vec<(String, AggregateKey)>,
-}
-
-impl Touched {
-    fn add(&mut self, text: &str, key: AggregateKey) {
-        if self.seen.insert(text.to_string()) {
-            self.keys.push((text.to_string(), key));
-        }
-    }
+/// A cached aggregate state, and the last batch that changed it.
+struct Cached {
+    state: Option<AggregateState>,
+    batch: u64,
 }
 
 /// Per-partition arbiter state: the state cache.
 pub struct Arbiter {
-    states: HashMap<String, Option<AggregateState>>,
+    states: HashMap<String, Cached>,
+    /// Number of the batch being arbitrated (starts at 1; 0 marks a state no batch changed).
+    batch: u64,
     requests: HashMap<Vec<u8>, bool>,
     /// Every existing row is in the cache (true right after a clear, until the first eviction).
     complete: bool,
@@ -74,7 +67,7 @@ const DEFAULT_CAPACITY: usize = 1_000_000;
 impl Arbiter {
     /// An arbiter over a store that may already hold rows.
     pub fn new() -> Self {
-        Arbiter { states: HashMap::new(), requests: HashMap::new(), complete: false, capacity: DEFAULT_CAPACITY }
+        Arbiter { states: HashMap::new(), batch: 0, requests: HashMap::new(), complete: false, capacity: DEFAULT_CAPACITY }
     }
 
     /// An arbiter over a store known to be empty (rebuild): misses are absences.
@@ -94,14 +87,27 @@ impl Arbiter {
         self.complete = false;
     }
 
-    async fn state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<Option<AggregateState>, StoreError> {
-        if let Some(s) = self.states.get(text) {
-            return Ok(s.clone());
+    /// The aggregate's current state, moved out of the cache (no copy): every caller puts a
+    /// state back with [`Arbiter::put_back`] or [`Arbiter::remember`] before the next record,
+    /// and an error in between resets the whole cache.
+    async fn take_state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<Option<AggregateState>, StoreError> {
+        if let Some(cached) = self.states.get_mut(text) {
+            return Ok(cached.state.take());
         }
         if self.complete {
             return Ok(None);
         }
         rows::load_state(store, key).await
+    }
+
+    /// Returns an unchanged state taken with [`Arbiter::take_state`].
+    fn put_back(&mut self, text: &str, state: Option<AggregateState>) {
+        match self.states.get_mut(text) {
+            Some(cached) => cached.state = state,
+            None => {
+                self.states.insert(text.to_string(), Cached { state, batch: 0 });
+            }
+        }
     }
 
     async fn request_seen(&mut self, store: &dyn ProjectionStore, row: &[u8]) -> Result<bool, StoreError> {
@@ -114,8 +120,20 @@ impl Arbiter {
         Ok(store.get(Table::Requests, row, &[]).await?.is_some())
     }
 
-    fn remember(&mut self, key: String, state: Option<AggregateState>) {
-        self.states.insert(key, state);
+    /// Caches the state an accepted envelope left its aggregate in; true if this is the
+    /// batch's first change to it.
+    fn remember(&mut self, text: &str, state: Option<AggregateState>) -> bool {
+        let batch = self.batch;
+        match self.states.get_mut(text) {
+            Some(cached) => {
+                cached.state = state;
+                std::mem::replace(&mut cached.batch, batch) != batch
+            }
+            None => {
+                self.states.insert(text.to_string(), Cached { state, batch });
+                true
+            }
+        }
     }
 
     /// True when the next [`Arbiter::arbitrate`] will forget the cache (and read the store).
@@ -138,8 +156,19 @@ impl Arbiter {
     /// `outcome.writes` with the next offset, and calls [`Arbiter::reset`] if that fails.
     pub async fn arbitrate(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
         self.evict_if_full();
+        self.batch += 1;
+        let result = self.arbitrate_batch(store, records).await;
+        if result.is_err() {
+            // A state may be out of the cache mid-record: the cache is no longer the truth.
+            self.reset();
+        }
+        result
+    }
+
+    async fn arbitrate_batch(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
         let mut out = BatchOutcome::default();
-        let mut touched = Touched::default();
+        // The aggregates whose state the batch changed, in first-change order.
+        let mut touched = Vec::new();
         for rec in records {
             let (event_id, verdict) = self.one(store, rec, &mut out, &mut touched).await?;
             if verdict == Verdict::Accepted {
@@ -150,11 +179,11 @@ impl Arbiter {
         // Each state row the batch changed, once, as the batch leaves it: the same rows as one
         // write per accepted envelope (the last write to a key wins), without encoding the
         // intermediate states. The cache holds every one of them until the next batch.
-        for (text, key) in touched.keys {
-            let Some(state) = self.states.get(&text) else {
+        for (text, key) in touched {
+            let Some(cached) = self.states.get(&text) else {
                 return Err(StoreError::Backend(format!("the arbiter lost the state of {text}, changed in this batch")));
             };
-            out.writes.push(rows::state_write(&key, state.as_ref()));
+            out.writes.push(rows::state_write(&key, cached.state.as_ref()));
         }
         Ok(out)
     }
@@ -164,7 +193,7 @@ impl Arbiter {
         store: &dyn ProjectionStore,
         rec: &StoredRecord,
         out: &mut BatchOutcome,
-        touched: &mut Touched,
+        touched: &mut Vec<(String, AggregateKey)>,
     ) -> Result<(String, Verdict), StoreError> {
         let env = match Envelope::decode(rec.record.value.as_slice()) {
             Ok(env) => env,
@@ -175,26 +204,30 @@ impl Arbiter {
         let Some(key) = AggregateKey::parse(&env.aggregate) else {
             return Ok((env.event_id, Verdict::Invalid(format!("unknown aggregate key {:?}", env.aggregate))));
         };
-        let current = self.state(store, &key, &env.aggregate).await?;
+        let current = self.take_state(store, &key, &env.aggregate).await?;
         let version = current.as_ref().map(AggregateState::version).unwrap_or(0);
         let request_row = (!env.request_id.is_empty()).then(|| rows::request_row(&env.aggregate, &env.request_id));
         if let Some(row) = &request_row {
             if self.request_seen(store, row).await? {
+                self.put_back(&env.aggregate, current);
                 return Ok((env.event_id, Verdict::Duplicate));
             }
         }
         if version != env.expected_version {
+            self.put_back(&env.aggregate, current);
             return Ok((env.event_id, Verdict::Conflict { current_version: version }));
         }
-        let next = evolve(current.clone(), &env);
-        writes.extend(rows::transition(&key, current.as_ref(), next.as_ref()));
+        let before = before_view(current.as_ref());
+        let next = evolve(current, &env);
+        writes.extend(rows::transition(&key, before.as_ref(), next.as_ref()));
         if let Some(row) = request_row {
             writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes() });
             self.requests.insert(row, true);
         }
-        self.side_rows(rec, &env, next.as_ref().or(current.as_ref()), writes);
-        touched.add(&env.aggregate, key);
-        self.remember(env.aggregate.clone(), next);
+        self.side_rows(rec, &env, next.as_ref().or(before.as_ref()), writes);
+        if self.remember(&env.aggregate, next) {
+            touched.push((env.aggregate, key));
+        }
         Ok((env.event_id, Verdict::Accepted))
     }
 
@@ -257,6 +290,70 @@ impl Arbiter {
     }
 }
 
+/// What the index rows ([`rows::transition`]) and the side rows read of an aggregate's state
+/// from before an envelope, kept while `evolve` consumes the state itself. For a user, every
+/// field but the heavy ones neither reads (password record, pending codes, TOTP secret): a
+/// full copy of each user state per envelope was the largest cost of replaying a log of
+/// returning users. `view_reads_the_same_rows` pins it.
+fn before_view(state: Option<&AggregateState>) -> Option<AggregateState> {
+    let Some(AggregateState::User(u)) = state else { return state.cloned() };
+    // No `..`: a new field fails to compile here until someone decides whether it is heavy.
+    let UserState {
+        version,
+        pool_id,
+        sub,
+        username,
+        attributes,
+        status,
+        enabled,
+        password: _,
+        codes: _,
+        tokens_revoked_before_ms,
+        created_at_ms,
+        updated_at_ms,
+        temporary_password_expires_at_ms,
+        groups,
+        failed_sign_ins,
+        last_failed_sign_in_ms,
+        locked_until_ms,
+        totp_secret_sealed: _,
+        totp_verified,
+        totp_last_step,
+        mfa_sms_enabled,
+        mfa_totp_enabled,
+        mfa_email_enabled,
+        mfa_preferred,
+        sessions_valid_from_version,
+    } = u;
+    Some(AggregateState::User(UserState {
+        version: *version,
+        pool_id: pool_id.clone(),
+        sub: sub.clone(),
+        username: username.clone(),
+        attributes: attributes.clone(),
+        status: status.clone(),
+        enabled: *enabled,
+        password: None,
+        codes: Vec::new(),
+        tokens_revoked_before_ms: *tokens_revoked_before_ms,
+        created_at_ms: *created_at_ms,
+        updated_at_ms: *updated_at_ms,
+        temporary_password_expires_at_ms: *temporary_password_expires_at_ms,
+        groups: groups.clone(),
+        failed_sign_ins: *failed_sign_ins,
+        last_failed_sign_in_ms: *last_failed_sign_in_ms,
+        locked_until_ms: *locked_until_ms,
+        totp_secret_sealed: Vec::new(),
+        totp_verified: *totp_verified,
+        totp_last_step: *totp_last_step,
+        mfa_sms_enabled: *mfa_sms_enabled,
+        mfa_totp_enabled: *mfa_totp_enabled,
+        mfa_email_enabled: *mfa_email_enabled,
+        mfa_preferred: mfa_preferred.clone(),
+        sessions_valid_from_version: *sessions_valid_from_version,
+    }))
+}
+
 /// A post-* trigger call an event asks for.
 struct PostCall<'a> {
     kind: &'static str,
@@ -304,5 +401,64 @@ fn trigger_attributes(u: &UserState) -> Vec<Attribute> {
 impl Default for Arbiter {
     fn default() -> Self {
         Arbiter::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idp_domain::pb::{CodeIssued, GroupMembership, PasswordRecord, PendingCode, UserDeleted};
+    use idp_eventlog::Record;
+
+    fn full_user() -> UserState {
+        UserState {
+            version: 7,
+            pool_id: "p_1".into(),
+            sub: "s-1".into(),
+            username: "Alice".into(),
+            attributes: [("email".to_string(), "a@x.io".to_string()), ("name".to_string(), "Al".to_string()), ("custom:x".to_string(), "y".to_string())].into(),
+            status: "CONFIRMED".into(),
+            enabled: true,
+            password: Some(PasswordRecord { argon2_phc: "$argon2id$…".into(), srp_salt_hex: "ab".into(), srp_verifier_hex: "cd".repeat(384), set_at_ms: 1 }),
+            codes: vec![PendingCode::default()],
+            groups: vec![GroupMembership { group_name: "admins".into(), group_id: "g1".into() }],
+            totp_secret_sealed: vec![9; 40],
+            mfa_preferred: "SOFTWARE_TOKEN_MFA".into(),
+            ..Default::default()
+        }
+    }
+
+    fn rec() -> StoredRecord {
+        StoredRecord { partition: 3, offset: 11, record: Record { key: b"k".to_vec(), headers: vec![], value: vec![] } }
+    }
+
+    #[test]
+    fn view_reads_the_same_rows() {
+        let key = AggregateKey::user("p_1", "alice");
+        let full = AggregateState::User(full_user());
+        let view = before_view(Some(&full));
+        let mut changed = full_user();
+        changed.attributes.insert("email".into(), "b@x.io".into());
+        changed.enabled = false;
+        changed.groups.clear();
+        let changed = AggregateState::User(changed);
+        for new in [Some(&changed), Some(&full), None] {
+            assert_eq!(rows::transition(&key, Some(&full), new), rows::transition(&key, view.as_ref(), new));
+        }
+        // Side rows fall back to the state before when the envelope deletes the aggregate.
+        let env = Envelope {
+            event_id: "e".into(),
+            events: vec![
+                idp_domain::pb::Event { kind: Some(Kind::CodeIssued(CodeIssued { purpose: "SIGN_UP".into(), ..Default::default() })) },
+                idp_domain::pb::Event { kind: Some(Kind::UserDeleted(UserDeleted::default())) },
+            ],
+            ..Default::default()
+        };
+        let arbiter = Arbiter::new();
+        let (mut from_full, mut from_view) = (Vec::new(), Vec::new());
+        arbiter.side_rows(&rec(), &env, Some(&full), &mut from_full);
+        arbiter.side_rows(&rec(), &env, view.as_ref(), &mut from_view);
+        assert_eq!(from_full, from_view);
+        assert!(!from_full.is_empty());
     }
 }

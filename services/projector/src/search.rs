@@ -29,11 +29,13 @@ pub fn pk(pool_id: &str, attribute: SearchAttribute) -> Vec<u8> {
 }
 
 fn escape(value: &str, out: &mut Vec<u8>) {
-    for &b in value.as_bytes() {
-        out.push(b);
-        if b == 0 {
-            out.push(0xff);
-        }
+    let mut parts = value.as_bytes().split(|&b| b == 0);
+    if let Some(first) = parts.next() {
+        out.extend_from_slice(first);
+    }
+    for part in parts {
+        out.extend_from_slice(&[0x00, 0xff]);
+        out.extend_from_slice(part);
     }
 }
 
@@ -69,7 +71,7 @@ pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Opt
     // rows to change are those of the attributes whose value changed, nothing to build.
     let mut writes = Vec::new();
     for &a in SearchAttribute::ALL {
-        let (before, after) = (old.and_then(|u| a.value_of(u)), new.and_then(|u| a.value_of(u)));
+        let (before, after) = (old.and_then(|u| a.value_ref(u)), new.and_then(|u| a.value_ref(u)));
         if before == after {
             continue;
         }
