@@ -9,7 +9,7 @@
 //! the cache is authoritative). After `clear()` (rebuild) the cache is *complete*: a miss means
 //! "absent" and costs no store read, which is what makes replay fast.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{event::Kind, Attribute, Envelope, OutboxItem, TriggerItem, UserState};
@@ -67,7 +67,7 @@ const DEFAULT_CAPACITY: usize = 1_000_000;
 impl Arbiter {
     /// An arbiter over a store that may already hold rows.
     pub fn new() -> Self {
-        Arbiter { states: HashMap::new(), batch: 0, requests: HashMap::new(), complete: false, capacity: DEFAULT_CAPACITY }
+        Arbiter { states: HashMap::default(), batch: 0, requests: HashMap::default(), complete: false, capacity: DEFAULT_CAPACITY }
     }
 
     /// An arbiter over a store known to be empty (rebuild): misses are absences.

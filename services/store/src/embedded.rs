@@ -125,9 +125,9 @@ impl TableRows {
     fn sort(&mut self) {
         let (keys, slots) = (&self.keys, &mut self.slots);
         let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
-        // Stable: the writes to one key stay in arrival order, so the last of a run is the
-        // last write, and it is the one kept.
-        slots.sort_by(|a, b| key(a).cmp(key(b)));
+        // Ties broken by arrival, so the last of a run of equal keys is the last write, and it
+        // is the one kept (an unstable sort with the tie-break: no scratch buffer).
+        slots.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.write.cmp(&b.write)));
         slots.dedup_by(|later, kept| {
             let same = key(later) == key(kept);
             if same {
