@@ -185,6 +185,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bulk_sort_matches_a_map_of_last_writes() {
+        // Keys over a tiny alphabet with a long shared prefix, zero bytes and keys that are
+        // prefixes of others.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut writes = Vec::new();
+        let mut expected = std::collections::BTreeMap::new();
+        for i in 0..5000u32 {
+            let mut pk = b"pool-0001\0".to_vec();
+            for _ in 0..(next() % 12) {
+                pk.push([0u8, 1, b'a', 0xff][(next() % 4) as usize]);
+            }
+            let value = i.to_be_bytes().to_vec();
+            if next() % 5 == 0 {
+                writes.push(Write::Delete { table: Table::Users, pk: pk.clone(), ck: vec![] });
+                expected.insert(pk, None);
+            } else {
+                writes.push(Write::Put { table: Table::Users, pk: pk.clone(), ck: vec![], value: value.clone() });
+                expected.insert(pk, Some(value));
+            }
+        }
+        let tables = sorted_by_table(writes, |pk, _, out| {
+            out.extend_from_slice(pk);
+            Ok(())
+        })
+        .unwrap();
+        let got: Vec<_> = tables[Table::Users.index()].iter().map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec))).collect();
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
     fn bulk_writes_are_grouped_sorted_and_the_last_per_key_wins() {
         let put = |table, pk: &[u8], v: &[u8]| Write::Put { table, pk: pk.to_vec(), ck: vec![], value: v.to_vec() };
         let writes = vec![

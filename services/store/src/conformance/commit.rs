@@ -199,4 +199,19 @@ where
     }
     assert_eq!(ok(store.fingerprint().await, "fingerprint"), before, "rejected load changed the store");
     assert_eq!(ok(store.offset(3).await, "offset"), None, "rejected load set an offset");
+
+    // After a clear (a rebuild's start): deletes in the first load, in a later load, and in a
+    // load after a commit each remove what was there (a store may skip deletes only while
+    // nothing was written since the clear).
+    ok(store.clear().await, "clear");
+    let first = vec![put(Table::Users, b"x", b"", b"1"), del(Table::Users, b"x", b""), del(Table::Users, b"never", b""), put(Table::Users, b"y", b"", b"2")];
+    ok(store.load(vec![(0, 4)], first, false).await, "first load after clear");
+    assert_eq!(ok(store.get(Table::Users, b"x", b"").await, "get"), None, "put then delete in the first load");
+    assert_eq!(ok(store.get(Table::Users, b"y", b"").await, "get"), Some(b"2".to_vec()));
+    ok(store.load(vec![(0, 5)], vec![del(Table::Users, b"y", b"")], false).await, "second load");
+    assert_eq!(ok(store.get(Table::Users, b"y", b"").await, "get"), None, "a later load deletes a row of an earlier one");
+    ok(store.clear().await, "clear");
+    ok(store.commit(0, 1, vec![put(Table::Users, b"z", b"", b"3")]).await, "commit after clear");
+    ok(store.load(vec![(0, 2)], vec![del(Table::Users, b"z", b"")], true).await, "load after a commit");
+    assert_eq!(ok(store.get(Table::Users, b"z", b"").await, "get"), None, "a load deletes a committed row");
 }

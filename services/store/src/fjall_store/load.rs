@@ -3,7 +3,8 @@
 //!
 //! Each table's writes are sorted by key (stable, so writes to one key keep their order), only
 //! the last write per key is kept, and the result is written straight into new table files
-//! (fjall ingestion: no journal, no memtable, no per-row tree insert), deletes as tombstones.
+//! (fjall ingestion: no journal, no memtable, no per-row tree insert), deletes as tombstones
+//! (or not at all into a store that nothing was written to since it was cleared).
 //! Then one batch sets the offsets.
 //!
 //! Ingestion is atomic per table, not across tables and offsets. So a load first sets the
@@ -16,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use fjall::PersistMode;
 
-use super::{ferr, keys::push_row_key, Inner, REBUILDING};
+use super::{ferr, keys::push_row_key, lock, Inner, REBUILDING};
 use crate::embedded::sorted_by_table;
 use crate::{StoreError, Table, Write};
 
@@ -29,19 +30,26 @@ pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, du
         inner.set_rebuilding(true)?;
     }
     let keyspaces = inner.keyspaces();
+    let mut fresh = lock(&inner.fresh);
+    // Into a store emptied by clear and not written since, a delete has nothing to delete.
+    let keep_deletes = !*fresh;
     for (&table, rows) in Table::ALL.iter().zip(tables) {
-        if rows.is_empty() {
+        if !rows.iter().any(|(_, value)| value.is_some() || keep_deletes) {
             continue;
         }
         let mut ingestion = keyspaces.table(table)?.start_ingestion().map_err(ferr)?;
         for (key, value) in rows.iter() {
             match value {
                 Some(value) => ingestion.write(key, value).map_err(ferr)?,
-                None => ingestion.write_tombstone(key).map_err(ferr)?,
+                None if keep_deletes => ingestion.write_tombstone(key).map_err(ferr)?,
+                None => {}
             }
         }
         ingestion.finish().map_err(ferr)?;
     }
+    *fresh = false;
+    inner.fresh_hint.store(false, Ordering::Release);
+    drop(fresh);
     let mut batch = inner.db.batch().durability(Some(PersistMode::Buffer));
     for &(log_partition, offset) in offsets {
         batch.insert(&keyspaces.offsets, log_partition.to_be_bytes(), offset.to_be_bytes());

@@ -105,6 +105,12 @@ pub(crate) struct Inner {
     syncs: AtomicU64,
     /// Whether the rebuild marker is set (mirrors `_store_state`).
     rebuilding: AtomicBool,
+    /// No row written since the last clear: a bulk load then has no older rows to delete and
+    /// drops its deletes instead of ingesting tombstones. A load holds the lock throughout; a
+    /// commit takes it to clear the flag before writing (`fresh_hint` spares it the lock
+    /// after that).
+    fresh: Mutex<bool>,
+    fresh_hint: AtomicBool,
     path: PathBuf,
 }
 
@@ -163,6 +169,8 @@ impl FjallStore {
             synced: Mutex::new(0),
             syncs: AtomicU64::new(0),
             rebuilding: AtomicBool::new(rebuilding),
+            fresh: Mutex::new(false),
+            fresh_hint: AtomicBool::new(false),
             path: path.to_path_buf(),
         };
         if rebuilding {
@@ -207,6 +215,10 @@ impl Inner {
     fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError> {
         for write in &writes {
             write.validate()?;
+        }
+        if self.fresh_hint.load(Ordering::Acquire) {
+            *lock(&self.fresh) = false;
+            self.fresh_hint.store(false, Ordering::Release);
         }
         // Buffer: the batch reaches the OS before commit() returns, so it survives a kill.
         let keyspaces = self.keyspaces();
@@ -284,7 +296,10 @@ impl Inner {
         *current = Arc::new(Keyspaces::open(&self.db)?);
         drop(current);
         self.set_rebuilding(false)?;
-        self.flush_memtables()
+        self.flush_memtables()?;
+        *lock(&self.fresh) = true;
+        self.fresh_hint.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Flushes every memtable to a table file, so that fjall can drop the sealed journals
