@@ -291,10 +291,10 @@ impl Arbiter {
 }
 
 /// What the index rows ([`rows::transition`]) and the side rows read of an aggregate's state
-/// from before an envelope, kept while `evolve` consumes the state itself. For a user, every
-/// field but the heavy ones neither reads (password record, pending codes, TOTP secret): a
-/// full copy of each user state per envelope was the largest cost of replaying a log of
-/// returning users. `view_reads_the_same_rows` pins it.
+/// from before an envelope, kept while `evolve` consumes the state itself. For a user, that
+/// is every field except three heavy ones neither reads (password record, pending codes, TOTP
+/// secret): a full copy of each user state per envelope was the largest cost of replaying a
+/// log of returning users. `view_reads_the_same_rows` pins it.
 fn before_view(state: Option<&AggregateState>) -> Option<AggregateState> {
     let Some(AggregateState::User(u)) = state else { return state.cloned() };
     // No `..`: a new field fails to compile here until someone decides whether it is heavy.
