@@ -56,11 +56,6 @@ impl App {
         }
     }
 
-    /// The username key of the user with `sub`, if any.
-    pub async fn username_key_by_sub(&self, pool_id: &str, sub: &str) -> Result<Option<String>, AppError> {
-        Ok(self.store.get(Table::UsersBySub, &rows::sub_row(pool_id, sub), &[]).await?.map(|v| String::from_utf8_lossy(&v).into_owned()))
-    }
-
     pub(crate) async fn is_revoked(&self, origin_jti: &str) -> Result<bool, AppError> {
         Ok(self.store.get(Table::Revocations, origin_jti.as_bytes(), &[]).await?.is_some())
     }

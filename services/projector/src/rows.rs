@@ -7,7 +7,6 @@
 //! | Clients      | client id                  | ""                  | `ClientState`            |
 //! | ClientIndex  | pool id                    | client id           | client name              |
 //! | Users        | pool id 0x00 username key  | ""                  | `UserState`              |
-//! | UsersBySub   | pool id 0x00 sub           | ""                  | username key             |
 //! | Revocations  | origin jti                 | ""                  | expiry (ms, big endian)  |
 //! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
@@ -17,7 +16,9 @@
 //!
 //! Groups and memberships (Groups, GroupIndex, GroupMembers): see [`crate::group_rows`].
 //! `UserSearch` (ListUsers filters) is laid out in [`crate::search`]; [`transition`] keeps it
-//! in step with every user state change.
+//! in step with every user state change; its `sub` rows also answer "which user has this
+//! sub" (the `UsersBySub` table this module once wrote had no reader: tokens name their user
+//! by username and are checked against its sub).
 
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
@@ -45,10 +46,6 @@ pub fn join(a: &str, b: &str) -> Vec<u8> {
     v.push(0);
     v.extend_from_slice(b.as_bytes());
     v
-}
-
-pub fn sub_row(pool_id: &str, sub: &str) -> Vec<u8> {
-    join(pool_id, sub)
 }
 
 pub fn request_row(aggregate: &str, request_id: &str) -> Vec<u8> {
@@ -131,7 +128,6 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
             let had = matches!(old, Some(AggregateState::User(o)) if o.sub == u.sub);
             if !had {
                 if let AggregateKey::User { username_key, .. } = key {
-                    writes.push(Write::Put { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![], value: username_key.as_bytes().to_vec() });
                     writes.push(Write::Put {
                         table: Table::UserIndex,
                         pk: u.pool_id.as_bytes().to_vec(),
@@ -142,7 +138,6 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
             }
         }
         (Some(AggregateState::User(u)), None) => {
-            writes.push(Write::Delete { table: Table::UsersBySub, pk: sub_row(&u.pool_id, &u.sub), ck: vec![] });
             if let AggregateKey::User { username_key, .. } = key {
                 writes.push(Write::Delete { table: Table::UserIndex, pk: u.pool_id.as_bytes().to_vec(), ck: username_key.as_bytes().to_vec() });
             }

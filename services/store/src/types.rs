@@ -54,7 +54,9 @@ tables! {
     ClientIndex => "client_index",
     /// User aggregate state, pk = pool id + username key.
     Users => "users",
-    /// `sub` → username key, pk = pool id + sub.
+    /// `sub` → username key, pk = pool id + sub. Retired: the projector no longer writes it
+    /// (nothing read it; the search index's `sub` rows answer a lookup by sub). It stays a
+    /// table so that a store written by an earlier version drops its rows at the next clear.
     UsersBySub => "users_by_sub",
     /// Revoked refresh-token families, pk = origin jti.
     Revocations => "revocations",
