@@ -18,10 +18,8 @@ pub(super) type RowTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// `len ‖ pk`: the prefix shared by every row of the partition.
 pub(super) fn partition_prefix(pk: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let len = u32::try_from(pk.len()).map_err(|_| StoreError::InvalidWrite(format!("partition key of {} bytes", pk.len())))?;
     let mut key = Vec::with_capacity(4 + pk.len());
-    key.extend_from_slice(&len.to_be_bytes());
-    key.extend_from_slice(pk);
+    push_row_key(pk, &[], &mut key)?;
     Ok(key)
 }
 
