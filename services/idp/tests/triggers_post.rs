@@ -171,9 +171,18 @@ async fn a_pending_post_trigger_call_survives_a_crash_and_a_rebuild_calls_nothin
 
     // ... across a crash; after the restart the fixed trigger makes it, with the same key.
     server.restart().await;
+    let cursor = dir.path().join("trigger-cursor.json");
+    let before = std::fs::read(&cursor).ok();
     deploy(&server, &pool, "PostConfirmation", confirmed, "").await;
     let done = wait_lines(&log, "confirmed user=bob", 1).await;
     assert_eq!(key(&done[0]), key(&failing[0]));
+    // The runner saves its progress just after the call returns; a kill before that save would
+    // make the call again (at-least-once, same key), which is not what this test is about.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read(&cursor).ok() == before {
+        assert!(Instant::now() < deadline, "the trigger runner never saved its progress past bob's call");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 
     // Restart and rebuild: the queue is replayed byte for byte, nothing is called again.
     server.kill9();
