@@ -21,7 +21,8 @@ use crate::{bar, BoxError};
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum History {
     /// One envelope: UserSignedUp (with an SRP verifier) + CodeIssued. The worst case for
-    /// replay: every record creates a ≈1 KB state row and four index rows.
+    /// replay: every record creates a ≈0.8 KB state row, five search-index rows and an
+    /// outbox row.
     Signup,
     /// Five envelopes, six events: that sign-up, then UserConfirmed, SignInFailed,
     /// SignInSucceeded and RefreshTokenRevoked: later events rewrite an existing user.
@@ -57,9 +58,10 @@ fn history(i: u64, history: History) -> Vec<Envelope> {
                 attributes: vec![Attribute { name: "email".into(), value: format!("{username}@example.com") }],
                 password: Some(PasswordRecord {
                     argon2_phc: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", "s".repeat(22), "h".repeat(43)),
-                    srp_salt_hex: "ab".repeat(16),
-                    srp_verifier_hex: "cd".repeat(384),
+                    srp_salt: vec![0xab; 16],
+                    srp_verifier: vec![0xcd; 384],
                     set_at_ms: T0,
+                    ..Default::default()
                 }),
                 client_id: "seedclient".into(),
                 created_at_ms: T0,

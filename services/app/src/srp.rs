@@ -27,7 +27,7 @@ use base64::Engine;
 use idp_crypto::srp;
 use idp_domain::client::{prevents_existence_errors, require_flow};
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{PoolState, UserState};
+use idp_domain::pb::{PasswordRecord, PoolState, UserState};
 use idp_domain::user::UserCommand;
 use idp_domain::{AggregateState, DomainError};
 use rand::rngs::OsRng;
@@ -104,6 +104,16 @@ fn normalise_srp_a(a: &str) -> Result<String, AppError> {
     Ok(stripped)
 }
 
+/// A password record's SRP salt and verifier as the hex the exchange uses: from the bytes
+/// fields (records written now), else the hex fields (records written before them).
+fn srp_hex(rec: &PasswordRecord) -> (String, String) {
+    if rec.srp_verifier.is_empty() {
+        (rec.srp_salt_hex.clone(), rec.srp_verifier_hex.clone())
+    } else {
+        (hex::encode(&rec.srp_salt), srp::verifier_hex_from_be(&rec.srp_verifier))
+    }
+}
+
 fn invalid_block() -> AppError {
     AppError::not_authorized("Invalid PASSWORD_CLAIM_SECRET_BLOCK.")
 }
@@ -125,7 +135,8 @@ impl App {
         let (user_id, salt_hex, verifier_hex, pw_at_ms) = match &user {
             Some(u) => {
                 let rec = u.password.clone().unwrap_or_default();
-                (u.username.clone(), rec.srp_salt_hex, rec.srp_verifier_hex, rec.set_at_ms)
+                let (salt_hex, verifier_hex) = srp_hex(&rec);
+                (u.username.clone(), salt_hex, verifier_hex, rec.set_at_ms)
             }
             None if prevent => {
                 let (salt_hex, verifier_hex) = self.decoy_verifier(&caller.pool, username).await?;
@@ -199,9 +210,9 @@ impl App {
 
         // The claim is checked whatever else is wrong, so every failure costs the same time.
         let current = user.as_ref().filter(|u| u.username == block.user).and_then(|u| u.password.clone());
-        let same_password = current.as_ref().is_some_and(|r| r.set_at_ms == block.pw_at_ms && !r.srp_verifier_hex.is_empty());
+        let same_password = current.as_ref().is_some_and(|r| r.set_at_ms == block.pw_at_ms && (!r.srp_verifier.is_empty() || !r.srp_verifier_hex.is_empty()));
         let verifier = match (&current, same_password) {
-            (Some(r), true) => r.srp_verifier_hex.clone(),
+            (Some(r), true) => srp_hex(r).1,
             // Any group element: a decoy computation for an unknown user or a stale block.
             _ => block.bb.clone(),
         };
@@ -315,5 +326,17 @@ mod tests {
         assert!(normalise_srp_a("xyz").is_err());
         assert!(normalise_srp_a(&"f".repeat(769)).is_err());
         assert!(normalise_srp_a(&format!("00{}", "f".repeat(768))).is_ok());
+    }
+
+    #[test]
+    fn records_in_bytes_and_in_hex_give_the_same_exchange() {
+        let v = srp::make_verifier("AbC", "alice", "Passw0rd!", &[0, 7, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+        let now = PasswordRecord { srp_salt: v.salt.clone(), srp_verifier: v.verifier.clone(), set_at_ms: 1, ..Default::default() };
+        let before = PasswordRecord { srp_salt_hex: v.salt_hex.clone(), srp_verifier_hex: v.verifier_hex.clone(), set_at_ms: 1, ..Default::default() };
+        assert_eq!(srp_hex(&now), (v.salt_hex.clone(), v.verifier_hex.clone()));
+        assert_eq!(srp_hex(&before), srp_hex(&now));
+        assert_eq!(v.verifier.len(), 384);
+        assert!(v.salt_hex.starts_with("0007fe"), "leading zero bytes of the salt are kept");
+        assert_eq!(srp_hex(&PasswordRecord::default()), (String::new(), String::new()));
     }
 }

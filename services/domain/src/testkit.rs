@@ -29,9 +29,10 @@ impl Ctx for FakeCtx {
     fn hash_password(&mut self, pool: &str, user: &str, password: &str) -> PasswordRecord {
         PasswordRecord {
             argon2_phc: format!("hash({password})"),
-            srp_salt_hex: "00".into(),
-            srp_verifier_hex: format!("v({pool},{user})"),
+            srp_salt: vec![0],
+            srp_verifier: format!("v({pool},{user})").into_bytes(),
             set_at_ms: self.now,
+            ..Default::default()
         }
     }
     fn password_matches(&self, record: Option<&PasswordRecord>, password: &str) -> bool {

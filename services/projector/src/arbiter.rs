@@ -419,7 +419,13 @@ mod tests {
             attributes: [("email".to_string(), "a@x.io".to_string()), ("name".to_string(), "Al".to_string()), ("custom:x".to_string(), "y".to_string())].into(),
             status: "CONFIRMED".into(),
             enabled: true,
-            password: Some(PasswordRecord { argon2_phc: "$argon2id$…".into(), srp_salt_hex: "ab".into(), srp_verifier_hex: "cd".repeat(384), set_at_ms: 1 }),
+            password: Some(PasswordRecord {
+                argon2_phc: "$argon2id$…".into(),
+                srp_salt_hex: "ab".into(),
+                srp_verifier_hex: "cd".repeat(384),
+                set_at_ms: 1,
+                ..Default::default()
+            }),
             codes: vec![PendingCode::default()],
             groups: vec![GroupMembership { group_name: "admins".into(), group_id: "g1".into() }],
             totp_secret_sealed: vec![9; 40],

@@ -63,6 +63,8 @@ fn password(tag: &str) -> PasswordRecord {
         srp_salt_hex: "ab".repeat(16),
         srp_verifier_hex: format!("{tag:0>64}"),
         set_at_ms: 1_790_000_000_000,
+        // Records written before the bytes fields (hex only) replay as they were.
+        ..Default::default()
     }
 }
 

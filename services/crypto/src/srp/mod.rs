@@ -68,11 +68,15 @@ pub struct SrpVerifier {
     pub salt_hex: String,
     /// v as minimal lowercase hex.
     pub verifier_hex: String,
+    /// The salt's bytes (what `salt_hex` spells).
+    pub salt: Vec<u8>,
+    /// v, big-endian, the group's size ([`verifier_hex_from_be`] gives `verifier_hex` back).
+    pub verifier: Vec<u8>,
 }
 
 impl std::fmt::Debug for SrpVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SrpVerifier").field("salt_hex", &self.salt_hex).field("verifier_hex", &"<redacted>").finish()
+        f.debug_struct("SrpVerifier").field("salt_hex", &self.salt_hex).field("verifier_hex", &"<redacted>").field("verifier", &"<redacted>").finish()
     }
 }
 
@@ -95,7 +99,14 @@ fn compute_x(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]
 pub fn make_verifier(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]) -> SrpVerifier {
     let x = compute_x(pool_name, user_id_for_srp, password, salt);
     let v = group::pow_g_32(&x);
-    SrpVerifier { salt_hex: hex::encode(salt), verifier_hex: group::minimal_hex(&group::fe_to_be(&v)[..]) }
+    let verifier = group::fe_to_be(&v).to_vec();
+    SrpVerifier { salt_hex: hex::encode(salt), verifier_hex: group::minimal_hex(&verifier), salt: salt.to_vec(), verifier }
+}
+
+/// A verifier stored as bytes ([`SrpVerifier::verifier`]) as the hex the exchange works with
+/// ([`SrpVerifier::verifier_hex`]).
+pub fn verifier_hex_from_be(verifier: &[u8]) -> String {
+    group::minimal_hex(verifier)
 }
 
 /// [`make_verifier`] with a fresh random 16-byte salt.
