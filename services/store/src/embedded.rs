@@ -106,6 +106,8 @@ struct Slot {
     start: usize,
     len: u32,
     write: u32,
+    /// The sort's current 8 key bytes (see [`sort_slots`]).
+    head: u64,
 }
 
 impl TableRows {
@@ -125,9 +127,7 @@ impl TableRows {
     fn sort(&mut self) {
         let (keys, slots) = (&self.keys, &mut self.slots);
         let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
-        // Ties broken by arrival, so the last of a run of equal keys is the last write, and it
-        // is the one kept (an unstable sort with the tie-break: no scratch buffer).
-        slots.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.write.cmp(&b.write)));
+        sort_slots(keys, slots);
         slots.dedup_by(|later, kept| {
             let same = key(later) == key(kept);
             if same {
@@ -136,6 +136,55 @@ impl TableRows {
             same
         });
     }
+}
+
+/// Sorts `slots` by their key in `keys`, ties broken by arrival (so the last of a run of equal
+/// keys is the last write). Keys of one table share long prefixes (pool ids, attribute names),
+/// which a plain comparison sort re-reads at every comparison; this one sorts by 8 key bytes
+/// at a time held in the slot, past the prefix a run shares: sort by (those bytes, how many
+/// exist, arrival), then refine each run that agrees on 8 whole bytes by the next 8.
+fn sort_slots(keys: &[u8], slots: &mut [Slot]) {
+    let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
+    // (range of slots, key bytes every slot in it is known to share)
+    let mut runs = vec![(0..slots.len(), 0usize)];
+    while let Some((range, known)) = runs.pop() {
+        let Some(run) = slots.get_mut(range.clone()) else { continue };
+        let Some(first) = run.first().map(|s| key(s)) else { continue };
+        // Skip what the whole run shares.
+        let mut depth = first.len();
+        for s in run.iter().skip(1) {
+            let (shared, k) = (first.get(known..depth).unwrap_or_default(), key(s).get(known..).unwrap_or_default());
+            if k.starts_with(shared) {
+                continue;
+            }
+            depth = known + shared.iter().zip(k).take_while(|(a, b)| a == b).count();
+            if depth == known {
+                break;
+            }
+        }
+        for s in run.iter_mut() {
+            s.head = head(key(s), depth);
+        }
+        let avail = |s: &Slot| (s.len as usize).saturating_sub(depth).min(8);
+        // Equal (bytes, count): equal keys when fewer than 8 bytes were left; else unknown.
+        run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then(a.write.cmp(&b.write)));
+        let mut at = range.start;
+        for group in run.chunk_by(|a, b| a.head == b.head && avail(a) == avail(b)) {
+            if group.len() > 1 && group.first().is_some_and(|s| avail(s) == 8) {
+                runs.push((at..at + group.len(), depth + 8));
+            }
+            at += group.len();
+        }
+    }
+}
+
+/// Up to 8 bytes of `key` from `depth`, big-endian, zero-padded.
+fn head(key: &[u8], depth: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (to, from) in bytes.iter_mut().zip(key.get(depth..).unwrap_or_default()) {
+        *to = *from;
+    }
+    u64::from_be_bytes(bytes)
 }
 
 /// A bulk load's writes, validated, grouped per table (in [`Table::ALL`] order), keys encoded
@@ -171,7 +220,7 @@ pub(crate) fn sorted_by_table(writes: Vec<Write>, encode: impl Fn(&[u8], &[u8], 
         encode(&pk, &ck, &mut rows.keys)?;
         let len = u32::try_from(rows.keys.len() - start).map_err(|_| StoreError::InvalidWrite(format!("encoded key of {} bytes", rows.keys.len() - start)))?;
         let write = u32::try_from(rows.values.len()).map_err(|_| StoreError::InvalidWrite("more than 2^32 writes in one load".into()))?;
-        rows.slots.push(Slot { start, len, write });
+        rows.slots.push(Slot { start, len, write, head: 0 });
         rows.values.push(value);
     }
     for rows in &mut tables {
@@ -186,8 +235,8 @@ mod tests {
 
     #[test]
     fn bulk_sort_matches_a_map_of_last_writes() {
-        // Keys over a tiny alphabet with a long shared prefix, zero bytes and keys that are
-        // prefixes of others.
+        // Keys over a tiny alphabet with a long shared prefix, zero bytes, keys that are
+        // prefixes of others, and equal keys longer than the sort's 8-byte steps.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             state ^= state << 13;
@@ -199,8 +248,14 @@ mod tests {
         let mut expected = std::collections::BTreeMap::new();
         for i in 0..5000u32 {
             let mut pk = b"pool-0001\0".to_vec();
-            for _ in 0..(next() % 12) {
+            for _ in 0..(next() % 7) {
                 pk.push([0u8, 1, b'a', 0xff][(next() % 4) as usize]);
+            }
+            if next() % 2 == 0 {
+                pk.extend_from_slice(b"0123456789abcdef\0\0\0\0\0\0\0\0");
+                for _ in 0..(next() % 4) {
+                    pk.push([0u8, 1, b'a', 0xff][(next() % 4) as usize]);
+                }
             }
             let value = i.to_be_bytes().to_vec();
             if next() % 5 == 0 {
