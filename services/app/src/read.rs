@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use idp_domain::keys::{normalize_username, AggregateKey};
 use idp_domain::pb::{ClientState, PoolState, UserState};
-use idp_domain::search::parse_filter;
+use idp_domain::search::{parse_filter, SearchAttribute};
 use idp_domain::{AggregateState, DomainError};
 use idp_projector::{rows, search};
 use idp_store::Table;
@@ -74,9 +74,10 @@ impl App {
         Ok(rows.into_iter().map(|r| (String::from_utf8_lossy(&r.ck).into_owned(), String::from_utf8_lossy(&r.value).into_owned())).collect())
     }
 
-    /// One page of ListUsers: the pool's users in username-key order, or, with a filter
-    /// (Cognito's grammar, [`idp_domain::search`]), those matching it in (value, username key)
-    /// order, read by a range scan of the search index. `pagination_token` is the opaque
+    /// One page of ListUsers: the pool's users in (username, username key) order, or, with a
+    /// filter (Cognito's grammar, [`idp_domain::search`]), those matching it in (value,
+    /// username key) order, read by a range scan of the search index (its `username`
+    /// partition without a filter). `pagination_token` is the opaque
     /// position after which the page starts: a page lists users in index order after it, so
     /// users added while a caller pages never make it miss or repeat one.
     pub async fn list_users(&self, pool_id: &str, filter: &str, pagination_token: Option<&str>, limit: usize) -> Result<UserPage, AppError> {
@@ -84,25 +85,29 @@ impl App {
         // Users live on every partition: catch them all up, as the pool index does for pools.
         self.catch_up_all().await?;
         let pool = self.pool(pool_id).await?;
-        let (table, pk, prefix) = match &filter {
-            None => (Table::UserIndex, pool.pool_id.as_bytes().to_vec(), Vec::new()),
-            Some(f) => (Table::UserSearch, search::pk(&pool.pool_id, f.attribute), search::prefix(f)),
+        let (attribute, prefix) = match &filter {
+            None => (SearchAttribute::Username, Vec::new()),
+            Some(f) => (f.attribute, search::prefix(f)),
         };
+        let pk = search::pk(&pool.pool_id, attribute);
         let after = match pagination_token {
-            Some(token) => Some(page_position(table, &prefix, token)?),
-            None => filter.is_some().then(|| prefix.clone()),
+            Some(token) => Some(page_position(attribute, &prefix, token)?),
+            None => (!prefix.is_empty()).then(|| prefix.clone()),
         };
         let limit = limit.max(1);
         // One row past the page says whether another page follows; rows past the prefix end
         // the range (it is contiguous), so at most one row outside it is read.
-        let mut rows = self.store.scan(table, &pk, after.as_deref(), limit + 1).await?;
+        let mut rows = self.store.scan(Table::UserSearch, &pk, after.as_deref(), limit + 1).await?;
         rows.retain(|r| r.ck.starts_with(&prefix));
-        let next = (rows.len() > limit).then(|| position_token(table, &rows[limit - 1].ck));
+        let next = (rows.len() > limit).then(|| position_token(attribute, &rows[limit - 1].ck));
         rows.truncate(limit);
         let mut users = Vec::with_capacity(rows.len());
         for row in rows {
-            let username_key = if table == Table::UserIndex { row.ck } else { row.value };
-            let key = AggregateKey::user(&pool.pool_id, &String::from_utf8_lossy(&username_key));
+            let Some(username_key) = search::username_key(&row.ck) else {
+                tracing::error!(pool = %pool.pool_id, "skipping a search index row without an end of value");
+                continue;
+            };
+            let key = AggregateKey::user(&pool.pool_id, &String::from_utf8_lossy(username_key));
             // The state may have moved on since the index row was read: list it only if it
             // still exists and still matches.
             if let Some(AggregateState::User(u)) = self.load(&key).await? {
@@ -123,28 +128,26 @@ pub struct UserPage {
     pub pagination_token: Option<String>,
 }
 
-fn table_tag(table: Table) -> u8 {
-    if table == Table::UserIndex {
-        b'u'
-    } else {
-        b's'
-    }
-}
-
-/// The opaque token for "after this row": the index it belongs to and the row's ck.
-fn position_token(table: Table, ck: &[u8]) -> String {
-    let mut bytes = Vec::with_capacity(ck.len() + 1);
-    bytes.push(table_tag(table));
+/// The opaque token for "after this row": the search-index partition it belongs to (the
+/// attribute's name, then 0x00) and the row's ck. (Tokens made before, when a listing
+/// without a filter read another index, do not parse as one and are refused.)
+fn position_token(attribute: SearchAttribute, ck: &[u8]) -> String {
+    let name = attribute.name().as_bytes();
+    let mut bytes = Vec::with_capacity(name.len() + 1 + ck.len());
+    bytes.extend_from_slice(name);
+    bytes.push(0);
     bytes.extend_from_slice(ck);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The ck a token points after; refused unless it was made for the same index and filter.
-fn page_position(table: Table, prefix: &[u8], token: &str) -> Result<Vec<u8>, AppError> {
+/// The ck a token points after; refused unless it was made for the same partition and filter.
+fn page_position(attribute: SearchAttribute, prefix: &[u8], token: &str) -> Result<Vec<u8>, AppError> {
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid_token())?;
-    match bytes.split_first() {
-        Some((&tag, ck)) if tag == table_tag(table) && ck.starts_with(prefix) && ck.len() > prefix.len() => Ok(ck.to_vec()),
-        _ => Err(invalid_token()),
+    let ck = bytes.strip_prefix(attribute.name().as_bytes()).and_then(|rest| rest.strip_prefix(&[0u8][..])).ok_or_else(invalid_token)?;
+    if ck.starts_with(prefix) && ck.len() > prefix.len() {
+        Ok(ck.to_vec())
+    } else {
+        Err(invalid_token())
     }
 }
 

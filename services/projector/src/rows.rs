@@ -10,15 +10,16 @@
 //! | Revocations  | origin jti                 | ""                  | expiry (ms, big endian)  |
 //! | Requests     | aggregate key 0x00 req id  | ""                  | event id                 |
 //! | Outbox       | partition (u32 BE)         | offset BE, index BE | `OutboxItem`             |
-//! | UserIndex    | pool id                    | username key        | sub                      |
 //! | TriggerQueue | partition (u32 BE)         | offset BE, index BE | `TriggerItem`            |
 //! | UserSearch   | pool id 0x00 attribute     | value, username key | username key             |
 //!
 //! Groups and memberships (Groups, GroupIndex, GroupMembers): see [`crate::group_rows`].
-//! `UserSearch` (ListUsers filters) is laid out in [`crate::search`]; [`transition`] keeps it
-//! in step with every user state change; its `sub` rows also answer "which user has this
-//! sub" (the `UsersBySub` table this module once wrote had no reader: tokens name their user
-//! by username and are checked against its sub).
+//! `UserSearch` (ListUsers, with or without a filter) is laid out in [`crate::search`];
+//! [`transition`] keeps it in step with every user state change. Its `sub` rows also answer
+//! "which user has this sub", and its `username` rows list a pool's users. Two tables this
+//! module once wrote are retired: `UsersBySub` had no reader (tokens name their user by
+//! username and are checked against its sub), and `UserIndex` (pool, username key) listed
+//! what the `username` rows list.
 
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
@@ -123,24 +124,6 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
         }),
         (Some(AggregateState::Client(c)), None) => {
             writes.push(Write::Delete { table: Table::ClientIndex, pk: c.pool_id.as_bytes().to_vec(), ck: c.client_id.as_bytes().to_vec() })
-        }
-        (old, Some(AggregateState::User(u))) => {
-            let had = matches!(old, Some(AggregateState::User(o)) if o.sub == u.sub);
-            if !had {
-                if let AggregateKey::User { username_key, .. } = key {
-                    writes.push(Write::Put {
-                        table: Table::UserIndex,
-                        pk: u.pool_id.as_bytes().to_vec(),
-                        ck: username_key.as_bytes().to_vec(),
-                        value: u.sub.as_bytes().to_vec(),
-                    });
-                }
-            }
-        }
-        (Some(AggregateState::User(u)), None) => {
-            if let AggregateKey::User { username_key, .. } = key {
-                writes.push(Write::Delete { table: Table::UserIndex, pk: u.pool_id.as_bytes().to_vec(), ck: username_key.as_bytes().to_vec() });
-            }
         }
         _ => {}
     }

@@ -1,15 +1,20 @@
 //! The ListUsers search index (`Table::UserSearch`): one row per user and searchable attribute
 //! that has a value, so a filter is a range scan of one partition, never a scan of the pool.
 //!
-//! | pk                             | ck                                      | value        |
-//! |--------------------------------|-----------------------------------------|--------------|
-//! | pool id 0x00 attribute name    | escape(value) 0x00 0x01 username key    | username key |
+//! | pk                             | ck                                      | value |
+//! |--------------------------------|-----------------------------------------|-------|
+//! | pool id 0x00 attribute name    | escape(value) 0x00 0x01 username key    | empty |
 //!
 //! `escape` doubles every 0x00 byte of the value as 0x00 0xFF, and 0x00 0x01 ends the value, so
 //! the rows of one value are contiguous and sort before any longer value (bytewise order =
 //! value order, then username key): `attr = "v"` is the range of ck prefix
-//! `escape(v) 0x00 0x01`, `attr ^= "v"` that of `escape(v)`. In Scylla terms: partition key
-//! (pool, attribute), clustering key (value, username key).
+//! `escape(v) 0x00 0x01`, `attr ^= "v"` that of `escape(v)`. The first 0x00 0x01 of a ck is
+//! therefore its end of value, and [`username_key`] reads the user from the ck: the row needs
+//! no value (rows written before held the username key there; nothing reads it). In Scylla
+//! terms: partition key (pool, attribute), clustering key (value, username key).
+//!
+//! The `username` partition lists every user of a pool: ListUsers without a filter pages
+//! through it (in (username, username key) order), so no other index of users is kept.
 //!
 //! [`entries`] derives a user's rows from its state alone and [`diff`] turns (old, new) into
 //! writes, so every event that changes a user (sign-up, attributes, status, enabled, deletion,
@@ -48,6 +53,13 @@ pub fn ck(value: &str, username_key: &str) -> Vec<u8> {
     out
 }
 
+/// The username key of the user an index row (its clustering key) names; `None` for a ck
+/// that [`ck`] did not make.
+pub fn username_key(ck: &[u8]) -> Option<&[u8]> {
+    let end = ck.windows(2).position(|w| w == END_OF_VALUE)?;
+    ck.get(end + 2..)
+}
+
 /// The prefix every clustering key matching `filter` starts with (and only those). No row's
 /// ck equals it, so it is also the exclusive start of the range.
 pub fn prefix(filter: &Filter) -> Vec<u8> {
@@ -79,7 +91,7 @@ pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Opt
             writes.push(Write::Delete { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key) });
         }
         if let Some(v) = after {
-            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: username_key.as_bytes().to_vec() });
+            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: Vec::new() });
         }
     }
     writes
@@ -120,6 +132,16 @@ mod tests {
     }
 
     #[test]
+    fn the_username_key_is_read_back_from_the_ck() {
+        for value in ["", "a", "a\0", "\0\u{1}", "x\0\0\u{1}y", "\u{1}"] {
+            for key in ["alice", "b\u{1}", "\u{1}\0"] {
+                assert_eq!(username_key(&ck(value, key)), Some(key.as_bytes()), "{value:?} {key:?}");
+            }
+        }
+        assert_eq!(username_key(b"no end of value"), None);
+    }
+
+    #[test]
     fn order_is_value_then_username_key() {
         let mut cks = vec![ck("b", "a"), ck("a", "z"), ck("a\0", "a"), ck("ab", "a"), ck("a", "b"), ck("", "q")];
         cks.sort();
@@ -152,7 +174,7 @@ mod tests {
         let b = user(Some("b@x.io"), "CONFIRMED", false);
         let created = diff("p", "alice", None, Some(&a));
         assert_eq!(created.len(), 5);
-        assert!(created.iter().all(|w| matches!(w, Write::Put { value, .. } if value == b"alice")));
+        assert!(created.iter().all(|w| matches!(w, Write::Put { ck, value, .. } if value.is_empty() && username_key(ck) == Some(&b"alice"[..]))));
         let changed = diff("p", "alice", Some(&a), Some(&b));
         assert_eq!(changed.iter().filter(|w| matches!(w, Write::Delete { .. })).count(), 3, "{changed:?}");
         assert_eq!(changed.iter().filter(|w| matches!(w, Write::Put { .. })).count(), 3, "{changed:?}");

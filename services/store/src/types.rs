@@ -67,8 +67,10 @@ tables! {
     /// Messages to deliver, written by projectors (pk = log partition, ck = offset + index);
     /// senders keep their progress outside the projection.
     Outbox => "outbox",
-    /// Users of a pool in username order (pk = pool id, ck = username key, value = sub), for
-    /// listing without scans.
+    /// Retired: users of a pool in username-key order (pk = pool id, ck = username key, value
+    /// = sub). The search index's `username` rows list a pool's users; like `UsersBySub`, it
+    /// stays a table so that a store written by an earlier version drops its rows at the next
+    /// clear.
     UserIndex => "user_index",
     /// Group aggregate state, pk = pool id + group name.
     Groups => "groups",
