@@ -149,7 +149,7 @@ fn sort_slots(keys: &[u8], slots: &mut [Slot]) {
     let mut runs = vec![(0..slots.len(), 0usize)];
     while let Some((range, known)) = runs.pop() {
         let Some(run) = slots.get_mut(range.clone()) else { continue };
-        let Some(first) = run.first().map(|s| key(s)) else { continue };
+        let Some(first) = run.first().map(key) else { continue };
         // Skip what the whole run shares.
         let mut depth = first.len();
         for s in run.iter().skip(1) {
