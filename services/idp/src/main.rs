@@ -6,7 +6,8 @@
 //!   `<data-dir>/admin.json`.
 //! - `idp keys rotate|list`: the token signing keys in the (shared) keys directory.
 //!
-//! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`admin`],
+//! Modules: [`config`] (flags, env vars, TOML file), [`serve`], [`rebuild`], [`layout`] (a store
+//! in another row layout is rebuilt before `serve` uses it), [`admin`],
 //! [`keys`] (key commands and the reload / rotation task of `serve`), [`alloc`] (allocator
 //! settings per command).
 
@@ -15,6 +16,7 @@ mod alloc;
 mod cluster;
 mod config;
 mod keys;
+mod layout;
 mod rebuild;
 mod serve;
 mod triggers;

@@ -86,6 +86,7 @@ pub async fn run(args: RebuildArgs) -> Result<(), BoxError> {
         per(done.records_done, cpu),
         per(done.events_done, cpu)
     );
+    store.set_layout(idp_projector::rows::LAYOUT).await?;
     let after = store.fingerprint().await?;
     println!("fingerprint after: {}", hex(&after));
     Ok(())

@@ -106,6 +106,7 @@ pub async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let (log, store) = open_backend(&s.log, &s.data_dir, s.store, s.partitions, !args.unsafe_no_fsync).await?;
     let secrets = secrets(&s.keys_dir, &s.issuer_base)?;
     let credentials = cluster::admin_credentials(s.admin_credentials.as_deref(), &s.data_dir)?;
+    crate::layout::ensure(&log, &store).await?;
     let verdicts = Arc::new(Verdicts::new(log.partition_count()));
     Projector::new(log.clone(), store.clone(), verdicts.clone()).spawn();
     let config = AppConfig {

@@ -31,6 +31,16 @@ use crate::search;
 
 pub const POOL_INDEX_PK: &[u8] = b"all";
 
+/// The version of the rows this crate derives from a log, recorded in the store
+/// ([`ProjectionStore::set_layout`]). Bump it whenever the same log would give different rows
+/// (a table added or retired, a key or a value encoded differently): `idp serve` rebuilds a
+/// store recorded with another layout, or with none, before it serves from it.
+///
+/// - none: stores written before layouts were recorded (they wrote `UserIndex` rows and
+///   search rows whose value was the username key);
+/// - 2: `UserIndex` retired, search rows without a value.
+pub const LAYOUT: u32 = 2;
+
 /// Where an aggregate's state row lives.
 pub fn state_row(key: &AggregateKey) -> (Table, Vec<u8>) {
     match key {

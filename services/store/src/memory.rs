@@ -17,6 +17,7 @@ struct State {
     /// table → pk → ck → value; a partition is removed when its last row is.
     tables: BTreeMap<Table, BTreeMap<Vec<u8>, Partition>>,
     offsets: BTreeMap<u32, u64>,
+    layout: Option<u32>,
 }
 
 /// The in-memory projection store. One lock: a commit is applied under the write lock, so
@@ -103,6 +104,15 @@ impl ProjectionStore for MemoryStore {
 
     async fn clear(&self) -> Result<(), StoreError> {
         *self.write()? = State::default();
+        Ok(())
+    }
+
+    async fn layout(&self) -> Result<Option<u32>, StoreError> {
+        Ok(self.read()?.layout)
+    }
+
+    async fn set_layout(&self, layout: u32) -> Result<(), StoreError> {
+        self.write()?.layout = Some(layout);
         Ok(())
     }
 

@@ -37,8 +37,17 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;
 
-    /// Drops every row and every offset (used by `idp rebuild`).
+    /// Drops every row, every offset and the recorded layout (used by `idp rebuild`).
     async fn clear(&self) -> Result<(), StoreError>;
+
+    /// The row layout recorded with [`set_layout`](ProjectionStore::set_layout): which
+    /// version of the projector's row derivation wrote the rows. `None` when none was recorded
+    /// (a store written before layouts were, or cleared since). Not a row: neither exported
+    /// nor fingerprinted.
+    async fn layout(&self) -> Result<Option<u32>, StoreError>;
+
+    /// Records the row layout, durably when it returns.
+    async fn set_layout(&self, layout: u32) -> Result<(), StoreError>;
 
     /// Feeds every row and then every offset to `visit`, in canonical order (see [`Entry`]),
     /// from one consistent snapshot where the backend has snapshots. Stops at the first error

@@ -215,3 +215,27 @@ where
     ok(store.load(vec![(0, 2)], vec![del(Table::Users, b"z", b"")], true).await, "load after a commit");
     assert_eq!(ok(store.get(Table::Users, b"z", b"").await, "get"), None, "a load deletes a committed row");
 }
+
+/// The recorded row layout: none in a fresh store, the last one set, kept by commits and
+/// loads, neither exported nor fingerprinted (it is not a row), and dropped by `clear`.
+pub async fn layout_is_recorded_apart_from_the_rows<F, Fut>(new_store: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn ProjectionStore>>,
+{
+    let store = new_store().await;
+    assert_eq!(ok(store.layout().await, "layout"), None, "a fresh store has a layout");
+    let fresh = ok(store.fingerprint().await, "fingerprint");
+    ok(store.set_layout(3).await, "set_layout");
+    ok(store.set_layout(7).await, "set_layout");
+    assert_eq!(ok(store.layout().await, "layout"), Some(7), "the last layout set");
+    assert_eq!(ok(store.fingerprint().await, "fingerprint"), fresh, "the layout changed the fingerprint");
+    assert!(dump(&*store).await.is_empty(), "the layout was exported");
+    ok(store.commit(0, 1, vec![put(Table::Users, b"u", b"", b"x")]).await, "commit");
+    ok(store.load(vec![(1, 5)], vec![put(Table::Pools, b"p", b"", b"y")], true).await, "load");
+    assert_eq!(ok(store.layout().await, "layout"), Some(7), "a commit or a load changed the layout");
+    ok(store.clear().await, "clear");
+    assert_eq!(ok(store.layout().await, "layout"), None, "clear kept the layout");
+    ok(store.set_layout(8).await, "set_layout after clear");
+    assert_eq!(ok(store.layout().await, "layout"), Some(8));
+}

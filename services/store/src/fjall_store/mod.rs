@@ -37,6 +37,8 @@ pub const FJALL_OFFSETS_KEYSPACE: &str = "_log_offsets";
 const STATE_KEYSPACE: &str = "_store_state";
 /// Present while a bulk load is incomplete: a store opened with it set is emptied.
 const REBUILDING: &[u8] = b"rebuilding";
+/// Key of the recorded row layout (u32 big-endian) in the state keyspace.
+const LAYOUT: &[u8] = b"layout";
 /// Block cache of the database (bytes).
 const CACHE_BYTES: u64 = 64 << 20;
 /// Journal kept before memtables are flushed to table files: bounds what an open replays
@@ -289,6 +291,7 @@ impl Inner {
     /// next open also wipes tables ingested after it (a rebuild's whole output).
     fn clear(&self) -> Result<(), StoreError> {
         self.set_rebuilding(true)?;
+        self.state.remove(LAYOUT).map_err(ferr)?;
         let mut current = self.keyspaces.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         for keyspace in current.rows.iter().chain([&current.offsets]) {
             self.db.delete_keyspace(keyspace.clone()).map_err(ferr)?;
@@ -397,6 +400,24 @@ impl ProjectionStore for FjallStore {
 
     async fn clear(&self) -> Result<(), StoreError> {
         self.blocking(Inner::clear).await
+    }
+
+    async fn layout(&self) -> Result<Option<u32>, StoreError> {
+        self.blocking(|inner| match inner.state.get(LAYOUT).map_err(ferr)? {
+            None => Ok(None),
+            Some(v) => {
+                <[u8; 4]>::try_from(&v[..]).map(|b| Some(u32::from_be_bytes(b))).map_err(|_| StoreError::Corrupt(format!("layout of {} bytes", v.len())))
+            }
+        })
+        .await
+    }
+
+    async fn set_layout(&self, layout: u32) -> Result<(), StoreError> {
+        self.blocking(move |inner| {
+            inner.state.insert(LAYOUT, layout.to_be_bytes()).map_err(ferr)?;
+            inner.db.persist(PersistMode::SyncAll).map_err(ferr)
+        })
+        .await
     }
 
     async fn export(&self, visit: &mut Visitor<'_>) -> Result<(), StoreError> {

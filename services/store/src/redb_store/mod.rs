@@ -26,6 +26,9 @@ use keys::{export_rows, partition_prefix, row_key, RowTable};
 /// collide with it.
 pub const OFFSETS_TABLE: &str = "_log_offsets";
 const OFFSETS: TableDefinition<u32, u64> = TableDefinition::new(OFFSETS_TABLE);
+pub const META_TABLE: &str = "_store_meta";
+/// The store's own settings: `layout` → the recorded row layout.
+const META: TableDefinition<&str, u32> = TableDefinition::new(META_TABLE);
 
 fn row_table(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())
@@ -255,7 +258,30 @@ impl ProjectionStore for RedbStore {
                 txn.delete_table(row_table(table)).map_err(rerr)?;
             }
             txn.delete_table(OFFSETS).map_err(rerr)?;
+            txn.delete_table(META).map_err(rerr)?;
             create_tables(&txn)?;
+            txn.commit().map_err(rerr)
+        })
+        .await
+    }
+
+    async fn layout(&self) -> Result<Option<u32>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(rerr)?;
+            let meta = match txn.open_table(META) {
+                Ok(t) => t,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(rerr(e)),
+            };
+            Ok(meta.get("layout").map_err(rerr)?.map(|v| v.value()))
+        })
+        .await
+    }
+
+    async fn set_layout(&self, layout: u32) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = begin_durable_write(db)?;
+            txn.open_table(META).map_err(rerr)?.insert("layout", layout).map_err(rerr)?;
             txn.commit().map_err(rerr)
         })
         .await
@@ -279,7 +305,7 @@ mod tests {
 
     #[test]
     fn offsets_table_name_cannot_collide_with_a_row_table() {
-        assert!(Table::ALL.iter().all(|t| t.name() != OFFSETS_TABLE));
+        assert!(Table::ALL.iter().all(|t| t.name() != OFFSETS_TABLE && t.name() != META_TABLE));
     }
 
     #[test]

@@ -120,7 +120,8 @@ where
     })
 }
 
-/// Commits survive a clean reopen with the same fingerprint, and a clear survives one too.
+/// Commits and the recorded layout survive a clean reopen with the same fingerprint, and a
+/// clear (which drops the layout too) survives one too.
 pub async fn reopen_keeps_commits_and_clears<S, E>(path: &Path, open: fn(&Path) -> Result<Arc<S>, E>)
 where
     S: ProjectionStore,
@@ -134,6 +135,7 @@ where
         let store = open(path).unwrap_or_else(must("create"));
         store.commit(0, 42, sample_batch()).await.expect("commit");
         store.commit(3, 7, vec![]).await.expect("commit");
+        store.set_layout(5).await.expect("set layout");
         store.fingerprint().await.expect("fingerprint")
     };
     let store = open(path).unwrap_or_else(must("reopen"));
@@ -141,10 +143,12 @@ where
     assert_eq!(store.offset(3).await.expect("offset"), Some(7));
     assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), Some(b"{\"sub\":\"1\"}".to_vec()));
     assert_eq!(store.fingerprint().await.expect("fingerprint"), fingerprint);
+    assert_eq!(store.layout().await.expect("layout"), Some(5), "the layout did not persist");
 
     store.clear().await.expect("clear");
     drop(store);
     let store = open(path).unwrap_or_else(must("reopen after clear"));
     assert_eq!(store.offset(0).await.expect("offset"), None, "clear did not persist");
     assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
+    assert_eq!(store.layout().await.expect("layout"), None, "clear did not drop the layout");
 }
