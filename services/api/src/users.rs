@@ -79,6 +79,7 @@ impl Users for UsersService {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         self.app.confirm_sign_up(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }
@@ -163,6 +164,7 @@ impl Users for UsersService {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         self.app.confirm_forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &r.confirmation_code, &r.password, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))
     }

@@ -105,7 +105,9 @@ impl App {
     }
 
     pub async fn admin_confirm_sign_up(&self, pool_id: &str, username: &str, request_id: &str) -> Result<(), AppError> {
-        self.admin_simple(pool_id, username, request_id, || AdminUserCommand::Confirm).await.map(|_| ())
+        let pool = self.pool(pool_id).await?;
+        let metadata = crate::scope::client_metadata();
+        self.admin_user_command(&pool, username, request_id, move || AdminUserCommand::Confirm { client_metadata: metadata.clone() }).await.map(|_| ())
     }
 
     pub async fn admin_user_global_sign_out(&self, pool_id: &str, username: &str, request_id: &str) -> Result<(), AppError> {

@@ -236,11 +236,12 @@ impl App {
         let origin_jti = uuid::Uuid::now_v7().to_string();
         let tokens = self.issue_tokens_for(pool, client, user, None, &origin_jti).await?;
         if App::trigger_spec(pool, idp_triggers::Kind::PostAuthentication).is_some() {
-            let (cid, flow) = (client.client_id.clone(), flow.to_string());
+            let (cid, flow, metadata) = (client.client_id.clone(), flow.to_string(), crate::scope::client_metadata());
             self.user_command(pool, &user.username, "", move || UserCommand::RecordSignIn {
                 client_id: cid.clone(),
                 auth_flow: flow.clone(),
                 origin_jti: origin_jti.clone(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         }

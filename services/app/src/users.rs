@@ -199,8 +199,13 @@ impl App {
 
     pub async fn confirm_sign_up(&self, client_id: &str, secret_hash: Option<&str>, username: &str, code: &str, request_id: &str) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
-        let (code, cid) = (code.to_string(), client_id.to_string());
-        self.user_command(&caller.pool, username, request_id, move || UserCommand::ConfirmSignUp { code: code.clone(), client_id: cid.clone() }).await?;
+        let (code, cid, metadata) = (code.to_string(), client_id.to_string(), crate::scope::client_metadata());
+        self.user_command(&caller.pool, username, request_id, move || UserCommand::ConfirmSignUp {
+            code: code.clone(),
+            client_id: cid.clone(),
+            client_metadata: metadata.clone(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -250,12 +255,13 @@ impl App {
     ) -> Result<(), AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
-        let (code, pw, cid) = (code.to_string(), password.to_string(), client_id.to_string());
+        let (code, pw, cid, metadata) = (code.to_string(), password.to_string(), client_id.to_string(), crate::scope::client_metadata());
         let result = self
             .user_command(&caller.pool, username, request_id, move || UserCommand::ConfirmForgotPassword {
                 code: code.clone(),
                 password: pw.clone(),
                 client_id: cid.clone(),
+                client_metadata: metadata.clone(),
             })
             .await;
         match result {

@@ -51,9 +51,12 @@ pub enum UserCommand {
         final_status: String,
         trigger_version: u64,
     },
+    /// `client_metadata`: the request's ClientMetadata, recorded for the PostConfirmation
+    /// trigger when the pool has one (as for the other commands that carry it).
     ConfirmSignUp {
         code: String,
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     ResendConfirmationCode {
         client_id: String,
@@ -90,6 +93,7 @@ pub enum UserCommand {
         code: String,
         password: String,
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     /// Records a successful sign-in (tokens issued) as `UserAuthenticated`, only when the pool
     /// has a PostAuthentication trigger: the trigger then runs from the log. No-op otherwise.
@@ -97,6 +101,7 @@ pub enum UserCommand {
         client_id: String,
         auth_flow: String,
         origin_jti: String,
+        client_metadata: Vec<(String, String)>,
     },
     /// Records the VerifyAuthChallengeResponse verdict on a CUSTOM_CHALLENGE answer. The
     /// challenge session was issued for the user at `session_version`: any other version means
@@ -205,7 +210,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 ..Default::default()
             }))])
         }
-        UserCommand::ConfirmSignUp { code, client_id } => {
+        UserCommand::ConfirmSignUp { code, client_id, client_metadata } => {
             let u = existing(user)?;
             if u.status != status::UNCONFIRMED {
                 return Err(DomainError::NotAuthorized(format!("User cannot be confirmed. Current status is {}", u.status)).into());
@@ -213,10 +218,12 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let attribute = pending_attribute(u, purpose::SIGN_UP);
             check_code(u, purpose::SIGN_UP, &attribute, &code, max_attempts, ctx)?;
             let verified = if attribute.is_empty() { vec![] } else { vec![attribute] };
+            let version = trigger_version(pool, "PostConfirmation");
             Ok(vec![ev(Kind::UserConfirmed(UserConfirmed {
                 verified_attributes: verified,
                 client_id,
-                post_confirmation_trigger_version: trigger_version(pool, "PostConfirmation"),
+                post_confirmation_trigger_version: version,
+                client_metadata: metadata_for(version, client_metadata),
             }))])
         }
         UserCommand::ResendConfirmationCode { client_id } => {
@@ -301,20 +308,22 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let value = u.attributes.get(attr).cloned().unwrap_or_default();
             Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, ctx)])
         }
-        UserCommand::ConfirmForgotPassword { code, password, client_id } => {
+        UserCommand::ConfirmForgotPassword { code, password, client_id, client_metadata } => {
             let u = existing(user)?;
             let attribute = pending_attribute(u, purpose::FORGOT_PASSWORD);
             check_code(u, purpose::FORGOT_PASSWORD, &attribute, &code, max_attempts, ctx)?;
             validate::password_policy(&s.password_policy.unwrap_or_default(), &password)?;
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &password);
+            let version = trigger_version(pool, "PostConfirmation");
             Ok(vec![ev(Kind::PasswordChanged(PasswordChanged {
                 password: Some(record),
                 reason: "RESET".into(),
                 client_id,
-                post_confirmation_trigger_version: trigger_version(pool, "PostConfirmation"),
+                post_confirmation_trigger_version: version,
+                client_metadata: metadata_for(version, client_metadata),
             }))])
         }
-        UserCommand::RecordSignIn { client_id, auth_flow, origin_jti } => {
+        UserCommand::RecordSignIn { client_id, auth_flow, origin_jti, client_metadata } => {
             existing(user)?;
             let version = trigger_version(pool, "PostAuthentication");
             if version == 0 {
@@ -326,6 +335,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 authenticated_at_ms: ctx.now_ms(),
                 origin_jti,
                 post_authentication_trigger_version: version,
+                client_metadata: metadata_for(version, client_metadata),
             }))])
         }
         UserCommand::AnswerCustomChallenge { client_id, challenge_name, correct, verify_trigger_version, session_version } => {
@@ -356,6 +366,17 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
 /// The version of the pool's deployed trigger of `kind` (0: none).
 pub(crate) fn trigger_version(pool: &PoolState, kind: &str) -> u64 {
     crate::pool::trigger(pool, kind).map(|t| t.version).unwrap_or(0)
+}
+
+/// A request's ClientMetadata as recorded for a post-* trigger of `version`: nothing when
+/// there is no trigger to read it (version 0), else every pair, sorted by key.
+pub(crate) fn metadata_for(version: u64, metadata: Vec<(String, String)>) -> Vec<Attribute> {
+    if version == 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<Attribute> = metadata.into_iter().map(|(name, value)| Attribute { name, value }).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 /// A user that exists and is enabled (token-authenticated calls).

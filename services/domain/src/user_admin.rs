@@ -43,7 +43,10 @@ pub enum AdminUserCommand {
         /// "EMAIL" / "SMS"; empty = Cognito's default (SMS).
         delivery_mediums: Vec<String>,
     },
-    Confirm,
+    /// AdminConfirmSignUp, with the request's ClientMetadata for the PostConfirmation trigger.
+    Confirm {
+        client_metadata: Vec<(String, String)>,
+    },
     SetPassword {
         password: String,
         permanent: bool,
@@ -151,16 +154,18 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             }
             Ok(events)
         }
-        AdminUserCommand::Confirm => {
+        AdminUserCommand::Confirm { client_metadata } => {
             let u = existing(user)?;
             if u.status != status::UNCONFIRMED {
                 return Err(DomainError::NotAuthorized(format!("User cannot be confirmed. Current status is {}", u.status)).into());
             }
             // AdminConfirmSignUp fires PostConfirmation like ConfirmSignUp (no app client).
+            let version = crate::user::trigger_version(pool, "PostConfirmation");
             Ok(vec![ev(Kind::UserConfirmed(UserConfirmed {
                 verified_attributes: vec![],
                 client_id: String::new(),
-                post_confirmation_trigger_version: crate::user::trigger_version(pool, "PostConfirmation"),
+                post_confirmation_trigger_version: version,
+                client_metadata: crate::user::metadata_for(version, client_metadata),
             }))])
         }
         AdminUserCommand::SetPassword { password, permanent } => {

@@ -194,10 +194,10 @@ fn confirm_sign_up_only_unconfirmed_users() {
         pre_sign_up: None,
     })
     .expect("sign up");
-    w.when(AdminUserCommand::Confirm).expect("confirm");
+    w.when(AdminUserCommand::Confirm { client_metadata: vec![] }).expect("confirm");
     assert_eq!(w.user().status, status::CONFIRMED);
     assert_eq!(w.user().attributes.get("email_verified"), None, "an admin confirmation verifies nothing");
-    assert_eq!(error(w.when(AdminUserCommand::Confirm)).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(AdminUserCommand::Confirm { client_metadata: vec![] })).name(), "NotAuthorizedException");
 }
 
 #[test]
@@ -213,8 +213,13 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
     assert!(w.user().codes.iter().any(|c| c.purpose == purpose::FORGOT_PASSWORD && c.destination == "a@example.com"));
     let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
     assert_eq!(e.name(), "PasswordResetRequiredException");
-    w.user_cmd(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Brand-New-Passw0rd".into(), client_id: "c1".into() })
-        .expect("confirm reset");
+    w.user_cmd(UserCommand::ConfirmForgotPassword {
+        code: "123456".into(),
+        password: "Brand-New-Passw0rd".into(),
+        client_id: "c1".into(),
+        client_metadata: vec![],
+    })
+    .expect("confirm reset");
     assert_eq!(w.user().status, status::CONFIRMED);
 }
 

@@ -53,7 +53,7 @@ impl World {
     }
     fn confirmed(&mut self, name: &str) {
         self.sign_up(name).expect("sign up");
-        self.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
+        self.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
     }
     fn user(&self) -> &UserState {
         self.user.as_ref().expect("user exists")
@@ -196,13 +196,13 @@ fn wrong_codes_are_counted_and_then_the_code_is_burned() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     for _ in 0..5 {
-        let r = w.when(UserCommand::ConfirmSignUp { code: "000000".into(), client_id: String::new() });
+        let r = w.when(UserCommand::ConfirmSignUp { code: "000000".into(), client_id: String::new(), client_metadata: vec![] });
         let Err(rej) = r else { panic!("accepted") };
         assert_eq!(rej.error, DomainError::CodeMismatch);
         assert_eq!(kinds(&rej.record), ["CodeAttemptFailed"]);
     }
     assert_eq!(w.user().status, "UNCONFIRMED");
-    let e = error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }));
+    let e = error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }));
     assert_eq!(e.name(), "LimitExceededException");
 }
 
@@ -210,7 +210,7 @@ fn wrong_codes_are_counted_and_then_the_code_is_burned() {
 fn non_numeric_codes_are_mismatches_without_counting() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    let Err(rej) = w.when(UserCommand::ConfirmSignUp { code: "abc".into(), client_id: String::new() }) else { panic!() };
+    let Err(rej) = w.when(UserCommand::ConfirmSignUp { code: "abc".into(), client_id: String::new(), client_metadata: vec![] }) else { panic!() };
     assert_eq!(rej.error, DomainError::CodeMismatch);
     assert!(rej.record.is_empty());
 }
@@ -220,21 +220,27 @@ fn expired_codes_are_refused() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     w.ctx.now += 24 * 3600 * 1000 + 1;
-    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() })), DomainError::ExpiredCode);
+    assert_eq!(
+        error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] })),
+        DomainError::ExpiredCode
+    );
 }
 
 #[test]
 fn confirming_twice_is_not_authorized() {
     let mut w = world();
     w.confirmed("alice");
-    assert_eq!(error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() })).name(), "NotAuthorizedException");
+    assert_eq!(
+        error(w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] })).name(),
+        "NotAuthorizedException"
+    );
 }
 
 #[test]
 fn resend_replaces_the_pending_code() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    w.when(UserCommand::ConfirmSignUp { code: "999999".into(), client_id: String::new() }).ok();
+    w.when(UserCommand::ConfirmSignUp { code: "999999".into(), client_id: String::new(), client_metadata: vec![] }).ok();
     assert_eq!(w.user().codes[0].failed_attempts, 1);
     assert_eq!(kinds(&w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into() }).expect("resend")), ["CodeIssued"]);
     assert_eq!(w.user().codes.len(), 1);
@@ -248,7 +254,7 @@ fn sign_in_rules() {
     w.sign_up("alice").expect("sign up");
     assert_eq!(error(w.when(UserCommand::Authenticate { password: "wrong".into() })).name(), "NotAuthorizedException");
     assert_eq!(error(w.when(UserCommand::Authenticate { password: PW.into() })), DomainError::UserNotConfirmed);
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
     assert_eq!(w.when(UserCommand::Authenticate { password: PW.into() }).expect("sign in"), vec![]);
     if let Some(u) = w.user.as_mut() {
         u.enabled = false;
@@ -266,7 +272,7 @@ fn srp_sign_in_applies_the_same_rules_as_password_sign_in() {
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: true })), DomainError::UserNotConfirmed);
     // given a confirmed user: a good proof signs in and records nothing
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
     assert_eq!(w.when(UserCommand::AuthenticateSrp { proof_ok: true }).expect("sign in"), vec![]);
     assert_eq!(error(w.when(UserCommand::AuthenticateSrp { proof_ok: false })), DomainError::incorrect_credentials());
     // given a disabled user: disabled wins, even with a good proof
@@ -341,19 +347,26 @@ fn forgot_password_goes_to_a_verified_destination_only() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     assert_eq!(error(w.when(UserCommand::ForgotPassword { client_id: "c".into() })).name(), "InvalidParameterException");
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
     let events = w.when(UserCommand::ForgotPassword { client_id: "c".into() }).expect("forgot");
     let Some(Kind::CodeIssued(c)) = &events[0].kind else { panic!() };
     assert_eq!((c.purpose.as_str(), c.expires_at_ms), (purpose::FORGOT_PASSWORD, 1_000_000 + 3600 * 1000));
     assert_eq!(
-        error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into(), client_id: String::new() })).name(),
+        error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "weak".into(), client_id: String::new(), client_metadata: vec![] }))
+            .name(),
         "InvalidPasswordException"
     );
-    w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: String::new() }).expect("reset");
+    w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: String::new(), client_metadata: vec![] })
+        .expect("reset");
     assert!(w.when(UserCommand::Authenticate { password: "Re5et-Password".into() }).is_ok());
     // The code is consumed.
     assert_eq!(
-        error(w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "An0ther-Pass".into(), client_id: String::new() })),
+        error(w.when(UserCommand::ConfirmForgotPassword {
+            code: "123456".into(),
+            password: "An0ther-Pass".into(),
+            client_id: String::new(),
+            client_metadata: vec![]
+        })),
         DomainError::ExpiredCode
     );
 }
@@ -384,7 +397,7 @@ fn evolve_counts_versions_per_envelope() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
     assert_eq!(w.user().version, 1);
-    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new() }).expect("confirm");
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
     assert_eq!(w.user().version, 2);
 }
 
@@ -514,12 +527,17 @@ fn with_trigger(w: &mut World, kind: &str) {
 
 #[test]
 fn post_triggers_are_recorded_only_when_deployed() {
-    let sign_in = || UserCommand::RecordSignIn { client_id: "c1".into(), auth_flow: "USER_PASSWORD_AUTH".into(), origin_jti: "o".into() };
+    // The request's ClientMetadata, recorded (sorted by key) only for a deployed trigger.
+    let meta = || vec![("plan".to_string(), "pro".to_string()), ("locale".to_string(), "fr".to_string())];
+    let recorded = |m: &[crate::pb::Attribute]| m.iter().map(|a| format!("{}={}", a.name, a.value)).collect::<Vec<_>>();
+    let sign_in =
+        || UserCommand::RecordSignIn { client_id: "c1".into(), auth_flow: "USER_PASSWORD_AUTH".into(), origin_jti: "o".into(), client_metadata: meta() };
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into() }).expect("confirm");
+    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into(), client_metadata: meta() }).expect("confirm");
     let Some(Kind::UserConfirmed(c)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!((c.client_id.as_str(), c.post_confirmation_trigger_version), ("c1", 0));
+    assert!(c.client_metadata.is_empty(), "no trigger to read it: not recorded");
     // No PostAuthentication trigger: a sign-in records nothing.
     assert!(w.when(sign_in()).expect("record").is_empty());
 
@@ -527,20 +545,24 @@ fn post_triggers_are_recorded_only_when_deployed() {
     with_trigger(&mut w, "PostConfirmation");
     with_trigger(&mut w, "PostAuthentication");
     w.sign_up("alice").expect("sign up");
-    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into() }).expect("confirm");
+    let events = w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into(), client_metadata: meta() }).expect("confirm");
     let Some(Kind::UserConfirmed(c)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!(c.post_confirmation_trigger_version, 1);
+    assert_eq!(recorded(&c.client_metadata), ["locale=fr", "plan=pro"]);
     let before = w.user().updated_at_ms;
     w.ctx.now += 10;
     let events = w.when(sign_in()).expect("record");
     let Some(Kind::UserAuthenticated(a)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!((a.post_authentication_trigger_version, a.authenticated_at_ms, a.auth_flow.as_str()), (2, w.ctx.now, "USER_PASSWORD_AUTH"));
+    assert_eq!(recorded(&a.client_metadata), ["locale=fr", "plan=pro"]);
     assert_eq!(w.user().updated_at_ms, before, "a sign-in does not modify the user");
     w.when(UserCommand::ForgotPassword { client_id: "c1".into() }).expect("forgot");
-    let events =
-        w.when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into() }).expect("reset");
+    let events = w
+        .when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into(), client_metadata: meta() })
+        .expect("reset");
     let Some(Kind::PasswordChanged(p)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!((p.reason.as_str(), p.post_confirmation_trigger_version, p.client_id.as_str()), ("RESET", 1, "c1"));
+    assert_eq!(recorded(&p.client_metadata), ["locale=fr", "plan=pro"]);
 }
 
 #[test]

@@ -101,13 +101,20 @@ async fn seed_flow_over_grpc() {
                 secret_hash: sh("alice"),
                 username: "alice".into(),
                 confirmation_code: wrong.into(),
+                ..Default::default()
             })
             .await,
         "CodeMismatchException",
         Code::InvalidArgument,
     );
     users
-        .confirm_sign_up(ConfirmSignUpRequest { client_id: cid.clone(), secret_hash: sh("alice"), username: "alice".into(), confirmation_code: code })
+        .confirm_sign_up(ConfirmSignUpRequest {
+            client_id: cid.clone(),
+            secret_hash: sh("alice"),
+            username: "alice".into(),
+            confirmation_code: code,
+            ..Default::default()
+        })
         .await
         .expect("confirm");
 
@@ -202,6 +209,7 @@ async fn seed_flow_over_grpc() {
             username: "alice".into(),
             confirmation_code: rcode,
             password: "Re5et-Password-1".into(),
+            ..Default::default()
         })
         .await
         .expect("confirm forgot");

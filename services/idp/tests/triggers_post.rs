@@ -75,8 +75,14 @@ async fn sign_up(server: &Server, cid: &str, user: &str) {
 }
 
 async fn confirm(server: &Server, cid: &str, user: &str) {
+    confirm_with(server, cid, user, &[]).await;
+}
+
+/// ConfirmSignUp with ClientMetadata.
+async fn confirm_with(server: &Server, cid: &str, user: &str, metadata: &[(&str, &str)]) {
     let code = server.code_for(user, "SIGN_UP").await;
-    let req = ConfirmSignUpRequest { client_id: cid.into(), username: user.into(), confirmation_code: code, ..Default::default() };
+    let req =
+        ConfirmSignUpRequest { client_id: cid.into(), username: user.into(), confirmation_code: code, client_metadata: params(metadata), ..Default::default() };
     server.users().await.confirm_sign_up(req).await.expect("confirm");
 }
 
@@ -105,11 +111,13 @@ async fn post_confirmation_and_post_authentication_run_from_the_log() {
     confirm(&server, &cid, "early").await;
     deploy(&server, &pool, "PostConfirmation", confirmed.clone(), "").await;
 
-    // ConfirmSignUp → PostConfirmation_ConfirmSignUp, with the client and the event's key.
+    // ConfirmSignUp → PostConfirmation_ConfirmSignUp, with the client, the request's
+    // ClientMetadata and the event's key.
     sign_up(&server, &cid, "alice").await;
-    confirm(&server, &cid, "alice").await;
+    confirm_with(&server, &cid, "alice", &[("campaign", "spring")]).await;
     let lines = wait_lines(&log, "confirmed user=alice", 1).await;
     assert!(lines[0].contains("source=PostConfirmation_ConfirmSignUp"), "{lines:?}");
+    assert!(lines[0].contains(" meta=campaign:spring "), "{lines:?}");
     assert!(lines[0].contains(&format!("client={cid}")), "{lines:?}");
     assert!(lines[0].contains("email=alice@example.com"), "{lines:?}");
     assert!(key(&lines[0]).ends_with("/0") && key(&lines[0]).len() > 30, "{lines:?}");
@@ -123,11 +131,13 @@ async fn post_confirmation_and_post_authentication_run_from_the_log() {
         username: "alice".into(),
         confirmation_code: code,
         password: new_password.into(),
+        client_metadata: params(&[("locale", "fr"), ("app", "web")]),
         ..Default::default()
     };
     users.confirm_forgot_password(req).await.expect("reset");
     let lines = wait_lines(&log, "confirmed user=alice", 2).await;
     assert!(lines[1].contains("source=PostConfirmation_ConfirmForgotPassword"), "{lines:?}");
+    assert!(lines[1].contains(" meta=app:web,locale:fr "), "{lines:?}");
     assert_ne!(key(&lines[0]), key(&lines[1]));
 
     // A PostAuthentication trigger that always fails: every sign-in still succeeds; each call is

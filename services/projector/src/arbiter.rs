@@ -276,6 +276,7 @@ impl Arbiter {
                         user_attributes: trigger_attributes(u),
                         recorded_at_ms: env.recorded_at_ms,
                         trigger_version: call.version,
+                        client_metadata: call.client_metadata.to_vec(),
                     };
                     writes.push(Write::Put {
                         table: Table::TriggerQueue,
@@ -360,6 +361,7 @@ struct PostCall<'a> {
     source: &'static str,
     client_id: &'a str,
     version: u64,
+    client_metadata: &'a [Attribute],
 }
 
 /// The post-* trigger call of an event, if it asks for one: the front recorded the deployed
@@ -371,18 +373,21 @@ fn post_trigger(kind: &Kind) -> Option<PostCall<'_>> {
             source: "PostConfirmation_ConfirmSignUp",
             client_id: &e.client_id,
             version: e.post_confirmation_trigger_version,
+            client_metadata: &e.client_metadata,
         },
         Kind::PasswordChanged(e) if e.reason == "RESET" => PostCall {
             kind: "PostConfirmation",
             source: "PostConfirmation_ConfirmForgotPassword",
             client_id: &e.client_id,
             version: e.post_confirmation_trigger_version,
+            client_metadata: &e.client_metadata,
         },
         Kind::UserAuthenticated(e) => PostCall {
             kind: "PostAuthentication",
             source: "PostAuthentication_Authentication",
             client_id: &e.client_id,
             version: e.post_authentication_trigger_version,
+            client_metadata: &e.client_metadata,
         },
         _ => return None,
     };

@@ -16,7 +16,8 @@
 //! row waits for its retry, the rows after it in its partition wait too (order is kept).
 //!
 //! The trigger that runs is the one deployed *now* (if the kind was removed since, the row is
-//! skipped); its event carries the user's attributes as of the event.
+//! skipped); its event carries the user's attributes as of the event, and the ClientMetadata
+//! of the request that caused it (recorded in the event, so a replay queues the same call).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -206,6 +207,7 @@ impl App {
         }
         let Some(spec) = pool.as_ref().and_then(|p| App::trigger_spec(p, kind)) else { return Ok(()) };
         let attributes: Vec<(String, String)> = item.user_attributes.iter().map(|a| (a.name.clone(), a.value.clone())).collect();
+        let client_metadata: Vec<(String, String)> = item.client_metadata.iter().map(|a| (a.name.clone(), a.value.clone())).collect();
         let (region, caller) = (self.config.region.clone(), self.caller_context(&item.client_id));
         match kind {
             Kind::PostConfirmation => {
@@ -216,7 +218,7 @@ impl App {
                     user_pool_id: item.pool_id.clone(),
                     user_name: item.username.clone(),
                     caller_context: caller,
-                    request: t::PostConfirmationRequest { user_attributes: attributes, client_metadata: vec![], idempotency_key: item.event_id.clone() },
+                    request: t::PostConfirmationRequest { user_attributes: attributes, client_metadata, idempotency_key: item.event_id.clone() },
                 };
                 self.call_trigger(kind, move |rt| rt.post_confirmation(&spec, &event)).await
             }
@@ -231,7 +233,7 @@ impl App {
                     request: t::PostAuthenticationRequest {
                         user_attributes: attributes,
                         new_device_used: false,
-                        client_metadata: vec![],
+                        client_metadata,
                         idempotency_key: item.event_id.clone(),
                     },
                 };
