@@ -8,6 +8,12 @@
 //! States are cached in memory (the projector is the only writer of its partitions' rows, so
 //! the cache is authoritative). After `clear()` (rebuild) the cache is *complete*: a miss means
 //! "absent" and costs no store read, which is what makes replay fast.
+//!
+//! A state is held decoded only while the batch that changes it is arbitrated; after that the
+//! cache keeps the bytes of its state row (the batch encodes them for the row anyway), and a
+//! later batch decodes them again. A decoded user state is about twice as large as its row
+//! and spread over a few dozen allocations: holding every replayed user decoded made a
+//! rebuild's heap, and the kernel's work of handing it out, twice as large.
 
 use foldhash::HashMap;
 
@@ -47,8 +53,27 @@ pub struct BatchOutcome {
 
 /// A cached aggregate state, and the last batch that changed it.
 struct Cached {
-    state: Option<AggregateState>,
+    held: Held,
     batch: u64,
+}
+
+/// How the cache holds a state.
+enum Held {
+    /// No such aggregate, or its state is out being decided on (see [`Arbiter::take_state`]).
+    Absent,
+    /// Decoded: changed by the batch being arbitrated.
+    Live(Box<AggregateState>),
+    /// The bytes of its state row: unchanged since an earlier batch.
+    Packed(Box<[u8]>),
+}
+
+impl Held {
+    fn live(state: Option<AggregateState>) -> Held {
+        match state {
+            Some(state) => Held::Live(Box::new(state)),
+            None => Held::Absent,
+        }
+    }
 }
 
 /// Per-partition arbiter state: the state cache.
@@ -90,9 +115,18 @@ impl Arbiter {
     /// The aggregate's current state, moved out of the cache (no copy): every caller puts a
     /// state back with [`Arbiter::put_back`] or [`Arbiter::remember`] before the next record,
     /// and an error in between resets the whole cache.
+    /// A packed state is decoded and its bytes stay in the cache (putting it back unchanged
+    /// then costs nothing).
     async fn take_state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<Option<AggregateState>, StoreError> {
         if let Some(cached) = self.states.get_mut(text) {
-            return Ok(cached.state.take());
+            return match &mut cached.held {
+                Held::Absent => Ok(None),
+                Held::Packed(bytes) => rows::decode_state(key, bytes).map(Some).map_err(|e| StoreError::Corrupt(format!("cached state of {text}: {e}"))),
+                live @ Held::Live(_) => match std::mem::replace(live, Held::Absent) {
+                    Held::Live(state) => Ok(Some(*state)),
+                    _ => Ok(None),
+                },
+            };
         }
         if self.complete {
             return Ok(None);
@@ -103,9 +137,11 @@ impl Arbiter {
     /// Returns an unchanged state taken with [`Arbiter::take_state`].
     fn put_back(&mut self, text: &str, state: Option<AggregateState>) {
         match self.states.get_mut(text) {
-            Some(cached) => cached.state = state,
+            // Its bytes never left: they are this state.
+            Some(Cached { held: Held::Packed(_), .. }) => {}
+            Some(cached) => cached.held = Held::live(state),
             None => {
-                self.states.insert(text.to_string(), Cached { state, batch: 0 });
+                self.states.insert(text.to_string(), Cached { held: Held::live(state), batch: 0 });
             }
         }
     }
@@ -126,11 +162,11 @@ impl Arbiter {
         let batch = self.batch;
         match self.states.get_mut(text) {
             Some(cached) => {
-                cached.state = state;
+                cached.held = Held::live(state);
                 std::mem::replace(&mut cached.batch, batch) != batch
             }
             None => {
-                self.states.insert(text.to_string(), Cached { state, batch });
+                self.states.insert(text.to_string(), Cached { held: Held::live(state), batch });
                 true
             }
         }
@@ -178,12 +214,26 @@ impl Arbiter {
         }
         // Each state row the batch changed, once, as the batch leaves it: the same rows as one
         // write per accepted envelope (the last write to a key wins), without encoding the
-        // intermediate states. The cache holds every one of them until the next batch.
+        // intermediate states. The cache keeps each one as those bytes.
         for (text, key) in touched {
-            let Some(cached) = self.states.get(&text) else {
+            let Some(cached) = self.states.get_mut(&text) else {
                 return Err(StoreError::Backend(format!("the arbiter lost the state of {text}, changed in this batch")));
             };
-            out.writes.push(rows::state_write(&key, cached.state.as_ref()));
+            let (table, pk) = rows::state_row(&key);
+            let write = match std::mem::replace(&mut cached.held, Held::Absent) {
+                Held::Live(state) => {
+                    let value = rows::encode_state(&state);
+                    cached.held = Held::Packed(value.as_slice().into());
+                    Write::Put { table, pk, ck: vec![], value }
+                }
+                Held::Packed(bytes) => {
+                    let value = bytes.to_vec();
+                    cached.held = Held::Packed(bytes);
+                    Write::Put { table, pk, ck: vec![], value }
+                }
+                Held::Absent => Write::Delete { table, pk, ck: vec![] },
+            };
+            out.writes.push(write);
         }
         Ok(out)
     }

@@ -101,18 +101,9 @@ pub fn encode_state(state: &AggregateState) -> Vec<u8> {
     }
 }
 
-/// The write that sets the aggregate's state row to `state` (a delete when it no longer exists).
-pub fn state_write(key: &AggregateKey, state: Option<&AggregateState>) -> Write {
-    let (table, pk) = state_row(key);
-    match state {
-        Some(state) => Write::Put { table, pk, ck: vec![], value: encode_state(state) },
-        None => Write::Delete { table, pk, ck: vec![] },
-    }
-}
-
 /// The writes that take the secondary indexes of one aggregate from `old` to `new`. Its state
 /// row is not among them: the arbiter writes each state row a batch changed once, after the
-/// batch's other writes ([`state_write`]).
+/// batch's other writes.
 pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
     let mut writes = Vec::with_capacity(3);
     writes.extend(crate::group_rows::transition(key, old, new));

@@ -194,6 +194,8 @@ async fn rebuild_leaves_the_bytes_the_live_projector_leaves() {
         ("fresh in-memory redb, defaults", RedbStore::in_memory().expect("redb"), RebuildOptions::default()),
         ("redb, a load per batch, tiny batches and caches", RedbStore::in_memory().expect("redb"), small),
         ("memory store, tiny batches and caches", MemoryStore::new(), small),
+        // Every state comes back to a later batch from the bytes the cache keeps of it.
+        ("memory store, tiny batches, whole cache", MemoryStore::new(), RebuildOptions { state_cache: None, ..small }),
         ("redb, one big load, tiny cache", RedbStore::in_memory().expect("redb"), RebuildOptions { state_cache: Some(3), ..RebuildOptions::default() }),
     ];
     for (what, store, options) in cases {
