@@ -140,3 +140,21 @@ fn user_state(state: Option<&AggregateState>) -> Option<&UserState> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table the projector reads single rows of must be one the store keeps point-read
+    /// structures for (fjall builds bloom filters only for those).
+    #[test]
+    fn the_rows_read_by_key_are_in_point_read_tables() {
+        let keys = [AggregateKey::pool("p"), AggregateKey::client("c"), AggregateKey::user("p", "u"), AggregateKey::group("p", "g")];
+        for key in &keys {
+            let (table, _) = state_row(key);
+            assert!(table.is_point_read(), "{table:?} holds states read by key");
+        }
+        assert!(Table::Requests.is_point_read() && Table::Revocations.is_point_read());
+        assert!(!Table::UserSearch.is_point_read() && !Table::Outbox.is_point_read() && !Table::TriggerQueue.is_point_read());
+    }
+}

@@ -93,6 +93,16 @@ impl Table {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// Whether the service reads single rows of the table by key ([`get`]): the aggregate
+    /// states, request ids, revocations and metadata. The other tables are only scanned a
+    /// partition at a time, so a store may skip what only speeds up point reads for them
+    /// (fjall: bloom filters). `get` still answers on every table.
+    ///
+    /// [`get`]: crate::ProjectionStore::get
+    pub fn is_point_read(self) -> bool {
+        matches!(self, Table::Pools | Table::Clients | Table::Users | Table::Groups | Table::Requests | Table::Revocations | Table::Meta)
+    }
 }
 
 /// One mutation of a projector batch.

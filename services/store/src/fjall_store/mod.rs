@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
+use fjall::config::FilterPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::embedded::{fingerprint_blocking, scan_start};
@@ -85,7 +86,15 @@ struct Keyspaces {
 impl Keyspaces {
     fn open(db: &Database) -> Result<Keyspaces, StoreError> {
         let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default).map_err(ferr);
-        let rows = Table::ALL.iter().map(|t| keyspace(t.name())).collect::<Result<Vec<_>, _>>()?;
+        // Bloom filters only speed up point reads: a table that is only scanned skips building
+        // them (a hash per row at every flush, load and compaction). Fjall keeps the options a
+        // keyspace was created with, so this applies to keyspaces created from now on (a
+        // rebuild recreates them all).
+        let scanned = || KeyspaceCreateOptions::default().filter_policy(FilterPolicy::disabled());
+        let rows = Table::ALL
+            .iter()
+            .map(|t| if t.is_point_read() { keyspace(t.name()) } else { db.keyspace(t.name(), scanned).map_err(ferr) })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Keyspaces { rows, offsets: keyspace(FJALL_OFFSETS_KEYSPACE)? })
     }
 
