@@ -103,6 +103,15 @@ impl Keyspaces {
     }
 }
 
+/// Fjall's background workers (flushes and compactions). Its default is one per core up to
+/// four, and with more than one, worker 0 hands every compaction request back to the queue
+/// (fjall 3.1 `worker_pool.rs`, to stay free for flushes) and takes it again at once: while
+/// the other worker is busy compacting, worker 0 spins. On 2 cores that spin took ≈ 15% of a
+/// 1M-user rebuild's CPU (docs/benchmarks.md). With four, three workers take compactions, so
+/// a request rarely waits. One worker would not spin, but it can deadlock under a write storm:
+/// it blocks sending a flush request to its own full queue.
+const WORKERS: usize = 4;
+
 pub(crate) struct Inner {
     db: Database,
     keyspaces: RwLock<Arc<Keyspaces>>,
@@ -166,7 +175,7 @@ impl FjallStore {
         if path.is_file() {
             return Err(StoreError::Unavailable(format!("{} is a file; the projection store is a directory", path.display())));
         }
-        let db = Database::builder(path).cache_size(CACHE_BYTES).max_journaling_size(JOURNAL_BYTES).open().map_err(ferr)?;
+        let db = Database::builder(path).cache_size(CACHE_BYTES).max_journaling_size(JOURNAL_BYTES).worker_threads(WORKERS).open().map_err(ferr)?;
         let keyspaces = Keyspaces::open(&db)?;
         let state = db.keyspace(STATE_KEYSPACE, KeyspaceCreateOptions::default).map_err(ferr)?;
         let rebuilding = state.get(REBUILDING).map_err(ferr)?.is_some();
