@@ -78,6 +78,7 @@ fn history(i: u64, history: History) -> Vec<Envelope> {
                 sealed: vec![3; 46],
                 expires_at_ms: T0 + 86_400_000,
                 client_id: "seedclient".into(),
+                ..Default::default()
             })),
         ],
     );

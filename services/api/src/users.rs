@@ -67,7 +67,7 @@ impl Users for UsersService {
                 &r.password,
                 attrs(r.user_attributes),
                 attrs(r.validation_data),
-                Vec::new(),
+                r.client_metadata.into_iter().collect(),
                 &rid,
             )
             .await
@@ -87,6 +87,7 @@ impl Users for UsersService {
     async fn resend_confirmation_code(&self, req: Request<pb::ResendConfirmationCodeRequest>) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let d = self.app.resend_confirmation_code(&r.client_id, opt(&r.secret_hash), &r.username, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }
@@ -156,6 +157,7 @@ impl Users for UsersService {
         self.app.admit_attempt(source(&req)).map_err(to_status)?;
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let d = self.app.forgot_password(&r.client_id, opt(&r.secret_hash), &r.username, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }

@@ -36,6 +36,11 @@ pub struct OutgoingMessage {
     pub code: String,
     pub subject: String,
     pub text: String,
+    /// The CustomMessage trigger source the code was issued for (empty: derive it from
+    /// `kind`; the pool had no CustomMessage trigger when the code was issued).
+    pub trigger_source: String,
+    /// The issuing request's ClientMetadata, for the CustomMessage trigger.
+    pub client_metadata: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for OutgoingMessage {
@@ -472,6 +477,8 @@ impl Dispatcher {
             code: plain.to_string(),
             subject,
             text,
+            trigger_source: code.trigger_source,
+            client_metadata: code.client_metadata.into_iter().map(|a| (a.name, a.value)).collect(),
         };
         self.sender.send(&message).await
     }

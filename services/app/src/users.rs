@@ -174,6 +174,7 @@ impl App {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         // The trigger decides before the write loop; its outcome is recorded in the event.
         let pre_sign_up = self.run_pre_sign_up(&caller, username, &attributes, &validation_data, &client_metadata).await?;
+        let metadata = client_metadata.clone();
         let (u, pw, cid) = (username.to_string(), password.to_string(), client_id.to_string());
         let committed = self
             .user_command(&caller.pool, username, request_id, move || UserCommand::SignUp {
@@ -182,6 +183,7 @@ impl App {
                 attributes: attributes.clone(),
                 client_id: cid.clone(),
                 pre_sign_up: pre_sign_up.clone(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         let user = user_of(&committed.state).ok_or_else(|| AppError::Internal("user missing after sign-up".into()))?;
@@ -218,8 +220,13 @@ impl App {
     ) -> Result<CodeDelivery, AppError> {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
-        let cid = client_id.to_string();
-        let result = self.user_command(&caller.pool, username, request_id, move || UserCommand::ResendConfirmationCode { client_id: cid.clone() }).await;
+        let (cid, metadata) = (client_id.to_string(), crate::scope::client_metadata());
+        let result = self
+            .user_command(&caller.pool, username, request_id, move || UserCommand::ResendConfirmationCode {
+                client_id: cid.clone(),
+                client_metadata: metadata.clone(),
+            })
+            .await;
         self.delivery_or_pretend(result, prevent, username, purpose::SIGN_UP)
     }
 
@@ -227,8 +234,10 @@ impl App {
         let caller = self.client_caller(client_id, username, secret_hash).await?;
         let prevent = idp_domain::client::prevents_existence_errors(&caller.pool, Some(&caller.client));
         self.migrate_if_unknown(&caller.pool, &caller.client, username).await?;
-        let cid = client_id.to_string();
-        let result = self.user_command(&caller.pool, username, request_id, move || UserCommand::ForgotPassword { client_id: cid.clone() }).await;
+        let (cid, metadata) = (client_id.to_string(), crate::scope::client_metadata());
+        let result = self
+            .user_command(&caller.pool, username, request_id, move || UserCommand::ForgotPassword { client_id: cid.clone(), client_metadata: metadata.clone() })
+            .await;
         self.delivery_or_pretend(result, prevent, username, purpose::FORGOT_PASSWORD)
     }
 

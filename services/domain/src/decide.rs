@@ -35,6 +35,17 @@ pub mod purpose {
     pub const MFA: &str = "MFA";
 }
 
+/// The CustomMessage trigger sources a code message can have (recorded in `CodeIssued`).
+pub mod message_source {
+    pub const SIGN_UP: &str = "CustomMessage_SignUp";
+    pub const RESEND_CODE: &str = "CustomMessage_ResendCode";
+    pub const FORGOT_PASSWORD: &str = "CustomMessage_ForgotPassword";
+    pub const UPDATE_USER_ATTRIBUTE: &str = "CustomMessage_UpdateUserAttribute";
+    pub const VERIFY_USER_ATTRIBUTE: &str = "CustomMessage_VerifyUserAttribute";
+    pub const ADMIN_CREATE_USER: &str = "CustomMessage_AdminCreateUser";
+    pub const AUTHENTICATION: &str = "CustomMessage_Authentication";
+}
+
 /// Code lifetimes (Cognito's).
 pub const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 pub const FORGOT_PASSWORD_CODE_TTL_MS: i64 = 3600 * 1000;

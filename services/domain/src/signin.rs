@@ -228,6 +228,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 sealed: code.sealed,
                 expires_at_ms: ctx.now_ms() + MFA_CODE_TTL_MS,
                 client_id,
+                trigger_source: crate::user::CodeMessage::new(pool, crate::decide::message_source::AUTHENTICATION, Vec::new()).source,
+                client_metadata: Vec::new(),
             }))])
         }
         SignInCommand::AnswerMfa { method: m, code, session_version } => {

@@ -1,7 +1,7 @@
 //! User aggregate: sign-up, confirmation, sign-in checks, attributes, passwords, sign-out.
 
 use crate::ctx::Ctx;
-use crate::decide::{check_code, ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
+use crate::decide::{check_code, ev, message_source, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, SIGN_UP_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
 use crate::pb::{
     event::Kind, Attribute, AttributeVerified, AttributesUpdated, CodeIssued, CustomChallengeAnswered, Event, PasswordChanged, PoolSettings, PoolState,
@@ -37,6 +37,9 @@ pub enum UserCommand {
         client_id: String,
         /// `None` when the pool has no PreSignUp trigger.
         pre_sign_up: Option<PreSignUpOutcome>,
+        /// The request's ClientMetadata, recorded with the code for the CustomMessage trigger
+        /// when the pool has one (so is ResendConfirmationCode's and ForgotPassword's).
+        client_metadata: Vec<(String, String)>,
     },
     /// Creates a user the pool's UserMigration trigger found in a legacy store (the trigger ran
     /// before; its answer is recorded in UserSignedUp).
@@ -60,6 +63,7 @@ pub enum UserCommand {
     },
     ResendConfirmationCode {
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     /// Password sign-in check. Produces no events: a successful sign-in changes no state.
     Authenticate {
@@ -88,6 +92,7 @@ pub enum UserCommand {
     },
     ForgotPassword {
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     ConfirmForgotPassword {
         code: String,
@@ -136,7 +141,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
     let s = settings(pool);
     let max_attempts = s.code_max_attempts;
     match cmd {
-        UserCommand::SignUp { username, password, attributes, client_id, pre_sign_up } => {
+        UserCommand::SignUp { username, password, attributes, client_id, pre_sign_up, client_metadata } => {
             validate::username(&username)?;
             validate::attributes(&s, &attributes, Writer::SignUp)?;
             let missing = validate::missing_required(&s, &attributes);
@@ -173,7 +178,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             }))];
             // An auto-confirmed user needs no confirmation code.
             if !trigger.auto_confirm {
-                if let Some(code) = signup_code(&s, lookup, &client_id, ctx) {
+                if let Some(code) = signup_code(&s, lookup, &client_id, CodeMessage::new(pool, message_source::SIGN_UP, client_metadata), ctx) {
                     events.push(code);
                 }
             }
@@ -226,13 +231,13 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 client_metadata: metadata_for(version, client_metadata),
             }))])
         }
-        UserCommand::ResendConfirmationCode { client_id } => {
+        UserCommand::ResendConfirmationCode { client_id, client_metadata } => {
             let u = existing(user)?;
             if u.status != status::UNCONFIRMED {
                 return Err(DomainError::invalid("User is already confirmed.").into());
             }
             let lookup = |name: &str| u.attributes.get(name).cloned();
-            match signup_code(&s, lookup, &client_id, ctx) {
+            match signup_code(&s, lookup, &client_id, CodeMessage::new(pool, message_source::RESEND_CODE, client_metadata), ctx) {
                 Some(code) => Ok(vec![code]),
                 None => {
                     Err(DomainError::invalid("No verified delivery medium: the pool auto-verifies neither email nor phone_number, or the user has neither.")
@@ -261,7 +266,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 if name == "email" || name == "phone_number" {
                     unverified.push(name.clone());
                     if s.auto_verified_attributes.contains(name) {
-                        events.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, ctx));
+                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, Vec::new());
+                        events.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx));
                     }
                 }
             }
@@ -279,7 +285,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let Some(value) = u.attributes.get(&attribute) else {
                 return Err(DomainError::invalid(format!("User has no attribute {attribute}.")).into());
             };
-            Ok(vec![code_event(purpose::VERIFY_ATTRIBUTE, &attribute, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, ctx)])
+            let message = CodeMessage::new(pool, message_source::VERIFY_USER_ATTRIBUTE, Vec::new());
+            Ok(vec![code_event(purpose::VERIFY_ATTRIBUTE, &attribute, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx)])
         }
         UserCommand::VerifyAttribute { attribute, code } => {
             let u = active(user)?;
@@ -295,7 +302,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let record = ctx.hash_password(pool_name(&pool.pool_id), &u.username, &proposed);
             Ok(vec![ev(Kind::PasswordChanged(PasswordChanged { password: Some(record), reason: "CHANGE".into(), ..Default::default() }))])
         }
-        UserCommand::ForgotPassword { client_id } => {
+        UserCommand::ForgotPassword { client_id, client_metadata } => {
             let u = existing(user)?;
             if !u.enabled {
                 return Err(DomainError::NotAuthorized("User is disabled.".into()).into());
@@ -306,7 +313,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 return Err(DomainError::invalid("Cannot reset password for the user as there is no registered/verified email or phone_number").into());
             };
             let value = u.attributes.get(attr).cloned().unwrap_or_default();
-            Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, ctx)])
+            let message = CodeMessage::new(pool, message_source::FORGOT_PASSWORD, client_metadata);
+            Ok(vec![code_event(purpose::FORGOT_PASSWORD, attr, &value, &client_id, FORGOT_PASSWORD_CODE_TTL_MS, message, ctx)])
         }
         UserCommand::ConfirmForgotPassword { code, password, client_id, client_metadata } => {
             let u = existing(user)?;
@@ -368,7 +376,7 @@ pub(crate) fn trigger_version(pool: &PoolState, kind: &str) -> u64 {
     crate::pool::trigger(pool, kind).map(|t| t.version).unwrap_or(0)
 }
 
-/// A request's ClientMetadata as recorded for a post-* trigger of `version`: nothing when
+/// A request's ClientMetadata as recorded for a trigger of `version`: nothing when
 /// there is no trigger to read it (version 0), else every pair, sorted by key.
 pub(crate) fn metadata_for(version: u64, metadata: Vec<(String, String)>) -> Vec<Attribute> {
     if version == 0 {
@@ -394,15 +402,31 @@ fn pending_attribute(u: &UserState, purpose: &str) -> String {
 
 /// The sign-up code, sent to the first auto-verified attribute the user has (SMS first, as
 /// Cognito does), or none when the pool auto-verifies nothing the user has.
-fn signup_code(s: &PoolSettings, lookup: impl Fn(&str) -> Option<String>, client_id: &str, ctx: &mut dyn Ctx) -> Option<Event> {
+fn signup_code(s: &PoolSettings, lookup: impl Fn(&str) -> Option<String>, client_id: &str, message: CodeMessage, ctx: &mut dyn Ctx) -> Option<Event> {
     ["phone_number", "email"]
         .into_iter()
         .filter(|a| s.auto_verified_attributes.iter().any(|x| x == a))
         .find_map(|a| lookup(a).map(|v| (a, v)))
-        .map(|(attr, value)| code_event(purpose::SIGN_UP, attr, &value, client_id, SIGN_UP_CODE_TTL_MS, ctx))
+        .map(|(attr, value)| code_event(purpose::SIGN_UP, attr, &value, client_id, SIGN_UP_CODE_TTL_MS, message, ctx))
 }
 
-pub(crate) fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, ctx: &mut dyn Ctx) -> Event {
+/// What a code's message is for, as the pool's CustomMessage trigger will be told: its trigger
+/// source and the request's ClientMetadata. Both are recorded only when the pool has the
+/// trigger (nothing else reads them).
+pub(crate) struct CodeMessage {
+    pub(crate) source: String,
+    pub(crate) client_metadata: Vec<Attribute>,
+}
+
+impl CodeMessage {
+    pub(crate) fn new(pool: &PoolState, source: &str, client_metadata: Vec<(String, String)>) -> Self {
+        let version = trigger_version(pool, "CustomMessage");
+        let source = if version == 0 { String::new() } else { source.to_string() };
+        CodeMessage { source, client_metadata: metadata_for(version, client_metadata) }
+    }
+}
+
+pub(crate) fn code_event(purpose: &str, attribute: &str, destination: &str, client_id: &str, ttl_ms: i64, message: CodeMessage, ctx: &mut dyn Ctx) -> Event {
     let code = ctx.issue_code();
     let channel = if attribute == "phone_number" { "SMS" } else { "EMAIL" };
     ev(Kind::CodeIssued(CodeIssued {
@@ -415,6 +439,8 @@ pub(crate) fn code_event(purpose: &str, attribute: &str, destination: &str, clie
         sealed: code.sealed,
         expires_at_ms: ctx.now_ms() + ttl_ms,
         client_id: client_id.to_string(),
+        trigger_source: message.source,
+        client_metadata: message.client_metadata,
     }))
 }
 

@@ -4,13 +4,13 @@
 //! inherit old members).
 
 use crate::ctx::Ctx;
-use crate::decide::{ev, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
+use crate::decide::{ev, message_source, purpose, Rejected, FORGOT_PASSWORD_CODE_TTL_MS, VERIFY_ATTRIBUTE_CODE_TTL_MS};
 use crate::keys::pool_name;
 use crate::pb::{
     event::Kind, Attribute, AttributesUpdated, CodeIssued, Event, GroupState, PasswordResetRequired, PasswordSetByAdmin, PoolSettings, PoolState,
     SignedOutEverywhere, UserAddedToGroup, UserConfirmed, UserCreatedByAdmin, UserDeleted, UserDisabled, UserEnabled, UserRemovedFromGroup, UserState,
 };
-use crate::user::{code_event, status};
+use crate::user::{code_event, status, CodeMessage};
 use crate::validate::{self, Writer};
 use crate::DomainError;
 
@@ -124,7 +124,14 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                     permanent: false,
                     temporary_password_expires_at_ms: expires,
                 }))];
-                events.extend(invitations(&delivery_mediums, lookup, &password, expires, ctx)?);
+                events.extend(invitations(
+                    &delivery_mediums,
+                    lookup,
+                    &password,
+                    expires,
+                    &CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source,
+                    ctx,
+                )?);
                 return Ok(events);
             }
             validate::attributes(&s, &attributes, Writer::AdminCreate)?;
@@ -150,7 +157,14 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             }))];
             if action == MessageAction::Send {
                 let lookup = |n: &str| attributes.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-                events.extend(invitations(&delivery_mediums, lookup, &password, expires, ctx)?);
+                events.extend(invitations(
+                    &delivery_mediums,
+                    lookup,
+                    &password,
+                    expires,
+                    &CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source,
+                    ctx,
+                )?);
             }
             Ok(events)
         }
@@ -186,6 +200,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             };
             let destination = u.attributes.get(attr).cloned().unwrap_or_default();
             let code = ctx.issue_code();
+            let message = CodeMessage::new(pool, message_source::FORGOT_PASSWORD, Vec::new());
             Ok(vec![
                 ev(Kind::PasswordResetRequired(PasswordResetRequired {})),
                 ev(Kind::CodeIssued(CodeIssued {
@@ -198,6 +213,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                     sealed: code.sealed,
                     expires_at_ms: ctx.now_ms() + FORGOT_PASSWORD_CODE_TTL_MS,
                     client_id,
+                    trigger_source: message.source,
+                    client_metadata: message.client_metadata,
                 })),
             ])
         }
@@ -218,7 +235,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                 if (name == "email" || name == "phone_number") && !flagged(name) {
                     unverified.push(name.clone());
                     if s.auto_verified_attributes.contains(name) {
-                        codes.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, ctx));
+                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, Vec::new());
+                        codes.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx));
                     }
                 }
             }
@@ -309,6 +327,7 @@ fn invitations(
     lookup: impl Fn(&str) -> Option<String>,
     password: &str,
     expires_at_ms: i64,
+    trigger_source: &str,
     ctx: &mut dyn Ctx,
 ) -> Result<Vec<Event>, DomainError> {
     let explicit = !mediums.is_empty();
@@ -329,6 +348,8 @@ fn invitations(
             sealed: ctx.seal(password),
             expires_at_ms,
             client_id: String::new(),
+            trigger_source: trigger_source.to_string(),
+            client_metadata: Vec::new(),
         })));
     }
     if events.is_empty() && explicit {

@@ -192,6 +192,7 @@ fn confirm_sign_up_only_unconfirmed_users() {
         attributes: vec![("email".into(), "a@example.com".into())],
         client_id: "c".into(),
         pre_sign_up: None,
+        client_metadata: vec![],
     })
     .expect("sign up");
     w.when(AdminUserCommand::Confirm { client_metadata: vec![] }).expect("confirm");

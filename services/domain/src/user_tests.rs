@@ -49,6 +49,7 @@ impl World {
             attributes: vec![("email".into(), "a@example.com".into())],
             client_id: "c1".into(),
             pre_sign_up: None,
+            client_metadata: vec![],
         })
     }
     fn confirmed(&mut self, name: &str) {
@@ -118,6 +119,7 @@ fn sign_up_prefers_sms_when_both_are_auto_verified() {
             attributes: vec![("email".into(), "b@example.com".into()), ("phone_number".into(), "+12065551234".into())],
             client_id: "c1".into(),
             pre_sign_up: None,
+            client_metadata: vec![],
         })
         .expect("sign up");
     let Some(Kind::CodeIssued(c)) = &events[1].kind else { panic!() };
@@ -146,6 +148,7 @@ fn bad_sign_up_input_is_refused_and_records_nothing() {
         attributes: attributes.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
         client_id: "c".into(),
         pre_sign_up: None,
+        client_metadata: vec![],
     };
     let long_name = "n".repeat(2049);
     let cases: Vec<(UserCommand, &str)> = vec![
@@ -178,7 +181,14 @@ fn required_attributes_must_be_given() {
         a.required = true;
     }
     w.pool.settings = Some(s);
-    let e = error(w.when(UserCommand::SignUp { username: "x".into(), password: PW.into(), attributes: vec![], client_id: "c".into(), pre_sign_up: None }));
+    let e = error(w.when(UserCommand::SignUp {
+        username: "x".into(),
+        password: PW.into(),
+        attributes: vec![],
+        client_id: "c".into(),
+        pre_sign_up: None,
+        client_metadata: vec![],
+    }));
     assert!(matches!(&e, DomainError::InvalidParameter(m) if m.contains("email")), "{e:?}");
 }
 
@@ -242,7 +252,7 @@ fn resend_replaces_the_pending_code() {
     w.sign_up("alice").expect("sign up");
     w.when(UserCommand::ConfirmSignUp { code: "999999".into(), client_id: String::new(), client_metadata: vec![] }).ok();
     assert_eq!(w.user().codes[0].failed_attempts, 1);
-    assert_eq!(kinds(&w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into() }).expect("resend")), ["CodeIssued"]);
+    assert_eq!(kinds(&w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into(), client_metadata: vec![] }).expect("resend")), ["CodeIssued"]);
     assert_eq!(w.user().codes.len(), 1);
     assert_eq!(w.user().codes[0].failed_attempts, 0);
 }
@@ -346,9 +356,9 @@ fn change_password_needs_the_old_one_and_the_policy() {
 fn forgot_password_goes_to_a_verified_destination_only() {
     let mut w = world();
     w.sign_up("alice").expect("sign up");
-    assert_eq!(error(w.when(UserCommand::ForgotPassword { client_id: "c".into() })).name(), "InvalidParameterException");
+    assert_eq!(error(w.when(UserCommand::ForgotPassword { client_id: "c".into(), client_metadata: vec![] })).name(), "InvalidParameterException");
     w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: String::new(), client_metadata: vec![] }).expect("confirm");
-    let events = w.when(UserCommand::ForgotPassword { client_id: "c".into() }).expect("forgot");
+    let events = w.when(UserCommand::ForgotPassword { client_id: "c".into(), client_metadata: vec![] }).expect("forgot");
     let Some(Kind::CodeIssued(c)) = &events[0].kind else { panic!() };
     assert_eq!((c.purpose.as_str(), c.expires_at_ms), (purpose::FORGOT_PASSWORD, 1_000_000 + 3600 * 1000));
     assert_eq!(
@@ -418,6 +428,7 @@ fn pre_sign_up_auto_confirm_is_recorded_and_sends_no_code() {
             attributes: vec![("email".into(), "c@example.com".into())],
             client_id: "c1".into(),
             pre_sign_up: Some(outcome),
+            client_metadata: vec![],
         })
         .expect("sign up");
     assert_eq!(kinds(&events), ["UserSignedUp"]);
@@ -444,6 +455,7 @@ fn pre_sign_up_auto_verify_without_confirm_still_sends_the_code() {
             attributes: vec![("email".into(), "d@example.com".into())],
             client_id: "c1".into(),
             pre_sign_up: Some(outcome),
+            client_metadata: vec![],
         })
         .expect("sign up");
     assert_eq!(kinds(&events), ["UserSignedUp", "CodeIssued"]);
@@ -556,13 +568,56 @@ fn post_triggers_are_recorded_only_when_deployed() {
     assert_eq!((a.post_authentication_trigger_version, a.authenticated_at_ms, a.auth_flow.as_str()), (2, w.ctx.now, "USER_PASSWORD_AUTH"));
     assert_eq!(recorded(&a.client_metadata), ["locale=fr", "plan=pro"]);
     assert_eq!(w.user().updated_at_ms, before, "a sign-in does not modify the user");
-    w.when(UserCommand::ForgotPassword { client_id: "c1".into() }).expect("forgot");
+    w.when(UserCommand::ForgotPassword { client_id: "c1".into(), client_metadata: vec![] }).expect("forgot");
     let events = w
         .when(UserCommand::ConfirmForgotPassword { code: "123456".into(), password: "Re5et-Password".into(), client_id: "c1".into(), client_metadata: meta() })
         .expect("reset");
     let Some(Kind::PasswordChanged(p)) = &events[0].kind else { panic!("{events:?}") };
     assert_eq!((p.reason.as_str(), p.post_confirmation_trigger_version, p.client_id.as_str()), ("RESET", 1, "c1"));
     assert_eq!(recorded(&p.client_metadata), ["locale=fr", "plan=pro"]);
+}
+
+#[test]
+fn code_messages_record_their_source_and_metadata_only_for_a_custom_message_trigger() {
+    let meta = || vec![("plan".to_string(), "pro".to_string()), ("locale".to_string(), "fr".to_string())];
+    let code_of = |events: &[Event]| {
+        events
+            .iter()
+            .find_map(|e| match &e.kind {
+                Some(Kind::CodeIssued(c)) => {
+                    Some((c.trigger_source.clone(), c.client_metadata.iter().map(|a| format!("{}={}", a.name, a.value)).collect::<Vec<_>>()))
+                }
+                _ => None,
+            })
+            .expect("a code")
+    };
+    let sign_up = |w: &mut World| {
+        w.when(UserCommand::SignUp {
+            username: "alice".into(),
+            password: PW.into(),
+            attributes: vec![("email".into(), "a@example.com".into())],
+            client_id: "c1".into(),
+            pre_sign_up: None,
+            client_metadata: meta(),
+        })
+    };
+    // No trigger: nothing to tell, nothing recorded.
+    let mut w = world();
+    assert_eq!(code_of(&sign_up(&mut w).expect("sign up")), (String::new(), vec![]));
+
+    let mut w = world();
+    with_trigger(&mut w, "CustomMessage");
+    let sorted = vec!["locale=fr".to_string(), "plan=pro".to_string()];
+    assert_eq!(code_of(&sign_up(&mut w).expect("sign up")), ("CustomMessage_SignUp".to_string(), sorted.clone()));
+    let resent = w.when(UserCommand::ResendConfirmationCode { client_id: "c1".into(), client_metadata: meta() }).expect("resend");
+    assert_eq!(code_of(&resent), ("CustomMessage_ResendCode".to_string(), sorted.clone()));
+    w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into(), client_metadata: vec![] }).expect("confirm");
+    let forgot = w.when(UserCommand::ForgotPassword { client_id: "c1".into(), client_metadata: meta() }).expect("forgot");
+    assert_eq!(code_of(&forgot), ("CustomMessage_ForgotPassword".to_string(), sorted));
+    let verify = w.when(UserCommand::GetVerificationCode { attribute: "email".into(), client_id: "c1".into() }).expect("verify");
+    assert_eq!(code_of(&verify), ("CustomMessage_VerifyUserAttribute".to_string(), vec![]));
+    let update = w.when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: "c1".into() }).expect("update");
+    assert_eq!(code_of(&update), ("CustomMessage_UpdateUserAttribute".to_string(), vec![]));
 }
 
 #[test]

@@ -59,6 +59,7 @@ async fn seed_flow_over_grpc() {
             password: PASSWORD.into(),
             user_attributes: attrs(&[("email", "alice@example.com"), ("phone_number", "+12065551234")]),
             validation_data: vec![],
+            client_metadata: Default::default(),
         })
         .await
         .expect("sign up");
@@ -200,7 +201,10 @@ async fn seed_flow_over_grpc() {
     assert_eq!(payload(&refreshed.access_token)["origin_jti"], access["origin_jti"]);
 
     // forgot / confirm forgot password
-    users.forgot_password(ForgotPasswordRequest { client_id: cid.clone(), secret_hash: sh("alice"), username: "alice".into() }).await.expect("forgot");
+    users
+        .forgot_password(ForgotPasswordRequest { client_id: cid.clone(), secret_hash: sh("alice"), username: "alice".into(), ..Default::default() })
+        .await
+        .expect("forgot");
     let rcode = server.code_for("alice", "FORGOT_PASSWORD").await;
     users
         .confirm_forgot_password(ConfirmForgotPasswordRequest {

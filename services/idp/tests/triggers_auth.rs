@@ -60,7 +60,8 @@ async fn token_claims_blocked_users_and_custom_messages() {
     let (pool, cid) = pool_and_client(&server, false).await;
     deploy(&server, &pool, "PreTokenGeneration", claims, r#"{"claims": {"tenant": "acme"}, "group": "beta-testers", "suppress": ["name"]}"#).await;
     deploy(&server, &pool, "PreAuthentication", block, "mallory").await;
-    let templates = r#"{"SIGN_UP": {"subject": "Welcome to Acme", "email": "Hi {username}, your Acme code is {####}."}}"#;
+    let templates = r#"{"SIGN_UP": {"subject": "Welcome to Acme", "email": "Hi {username}, your Acme code is {####}."},
+        "RESEND_CODE": {"subject": "Your new Acme code", "email": "Again, {username}: {####} ({meta:app})"}}"#;
     deploy(&server, &pool, "CustomMessage", message, templates).await;
 
     // CustomMessage: the confirmation email is the trigger's, with the real code in it.
@@ -87,6 +88,34 @@ async fn token_claims_blocked_users_and_custom_messages() {
     };
     let refreshed = users.initiate_auth(refresh).await.expect("refresh").into_inner().authentication_result.expect("tokens");
     assert_eq!(payload(&refreshed.id_token)["tenant"], "acme");
+
+    // CustomMessage on a resend: the trigger is told its source (ResendCode) and gets the
+    // ClientMetadata of the request that issued the code, though the message goes out later.
+    let req = SignUpRequest {
+        client_id: cid.clone(),
+        username: "bob".into(),
+        password: PASSWORD.into(),
+        user_attributes: attrs(&[("email", "bob@example.com")]),
+        ..Default::default()
+    };
+    users.sign_up(req).await.expect("sign up bob");
+    let resend = ResendConfirmationCodeRequest {
+        client_id: cid.clone(),
+        username: "bob".into(),
+        client_metadata: [("app".to_string(), "ios".to_string())].into(),
+        ..Default::default()
+    };
+    users.resend_confirmation_code(resend).await.expect("resend");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let resent = loop {
+        if let Some(m) = server.messages().into_iter().find(|m| m["username"] == "bob" && m["subject"] == "Your new Acme code") {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no resent message for bob: {:?}", server.messages());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let code = resent["code"].as_str().unwrap_or_default().to_string();
+    assert_eq!(resent["text"].as_str(), Some(format!("Again, bob: {code} (ios)").as_str()));
 
     // PreAuthentication: mallory is blocked (with the trigger's message); a wrong password is
     // refused before the trigger runs.

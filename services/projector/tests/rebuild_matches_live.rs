@@ -91,6 +91,7 @@ fn sign_up(i: u32, round: u32) -> Vec<Kind> {
             sealed: vec![3; 20],
             expires_at_ms: 1_790_086_400_000,
             client_id: "client1".into(),
+            ..Default::default()
         }),
     ]
 }

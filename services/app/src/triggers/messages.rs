@@ -2,7 +2,9 @@
 //! rewrite a code message just before delivery (the dispatcher has already rendered the
 //! default text). The trigger sees `{####}` in place of the code, never the code itself; the
 //! code goes in after. A failing trigger does not hold back the code: the default text is sent
-//! and the failure logged.
+//! and the failure logged. The trigger source and the ClientMetadata are the ones recorded
+//! with the code (`CodeIssued`) by the request that issued it: the message goes out later,
+//! from the log, outside that request.
 
 use std::sync::Arc;
 
@@ -21,13 +23,20 @@ pub struct CustomMessages {
     pub inner: Arc<dyn MessageSender>,
 }
 
-fn trigger_source(kind: &str) -> &'static str {
-    match kind {
+/// The trigger source recorded with the code, or (codes issued while the pool had no
+/// CustomMessage trigger) the one its purpose implies.
+fn trigger_source(m: &OutgoingMessage) -> String {
+    if !m.trigger_source.is_empty() {
+        return m.trigger_source.clone();
+    }
+    match m.kind.as_str() {
         "SIGN_UP" => "CustomMessage_SignUp",
         "FORGOT_PASSWORD" => "CustomMessage_ForgotPassword",
         "ADMIN_CREATE_USER" => "CustomMessage_AdminCreateUser",
+        "MFA" => "CustomMessage_Authentication",
         _ => "CustomMessage_VerifyUserAttribute",
     }
+    .to_string()
 }
 
 impl CustomMessages {
@@ -38,7 +47,7 @@ impl CustomMessages {
         let user = self.app.user(&pool, &m.username).await.ok().flatten();
         let event = t::CustomMessageEvent {
             version: "1".into(),
-            trigger_source: trigger_source(&m.kind).into(),
+            trigger_source: trigger_source(m),
             region: self.app.config.region.clone(),
             user_pool_id: m.pool_id.clone(),
             user_name: m.username.clone(),
@@ -47,7 +56,7 @@ impl CustomMessages {
                 user_attributes: user.as_ref().map(user_attributes).unwrap_or_default(),
                 code_parameter: CODE_PARAMETER.into(),
                 username_parameter: "{username}".into(),
-                client_metadata: crate::scope::client_metadata(),
+                client_metadata: m.client_metadata.clone(),
             },
             response: t::CustomMessageResponse { sms_message: None, email_message: None, email_subject: None },
         };
