@@ -124,14 +124,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                     permanent: false,
                     temporary_password_expires_at_ms: expires,
                 }))];
-                events.extend(invitations(
-                    &delivery_mediums,
-                    lookup,
-                    &password,
-                    expires,
-                    &CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source,
-                    ctx,
-                )?);
+                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, ctx)?);
                 return Ok(events);
             }
             validate::attributes(&s, &attributes, Writer::AdminCreate)?;
@@ -157,14 +150,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             }))];
             if action == MessageAction::Send {
                 let lookup = |n: &str| attributes.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-                events.extend(invitations(
-                    &delivery_mediums,
-                    lookup,
-                    &password,
-                    expires,
-                    &CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source,
-                    ctx,
-                )?);
+                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, ctx)?);
             }
             Ok(events)
         }
@@ -323,13 +309,14 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
 /// none is requested, as Cognito). Explicitly requested mediums with no address at all are an
 /// error; the default medium without a phone number sends nothing.
 fn invitations(
+    pool: &PoolState,
     mediums: &[String],
     lookup: impl Fn(&str) -> Option<String>,
     password: &str,
     expires_at_ms: i64,
-    trigger_source: &str,
     ctx: &mut dyn Ctx,
 ) -> Result<Vec<Event>, DomainError> {
+    let trigger_source = CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source;
     let explicit = !mediums.is_empty();
     let wanted: Vec<&str> = if explicit { mediums.iter().map(String::as_str).collect() } else { vec!["SMS"] };
     let mut events = Vec::new();
@@ -348,7 +335,7 @@ fn invitations(
             sealed: ctx.seal(password),
             expires_at_ms,
             client_id: String::new(),
-            trigger_source: trigger_source.to_string(),
+            trigger_source: trigger_source.clone(),
             client_metadata: Vec::new(),
         })));
     }
