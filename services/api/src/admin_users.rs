@@ -80,6 +80,7 @@ impl AdminUsers for AdminUsersService {
         authorize(&self.credentials, &req)?;
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let spec = CreateUserSpec {
             username: r.username,
             temporary_password: r.temporary_password,
@@ -152,6 +153,7 @@ impl AdminUsers for AdminUsersService {
         authorize(&self.credentials, &req)?;
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let attrs = r.user_attributes.into_iter().map(|a| (a.name, a.value)).collect();
         self.app.admin_update_user_attributes(&r.user_pool_id, &r.username, attrs, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::Empty {}))

@@ -125,6 +125,7 @@ impl Users for UsersService {
     async fn update_user_attributes(&self, req: Request<pb::UpdateUserAttributesRequest>) -> Result<Response<pb::UpdateUserAttributesResponse>, Status> {
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let list = self.app.update_user_attributes(&r.access_token, attrs(r.user_attributes), &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::UpdateUserAttributesResponse { code_delivery_details_list: list.into_iter().map(delivery).collect() }))
     }
@@ -135,6 +136,7 @@ impl Users for UsersService {
     ) -> Result<Response<pb::CodeDeliveryResponse>, Status> {
         let rid = request_id(&req);
         let r = req.into_inner();
+        idp_app::scope::set_client_metadata(r.client_metadata);
         let d = self.app.get_user_attribute_verification_code(&r.access_token, &r.attribute_name, &rid).await.map_err(to_status)?;
         Ok(Response::new(pb::CodeDeliveryResponse { code_delivery_details: Some(delivery(d)) }))
     }

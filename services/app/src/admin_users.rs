@@ -67,6 +67,7 @@ impl App {
     pub async fn admin_create_user(&self, pool_id: &str, spec: CreateUserSpec, request_id: &str) -> Result<UserView, AppError> {
         let pool = self.pool(pool_id).await?;
         let username = spec.username.clone();
+        let metadata = crate::scope::client_metadata();
         let committed = self
             .admin_user_command(&pool, &username, request_id, move || AdminUserCommand::Create {
                 username: spec.username.clone(),
@@ -74,6 +75,7 @@ impl App {
                 attributes: spec.attributes.clone(),
                 action: spec.action,
                 delivery_mediums: spec.delivery_mediums.clone(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         let user = committed.state.as_ref().and_then(|s| user_of(Some(s))).ok_or_else(|| AppError::Internal("user missing after AdminCreateUser".into()))?;
@@ -125,7 +127,13 @@ impl App {
     /// AdminResetUserPassword: RESET_REQUIRED and a reset code to the verified email / phone.
     pub async fn admin_reset_user_password(&self, pool_id: &str, username: &str, request_id: &str) -> Result<Option<CodeDelivery>, AppError> {
         let pool = self.pool(pool_id).await?;
-        let committed = self.admin_user_command(&pool, username, request_id, || AdminUserCommand::ResetPassword { client_id: String::new() }).await?;
+        let metadata = crate::scope::client_metadata();
+        let committed = self
+            .admin_user_command(&pool, username, request_id, move || AdminUserCommand::ResetPassword {
+                client_id: String::new(),
+                client_metadata: metadata.clone(),
+            })
+            .await?;
         Ok(deliveries(&committed.events).into_iter().next())
     }
 
@@ -138,10 +146,12 @@ impl App {
         request_id: &str,
     ) -> Result<Vec<CodeDelivery>, AppError> {
         let pool = self.pool(pool_id).await?;
+        let metadata = crate::scope::client_metadata();
         let committed = self
             .admin_user_command(&pool, username, request_id, move || AdminUserCommand::UpdateAttributes {
                 attributes: attributes.clone(),
                 client_id: String::new(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         Ok(deliveries(&committed.events))

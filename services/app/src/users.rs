@@ -288,10 +288,12 @@ impl App {
         let caller = self.access(access_token).await?;
         let cid = caller.claims.client_id.clone();
         let names: Vec<String> = attributes.iter().map(|(n, _)| n.clone()).collect();
+        let metadata = crate::scope::client_metadata();
         let committed = self
             .user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::UpdateAttributes {
                 attributes: attributes.clone(),
                 client_id: cid.clone(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         Ok(committed_deliveries(&committed, purpose::VERIFY_ATTRIBUTE, Some(&names)))
@@ -299,11 +301,12 @@ impl App {
 
     pub async fn get_user_attribute_verification_code(&self, access_token: &str, attribute: &str, request_id: &str) -> Result<CodeDelivery, AppError> {
         let caller = self.access(access_token).await?;
-        let (attr, cid) = (attribute.to_string(), caller.claims.client_id.clone());
+        let (attr, cid, metadata) = (attribute.to_string(), caller.claims.client_id.clone(), crate::scope::client_metadata());
         let committed = self
             .user_command(&caller.pool, &caller.user.username, request_id, move || UserCommand::GetVerificationCode {
                 attribute: attr.clone(),
                 client_id: cid.clone(),
+                client_metadata: metadata.clone(),
             })
             .await?;
         committed_deliveries(&committed, purpose::VERIFY_ATTRIBUTE, Some(&[attribute.to_string()]))

@@ -77,10 +77,12 @@ pub enum UserCommand {
     UpdateAttributes {
         attributes: Vec<(String, String)>,
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     GetVerificationCode {
         attribute: String,
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     VerifyAttribute {
         attribute: String,
@@ -251,7 +253,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
         }
         UserCommand::AuthenticateSrp { proof_ok } => signin::decide(pool, user, SignInCommand::FirstFactor { ok: proof_ok }, ctx),
         UserCommand::SignIn(cmd) => signin::decide(pool, user, cmd, ctx),
-        UserCommand::UpdateAttributes { attributes, client_id } => {
+        UserCommand::UpdateAttributes { attributes, client_id, client_metadata } => {
             let u = active(user)?;
             validate::attributes(&s, &attributes, Writer::UserUpdate)?;
             let mut set = Vec::new();
@@ -266,7 +268,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
                 if name == "email" || name == "phone_number" {
                     unverified.push(name.clone());
                     if s.auto_verified_attributes.contains(name) {
-                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, Vec::new());
+                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, client_metadata.clone());
                         events.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx));
                     }
                 }
@@ -277,7 +279,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             events.insert(0, ev(Kind::AttributesUpdated(AttributesUpdated { set, deleted: vec![], unverified })));
             Ok(events)
         }
-        UserCommand::GetVerificationCode { attribute, client_id } => {
+        UserCommand::GetVerificationCode { attribute, client_id, client_metadata } => {
             let u = active(user)?;
             if attribute != "email" && attribute != "phone_number" {
                 return Err(DomainError::invalid(format!("Attribute {attribute} cannot be verified.")).into());
@@ -285,7 +287,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: UserCommand, ctx:
             let Some(value) = u.attributes.get(&attribute) else {
                 return Err(DomainError::invalid(format!("User has no attribute {attribute}.")).into());
             };
-            let message = CodeMessage::new(pool, message_source::VERIFY_USER_ATTRIBUTE, Vec::new());
+            let message = CodeMessage::new(pool, message_source::VERIFY_USER_ATTRIBUTE, client_metadata);
             Ok(vec![code_event(purpose::VERIFY_ATTRIBUTE, &attribute, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx)])
         }
         UserCommand::VerifyAttribute { attribute, code } => {

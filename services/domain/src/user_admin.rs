@@ -42,6 +42,9 @@ pub enum AdminUserCommand {
         action: MessageAction,
         /// "EMAIL" / "SMS"; empty = Cognito's default (SMS).
         delivery_mediums: Vec<String>,
+        /// The request's ClientMetadata, recorded with the invitation for the CustomMessage
+        /// trigger when the pool has one (so is ResetPassword's and UpdateAttributes').
+        client_metadata: Vec<(String, String)>,
     },
     /// AdminConfirmSignUp, with the request's ClientMetadata for the PostConfirmation trigger.
     Confirm {
@@ -53,10 +56,12 @@ pub enum AdminUserCommand {
     },
     ResetPassword {
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     UpdateAttributes {
         attributes: Vec<(String, String)>,
         client_id: String,
+        client_metadata: Vec<(String, String)>,
     },
     DeleteAttributes {
         names: Vec<String>,
@@ -99,7 +104,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
     let s = pool.settings.clone().unwrap_or_default();
     let policy = s.password_policy.unwrap_or_default();
     match cmd {
-        AdminUserCommand::Create { username, temporary_password, attributes, action, delivery_mediums } => {
+        AdminUserCommand::Create { username, temporary_password, attributes, action, delivery_mediums, client_metadata } => {
             validate::username(&username)?;
             for m in &delivery_mediums {
                 if m != "EMAIL" && m != "SMS" {
@@ -124,7 +129,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                     permanent: false,
                     temporary_password_expires_at_ms: expires,
                 }))];
-                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, ctx)?);
+                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, &client_metadata, ctx)?);
                 return Ok(events);
             }
             validate::attributes(&s, &attributes, Writer::AdminCreate)?;
@@ -150,7 +155,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             }))];
             if action == MessageAction::Send {
                 let lookup = |n: &str| attributes.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, ctx)?);
+                events.extend(invitations(pool, &delivery_mediums, lookup, &password, expires, &client_metadata, ctx)?);
             }
             Ok(events)
         }
@@ -175,7 +180,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             let expires = if permanent { 0 } else { temporary_expiry(&s, ctx.now_ms()) };
             Ok(vec![ev(Kind::PasswordSetByAdmin(PasswordSetByAdmin { password: Some(record), permanent, temporary_password_expires_at_ms: expires }))])
         }
-        AdminUserCommand::ResetPassword { client_id } => {
+        AdminUserCommand::ResetPassword { client_id, client_metadata } => {
             let u = existing(user)?;
             if u.status == status::UNCONFIRMED || u.status == status::FORCE_CHANGE_PASSWORD {
                 return Err(DomainError::NotAuthorized("User password cannot be reset in the current state.".into()).into());
@@ -186,7 +191,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
             };
             let destination = u.attributes.get(attr).cloned().unwrap_or_default();
             let code = ctx.issue_code();
-            let message = CodeMessage::new(pool, message_source::FORGOT_PASSWORD, Vec::new());
+            let message = CodeMessage::new(pool, message_source::FORGOT_PASSWORD, client_metadata);
             Ok(vec![
                 ev(Kind::PasswordResetRequired(PasswordResetRequired {})),
                 ev(Kind::CodeIssued(CodeIssued {
@@ -204,7 +209,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                 })),
             ])
         }
-        AdminUserCommand::UpdateAttributes { attributes, client_id } => {
+        AdminUserCommand::UpdateAttributes { attributes, client_id, client_metadata } => {
             let u = existing(user)?;
             validate::attributes(&s, &attributes, Writer::AdminUpdate)?;
             let flagged = |name: &str| attributes.iter().any(|(n, _)| *n == format!("{name}_verified"));
@@ -221,7 +226,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: AdminUserCommand,
                 if (name == "email" || name == "phone_number") && !flagged(name) {
                     unverified.push(name.clone());
                     if s.auto_verified_attributes.contains(name) {
-                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, Vec::new());
+                        let message = CodeMessage::new(pool, message_source::UPDATE_USER_ATTRIBUTE, client_metadata.clone());
                         codes.push(code_event(purpose::VERIFY_ATTRIBUTE, name, value, &client_id, VERIFY_ATTRIBUTE_CODE_TTL_MS, message, ctx));
                     }
                 }
@@ -314,9 +319,10 @@ fn invitations(
     lookup: impl Fn(&str) -> Option<String>,
     password: &str,
     expires_at_ms: i64,
+    client_metadata: &[(String, String)],
     ctx: &mut dyn Ctx,
 ) -> Result<Vec<Event>, DomainError> {
-    let trigger_source = CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, Vec::new()).source;
+    let message = CodeMessage::new(pool, message_source::ADMIN_CREATE_USER, client_metadata.to_vec());
     let explicit = !mediums.is_empty();
     let wanted: Vec<&str> = if explicit { mediums.iter().map(String::as_str).collect() } else { vec!["SMS"] };
     let mut events = Vec::new();
@@ -335,8 +341,8 @@ fn invitations(
             sealed: ctx.seal(password),
             expires_at_ms,
             client_id: String::new(),
-            trigger_source: trigger_source.clone(),
-            client_metadata: Vec::new(),
+            trigger_source: message.source.clone(),
+            client_metadata: message.client_metadata.clone(),
         })));
     }
     if events.is_empty() && explicit {

@@ -49,6 +49,7 @@ impl World {
             attributes: attrs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             action,
             delivery_mediums: mediums.iter().map(|s| s.to_string()).collect(),
+            client_metadata: vec![],
         })
     }
     fn user(&self) -> &UserState {
@@ -205,11 +206,16 @@ fn confirm_sign_up_only_unconfirmed_users() {
 fn reset_password_requires_a_verified_contact_and_issues_a_code() {
     let mut w = world();
     w.create(&[("email", "a@example.com")], Some("Temp-Passw0rd"), MessageAction::Suppress, &[]).expect("create");
-    assert_eq!(error(w.when(AdminUserCommand::ResetPassword { client_id: String::new() })).name(), "NotAuthorizedException");
+    assert_eq!(error(w.when(AdminUserCommand::ResetPassword { client_id: String::new(), client_metadata: vec![] })).name(), "NotAuthorizedException");
     w.when(AdminUserCommand::SetPassword { password: "Perm-Passw0rd".into(), permanent: true }).expect("set");
-    assert_eq!(error(w.when(AdminUserCommand::ResetPassword { client_id: String::new() })).name(), "InvalidParameterException");
-    w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email_verified".into(), "true".into())], client_id: String::new() }).expect("verify");
-    w.when(AdminUserCommand::ResetPassword { client_id: String::new() }).expect("reset");
+    assert_eq!(error(w.when(AdminUserCommand::ResetPassword { client_id: String::new(), client_metadata: vec![] })).name(), "InvalidParameterException");
+    w.when(AdminUserCommand::UpdateAttributes {
+        attributes: vec![("email_verified".into(), "true".into())],
+        client_id: String::new(),
+        client_metadata: vec![],
+    })
+    .expect("verify");
+    w.when(AdminUserCommand::ResetPassword { client_id: String::new(), client_metadata: vec![] }).expect("reset");
     assert_eq!(w.user().status, status::RESET_REQUIRED);
     assert!(w.user().codes.iter().any(|c| c.purpose == purpose::FORGOT_PASSWORD && c.destination == "a@example.com"));
     let e = sign_in_error(w.user_cmd(UserCommand::Authenticate { password: "Perm-Passw0rd".into() }));
@@ -228,8 +234,13 @@ fn reset_password_requires_a_verified_contact_and_issues_a_code() {
 fn admin_attribute_updates_may_verify_and_unverify() {
     let mut w = world();
     w.create(&[("email", "a@example.com"), ("email_verified", "true")], Some("Temp-Passw0rd"), MessageAction::Suppress, &[]).expect("create");
-    let events =
-        w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: String::new() }).expect("update");
+    let events = w
+        .when(AdminUserCommand::UpdateAttributes {
+            attributes: vec![("email".into(), "b@example.com".into())],
+            client_id: String::new(),
+            client_metadata: vec![],
+        })
+        .expect("update");
     assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("false"), "a changed email is unverified");
     assert!(
         events.iter().any(|e| matches!(&e.kind, Some(Kind::CodeIssued(c)) if c.purpose == purpose::VERIFY_ATTRIBUTE && c.destination == "b@example.com")),
@@ -238,20 +249,31 @@ fn admin_attribute_updates_may_verify_and_unverify() {
     w.when(AdminUserCommand::UpdateAttributes {
         attributes: vec![("email".into(), "c@example.com".into()), ("email_verified".into(), "true".into())],
         client_id: String::new(),
+        client_metadata: vec![],
     })
     .expect("update verified");
     assert_eq!(w.user().attributes.get("email_verified").map(String::as_str), Some("true"));
     assert_eq!(
-        w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "c@example.com".into())], client_id: String::new() }),
+        w.when(AdminUserCommand::UpdateAttributes {
+            attributes: vec![("email".into(), "c@example.com".into())],
+            client_id: String::new(),
+            client_metadata: vec![]
+        }),
         Ok(vec![]),
         "no change, no event"
     );
     assert_eq!(
-        error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("sub".into(), "x".into())], client_id: String::new() })).name(),
+        error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("sub".into(), "x".into())], client_id: String::new(), client_metadata: vec![] }))
+            .name(),
         "InvalidParameterException"
     );
     assert_eq!(
-        error(w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "not-an-email".into())], client_id: String::new() })).name(),
+        error(w.when(AdminUserCommand::UpdateAttributes {
+            attributes: vec![("email".into(), "not-an-email".into())],
+            client_id: String::new(),
+            client_metadata: vec![]
+        }))
+        .name(),
         "InvalidParameterException"
     );
 }
@@ -339,10 +361,61 @@ fn custom_attributes_are_enforced_on_later_writes() {
     assert_eq!(
         error(w.when(AdminUserCommand::UpdateAttributes {
             attributes: vec![("custom:team", "dev")].into_iter().map(|(a, b)| (a.into(), b.into())).collect(),
-            client_id: String::new()
+            client_id: String::new(),
+            client_metadata: vec![],
         }))
         .name(),
         "InvalidParameterException"
     );
-    w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("custom:tier".into(), "3".into())], client_id: String::new() }).expect("mutable");
+    w.when(AdminUserCommand::UpdateAttributes { attributes: vec![("custom:tier".into(), "3".into())], client_id: String::new(), client_metadata: vec![] })
+        .expect("mutable");
+}
+
+#[test]
+fn admin_code_messages_record_their_source_and_metadata_for_a_custom_message_trigger() {
+    let meta = || vec![("z".to_string(), "1".to_string()), ("a".to_string(), "2".to_string())];
+    let code_of = |events: &[Event]| {
+        events
+            .iter()
+            .find_map(|e| match &e.kind {
+                Some(Kind::CodeIssued(c)) => {
+                    Some((c.trigger_source.clone(), c.client_metadata.iter().map(|a| format!("{}={}", a.name, a.value)).collect::<Vec<_>>()))
+                }
+                _ => None,
+            })
+            .expect("a code")
+    };
+    let mut w = world();
+    w.pool.triggers.push(crate::pb::TriggerDeployed { kind: "CustomMessage".into(), version: 1, ..Default::default() });
+    let sorted = vec!["a=2".to_string(), "z=1".to_string()];
+    let create = AdminUserCommand::Create {
+        username: "Alice".into(),
+        temporary_password: None,
+        attributes: vec![("email".into(), "a@example.com".into())],
+        action: MessageAction::Send,
+        delivery_mediums: vec!["EMAIL".into()],
+        client_metadata: meta(),
+    };
+    assert_eq!(code_of(&w.when(create).expect("create")), ("CustomMessage_AdminCreateUser".to_string(), sorted.clone()));
+    let update =
+        AdminUserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: String::new(), client_metadata: meta() };
+    assert_eq!(code_of(&w.when(update).expect("update")), ("CustomMessage_UpdateUserAttribute".to_string(), sorted.clone()));
+    w.user.as_mut().expect("user").status = "CONFIRMED".into();
+    let verified =
+        AdminUserCommand::UpdateAttributes { attributes: vec![("email_verified".into(), "true".into())], client_id: String::new(), client_metadata: vec![] };
+    w.when(verified).expect("verify");
+    let reset = w.when(AdminUserCommand::ResetPassword { client_id: String::new(), client_metadata: meta() }).expect("reset");
+    assert_eq!(code_of(&reset), ("CustomMessage_ForgotPassword".to_string(), sorted));
+
+    // Without the trigger, neither is recorded.
+    let mut w = world();
+    let create = AdminUserCommand::Create {
+        username: "Bob".into(),
+        temporary_password: None,
+        attributes: vec![("email".into(), "b@example.com".into())],
+        action: MessageAction::Send,
+        delivery_mediums: vec!["EMAIL".into()],
+        client_metadata: meta(),
+    };
+    assert_eq!(code_of(&w.when(create).expect("create")), (String::new(), vec![]));
 }

@@ -315,6 +315,7 @@ fn changing_email_unverifies_it_and_sends_a_code() {
         .when(UserCommand::UpdateAttributes {
             attributes: vec![("email".into(), "new@example.com".into()), ("name".into(), "Alice".into())],
             client_id: "c1".into(),
+            client_metadata: vec![],
         })
         .expect("update");
     assert_eq!(kinds(&events), ["AttributesUpdated", "CodeIssued"]);
@@ -329,7 +330,9 @@ fn changing_email_unverifies_it_and_sends_a_code() {
 fn unchanged_attributes_record_nothing() {
     let mut w = world();
     w.confirmed("alice");
-    let events = w.when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "a@example.com".into())], client_id: "c".into() }).expect("update");
+    let events = w
+        .when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "a@example.com".into())], client_id: "c".into(), client_metadata: vec![] })
+        .expect("update");
     assert!(events.is_empty());
 }
 
@@ -337,7 +340,11 @@ fn unchanged_attributes_record_nothing() {
 fn users_cannot_write_system_attributes() {
     let mut w = world();
     w.confirmed("alice");
-    let e = error(w.when(UserCommand::UpdateAttributes { attributes: vec![("email_verified".into(), "true".into())], client_id: "c".into() }));
+    let e = error(w.when(UserCommand::UpdateAttributes {
+        attributes: vec![("email_verified".into(), "true".into())],
+        client_id: "c".into(),
+        client_metadata: vec![],
+    }));
     assert_eq!(e.name(), "InvalidParameterException");
 }
 
@@ -613,11 +620,13 @@ fn code_messages_record_their_source_and_metadata_only_for_a_custom_message_trig
     assert_eq!(code_of(&resent), ("CustomMessage_ResendCode".to_string(), sorted.clone()));
     w.when(UserCommand::ConfirmSignUp { code: "123456".into(), client_id: "c1".into(), client_metadata: vec![] }).expect("confirm");
     let forgot = w.when(UserCommand::ForgotPassword { client_id: "c1".into(), client_metadata: meta() }).expect("forgot");
-    assert_eq!(code_of(&forgot), ("CustomMessage_ForgotPassword".to_string(), sorted));
-    let verify = w.when(UserCommand::GetVerificationCode { attribute: "email".into(), client_id: "c1".into() }).expect("verify");
-    assert_eq!(code_of(&verify), ("CustomMessage_VerifyUserAttribute".to_string(), vec![]));
-    let update = w.when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: "c1".into() }).expect("update");
-    assert_eq!(code_of(&update), ("CustomMessage_UpdateUserAttribute".to_string(), vec![]));
+    assert_eq!(code_of(&forgot), ("CustomMessage_ForgotPassword".to_string(), sorted.clone()));
+    let verify = w.when(UserCommand::GetVerificationCode { attribute: "email".into(), client_id: "c1".into(), client_metadata: meta() }).expect("verify");
+    assert_eq!(code_of(&verify), ("CustomMessage_VerifyUserAttribute".to_string(), sorted.clone()));
+    let update = w
+        .when(UserCommand::UpdateAttributes { attributes: vec![("email".into(), "b@example.com".into())], client_id: "c1".into(), client_metadata: meta() })
+        .expect("update");
+    assert_eq!(code_of(&update), ("CustomMessage_UpdateUserAttribute".to_string(), sorted));
 }
 
 #[test]

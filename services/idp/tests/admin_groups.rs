@@ -219,8 +219,12 @@ async fn admin_user_apis_and_groups_over_grpc() {
         .expect("add custom");
     let dup = pb::AddCustomAttributesRequest { user_pool_id: pool.clone(), custom_attributes: vec![custom("custom:tier", "String", None, None)] };
     expect_error(c.users.add_custom_attributes(c.admin.req(dup)).await, "InvalidParameterException", Code::InvalidArgument);
-    let update =
-        |pairs: &[(&str, &str)]| pb::AdminUpdateUserAttributesRequest { user_pool_id: pool.clone(), username: "alice".into(), user_attributes: attrs(pairs) };
+    let update = |pairs: &[(&str, &str)]| pb::AdminUpdateUserAttributesRequest {
+        user_pool_id: pool.clone(),
+        username: "alice".into(),
+        user_attributes: attrs(pairs),
+        ..Default::default()
+    };
     expect_error(c.users.admin_update_user_attributes(c.admin.req(update(&[("custom:tier", "7")]))).await, "InvalidParameterException", Code::InvalidArgument);
     expect_error(c.users.admin_update_user_attributes(c.admin.req(update(&[("sub", "x")]))).await, "InvalidParameterException", Code::InvalidArgument);
     c.users.admin_update_user_attributes(c.admin.req(update(&[("custom:tier", "2"), ("name", "Alice A")]))).await.expect("update");

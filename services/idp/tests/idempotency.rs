@@ -111,12 +111,13 @@ async fn repeated_user_writes_with_a_request_id_are_answered_once() {
     expect_error(users.change_password(change()).await, "NotAuthorizedException", tonic::Code::Unauthenticated);
 
     // UpdateUserAttributes + GetUserAttributeVerificationCode: one code each, same answers.
-    let update = || UpdateUserAttributesRequest { access_token: access.clone(), user_attributes: attrs(&[("email", "rita2@example.com")]) };
+    let update =
+        || UpdateUserAttributesRequest { access_token: access.clone(), user_attributes: attrs(&[("email", "rita2@example.com")]), ..Default::default() };
     let u1 = users.update_user_attributes(with_rid(update(), "ua-1")).await.expect("update").into_inner();
     let u2 = users.update_user_attributes(with_rid(update(), "ua-1")).await.expect("repeated update").into_inner();
     assert_eq!(u1.code_delivery_details_list, u2.code_delivery_details_list);
     assert_eq!(u1.code_delivery_details_list.len(), 1, "the new email needs verifying");
-    let verify_code = || GetUserAttributeVerificationCodeRequest { access_token: access.clone(), attribute_name: "email".into() };
+    let verify_code = || GetUserAttributeVerificationCodeRequest { access_token: access.clone(), attribute_name: "email".into(), ..Default::default() };
     let v1 = users.get_user_attribute_verification_code(with_rid(verify_code(), "vc-1")).await.expect("code").into_inner();
     let v2 = users.get_user_attribute_verification_code(with_rid(verify_code(), "vc-1")).await.expect("repeated code").into_inner();
     assert_eq!(v1.code_delivery_details, v2.code_delivery_details);

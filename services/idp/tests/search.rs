@@ -83,7 +83,7 @@ async fn filters_over_grpc_and_the_cli_survive_restart_and_rebuild() {
         .expect("tokens")
         .access_token;
     users
-        .update_user_attributes(UpdateUserAttributesRequest { access_token: token, user_attributes: attrs(&[("given_name", "Zed")]) })
+        .update_user_attributes(UpdateUserAttributesRequest { access_token: token, user_attributes: attrs(&[("given_name", "Zed")]), ..Default::default() })
         .await
         .expect("update attributes");
 

@@ -160,6 +160,7 @@ async fn seed_flow_over_grpc() {
         .update_user_attributes(UpdateUserAttributesRequest {
             access_token: tokens.access_token.clone(),
             user_attributes: attrs(&[("email", "alice2@example.com"), ("name", "Alice")]),
+            ..Default::default()
         })
         .await
         .expect("update")
