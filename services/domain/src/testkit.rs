@@ -78,3 +78,16 @@ pub fn pool(ctx: &mut FakeCtx, auto_verify: &[&str]) -> PoolState {
 pub fn apply(state: Option<AggregateState>, events: &[Event], at: i64) -> Option<AggregateState> {
     evolve(state, &envelope(events.to_vec(), at))
 }
+
+/// The (trigger source, "name=value" ClientMetadata) of the first code among `events`.
+pub fn code_message(events: &[Event]) -> (String, Vec<String>) {
+    events
+        .iter()
+        .find_map(|e| match &e.kind {
+            Some(crate::pb::event::Kind::CodeIssued(c)) => {
+                Some((c.trigger_source.clone(), c.client_metadata.iter().map(|a| format!("{}={}", a.name, a.value)).collect()))
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}

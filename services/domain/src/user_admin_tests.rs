@@ -374,17 +374,7 @@ fn custom_attributes_are_enforced_on_later_writes() {
 #[test]
 fn admin_code_messages_record_their_source_and_metadata_for_a_custom_message_trigger() {
     let meta = || vec![("z".to_string(), "1".to_string()), ("a".to_string(), "2".to_string())];
-    let code_of = |events: &[Event]| {
-        events
-            .iter()
-            .find_map(|e| match &e.kind {
-                Some(Kind::CodeIssued(c)) => {
-                    Some((c.trigger_source.clone(), c.client_metadata.iter().map(|a| format!("{}={}", a.name, a.value)).collect::<Vec<_>>()))
-                }
-                _ => None,
-            })
-            .expect("a code")
-    };
+    let code_of = crate::testkit::code_message;
     let mut w = world();
     w.pool.triggers.push(crate::pb::TriggerDeployed { kind: "CustomMessage".into(), version: 1, ..Default::default() });
     let sorted = vec!["a=2".to_string(), "z=1".to_string()];

@@ -587,17 +587,7 @@ fn post_triggers_are_recorded_only_when_deployed() {
 #[test]
 fn code_messages_record_their_source_and_metadata_only_for_a_custom_message_trigger() {
     let meta = || vec![("plan".to_string(), "pro".to_string()), ("locale".to_string(), "fr".to_string())];
-    let code_of = |events: &[Event]| {
-        events
-            .iter()
-            .find_map(|e| match &e.kind {
-                Some(Kind::CodeIssued(c)) => {
-                    Some((c.trigger_source.clone(), c.client_metadata.iter().map(|a| format!("{}={}", a.name, a.value)).collect::<Vec<_>>()))
-                }
-                _ => None,
-            })
-            .expect("a code")
-    };
+    let code_of = crate::testkit::code_message;
     let sign_up = |w: &mut World| {
         w.when(UserCommand::SignUp {
             username: "alice".into(),
