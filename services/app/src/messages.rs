@@ -37,9 +37,12 @@ pub struct OutgoingMessage {
     pub subject: String,
     pub text: String,
     /// The CustomMessage trigger source the code was issued for (empty: derive it from
-    /// `kind`; the pool had no CustomMessage trigger when the code was issued).
+    /// `kind`; the pool had no CustomMessage trigger when the code was issued). For the
+    /// trigger only: not part of the dev outbox's line format.
+    #[serde(skip)]
     pub trigger_source: String,
-    /// The issuing request's ClientMetadata, for the CustomMessage trigger.
+    /// The issuing request's ClientMetadata, for the CustomMessage trigger only (as above).
+    #[serde(skip)]
     pub client_metadata: Vec<(String, String)>,
 }
 
