@@ -218,6 +218,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 return Err(DomainError::invalid(format!("The user has no {attribute} to send the code to.")).into());
             }
             let code = ctx.issue_code();
+            let message = crate::user::CodeMessage::new(pool, crate::decide::message_source::AUTHENTICATION, Vec::new());
             Ok(vec![ev(Kind::CodeIssued(CodeIssued {
                 purpose: purpose::MFA.into(),
                 attribute: attribute.into(),
@@ -228,8 +229,8 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 sealed: code.sealed,
                 expires_at_ms: ctx.now_ms() + MFA_CODE_TTL_MS,
                 client_id,
-                trigger_source: crate::user::CodeMessage::new(pool, crate::decide::message_source::AUTHENTICATION, Vec::new()).source,
-                client_metadata: Vec::new(),
+                trigger_source: message.source,
+                client_metadata: message.client_metadata,
             }))])
         }
         SignInCommand::AnswerMfa { method: m, code, session_version } => {
