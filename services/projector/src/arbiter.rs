@@ -18,7 +18,7 @@
 use foldhash::HashMap;
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{event::Kind, Attribute, Envelope, OutboxItem, TriggerItem, UserState};
+use idp_domain::pb::{event::Kind, Attribute, Envelope, TriggerItem, UserState};
 use idp_domain::{evolve, AggregateState};
 use idp_eventlog::StoredRecord;
 use idp_store::{ProjectionStore, StoreError, Table, Write};
@@ -294,23 +294,16 @@ impl Arbiter {
                 }),
                 Some(Kind::CodeIssued(code)) => {
                     let (pool_id, username) = match state {
-                        Some(AggregateState::User(u)) => (u.pool_id.clone(), u.username.clone()),
-                        _ => (String::new(), String::new()),
+                        Some(AggregateState::User(u)) => (u.pool_id.as_str(), u.username.as_str()),
+                        _ => ("", ""),
                     };
                     // One id per message (an envelope may issue an email and an SMS code): the
                     // senders de-duplicate by it.
-                    let item = OutboxItem {
-                        event_id: format!("{}/{index}", env.event_id),
-                        pool_id,
-                        username,
-                        code: Some(code.clone()),
-                        recorded_at_ms: env.recorded_at_ms,
-                    };
                     writes.push(Write::Put {
                         table: Table::Outbox,
                         pk: rows::outbox_pk(rec.partition),
                         ck: rows::outbox_ck(rec.offset, index as u32),
-                        value: item.encode_to_vec(),
+                        value: rows::outbox_item(&env.event_id, index, pool_id, username, code, env.recorded_at_ms),
                     });
                 }
                 Some(kind) => {

@@ -22,7 +22,7 @@
 //! what the `username` rows list.
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
+use idp_domain::pb::{ClientState, CodeIssued, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
 use idp_store::{ProjectionStore, StoreError, Table, Write};
 use prost::Message;
@@ -71,6 +71,58 @@ pub fn outbox_ck(offset: u64, index: u32) -> Vec<u8> {
     let mut v = offset.to_be_bytes().to_vec();
     v.extend_from_slice(&index.to_be_bytes());
     v
+}
+
+/// The bytes of an outbox row: exactly `OutboxItem { event_id: "<event id>/<index>", pool_id,
+/// username, code, recorded_at_ms }.encode_to_vec()`, written from borrowed fields (building
+/// the item would copy the code and both names for every code a replay meets).
+/// `outbox_item_is_the_message_encoding` pins the equality.
+pub fn outbox_item(event_id: &str, index: usize, pool_id: &str, username: &str, code: &CodeIssued, recorded_at_ms: i64) -> Vec<u8> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, int64, key_len, message, WireType};
+    let mut digits = [0u8; 20];
+    let index = decimal(index, &mut digits);
+    let id_len = event_id.len() + 1 + index.len();
+    // proto3: empty strings and zero are not written.
+    let str_len = |tag: u32, len: usize| if len == 0 { 0 } else { key_len(tag) + encoded_len_varint(len as u64) + len };
+    let len = str_len(1, id_len)
+        + str_len(2, pool_id.len())
+        + str_len(3, username.len())
+        + message::encoded_len(4, code)
+        + if recorded_at_ms == 0 { 0 } else { int64::encoded_len(5, &recorded_at_ms) };
+    let mut out = Vec::with_capacity(len);
+    encode_key(1, WireType::LengthDelimited, &mut out);
+    encode_varint(id_len as u64, &mut out);
+    out.extend_from_slice(event_id.as_bytes());
+    out.push(b'/');
+    out.extend_from_slice(index);
+    for (tag, text) in [(2, pool_id), (3, username)] {
+        if !text.is_empty() {
+            encode_key(tag, WireType::LengthDelimited, &mut out);
+            encode_varint(text.len() as u64, &mut out);
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    message::encode(4, code, &mut out);
+    if recorded_at_ms != 0 {
+        int64::encode(5, &recorded_at_ms, &mut out);
+    }
+    out
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
 }
 
 /// Decodes a state row for the aggregate kind the key names.
@@ -156,5 +208,40 @@ mod tests {
         }
         assert!(Table::Requests.is_point_read() && Table::Revocations.is_point_read());
         assert!(!Table::UserSearch.is_point_read() && !Table::Outbox.is_point_read() && !Table::TriggerQueue.is_point_read());
+    }
+
+    #[test]
+    fn outbox_item_is_the_message_encoding() {
+        use idp_domain::pb::{Attribute, OutboxItem};
+        let full = CodeIssued {
+            purpose: "SIGN_UP".into(),
+            attribute: "email".into(),
+            channel: "EMAIL".into(),
+            destination: "a@example.com".into(),
+            salt: vec![1; 16],
+            hash: vec![2; 32],
+            sealed: vec![3; 300],
+            expires_at_ms: 1_700_000_000_000,
+            client_id: "client".into(),
+            trigger_source: "CustomMessage_SignUp".into(),
+            client_metadata: vec![Attribute { name: "k".into(), value: "v".into() }],
+        };
+        let long = "x".repeat(200);
+        let cases = [
+            ("ev-1", 0, "pool", "alice", full.clone(), 1_700_000_000_000),
+            ("ev-2", 1, "", "", CodeIssued::default(), 0),
+            ("", 1_234_567, long.as_str(), "b", full, -5),
+        ];
+        for (event_id, index, pool_id, username, code, at) in cases {
+            let expected = OutboxItem {
+                event_id: format!("{event_id}/{index}"),
+                pool_id: pool_id.into(),
+                username: username.into(),
+                code: Some(code.clone()),
+                recorded_at_ms: at,
+            }
+            .encode_to_vec();
+            assert_eq!(outbox_item(event_id, index, pool_id, username, &code, at), expected, "{event_id}/{index}");
+        }
     }
 }
