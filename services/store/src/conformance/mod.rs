@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::{Entry, OwnedEntry, ProjectionStore, StoreError, Table, Write};
 
 pub use commit::{
-    clear_empties_rows_and_offsets, concurrent_commits_serialize, invalid_write_rejects_whole_batch, layout_is_recorded_apart_from_the_rows,
-    load_applies_in_order_and_sets_its_offsets, offsets_are_per_log_partition,
+    clear_empties_rows_and_offsets, concurrent_commits_serialize, invalid_write_rejects_whole_batch, large_load_matches_commits,
+    layout_is_recorded_apart_from_the_rows, load_applies_in_order_and_sets_its_offsets, offsets_are_per_log_partition,
 };
 pub use digest::{export_is_canonical, fingerprint_detects_any_difference, fingerprint_ignores_write_order_and_batching, fingerprint_uses_the_shared_framing};
 pub use race::{offset_never_visible_without_its_writes, writes_never_visible_without_their_offset};
@@ -51,6 +51,7 @@ where
     concurrent_commits_serialize(f).await;
     offsets_are_per_log_partition(f).await;
     load_applies_in_order_and_sets_its_offsets(f).await;
+    large_load_matches_commits(f).await;
     clear_empties_rows_and_offsets(f).await;
     layout_is_recorded_apart_from_the_rows(f).await;
     export_is_canonical(f).await;
@@ -80,6 +81,7 @@ macro_rules! conformance_tests {
             concurrent_commits_serialize,
             offsets_are_per_log_partition,
             load_applies_in_order_and_sets_its_offsets,
+            large_load_matches_commits,
             clear_empties_rows_and_offsets,
             layout_is_recorded_apart_from_the_rows,
             export_is_canonical,

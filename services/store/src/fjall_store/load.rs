@@ -7,6 +7,12 @@
 //! (or not at all into a store that nothing was written to since it was cleared).
 //! Then one batch sets the offsets.
 //!
+//! fjall keeps every key and value of a table it writes as a `ByteView` until the block holding
+//! it is written out. Handing it `&[u8]` made it allocate and copy each one; instead, the rows
+//! of a chunk are copied once into one buffer for their keys and one for their values, and
+//! fjall gets slices of those (a slice longer than 20 bytes shares the buffer, a shorter one is
+//! held inline).
+//!
 //! Ingestion is atomic per table, not across tables and offsets. So a load first sets the
 //! rebuild marker (durably), and a durable load clears it in the batch that sets its offsets:
 //! a crash in between leaves the marker, and a store opened with the marker set is emptied
@@ -15,6 +21,7 @@
 
 use std::sync::atomic::Ordering;
 
+use byteview::ByteView;
 use fjall::PersistMode;
 
 use super::{ferr, keys::push_row_key, lock, Inner, REBUILDING};
@@ -38,13 +45,34 @@ pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, du
             continue;
         }
         let mut ingestion = keyspaces.table(table)?.start_ingestion().map_err(ferr)?;
-        for (key, value) in rows.iter() {
-            match value {
-                Some(value) => ingestion.write(key, value).map_err(ferr)?,
-                None if keep_deletes => ingestion.write_tombstone(key).map_err(ferr)?,
-                None => {}
+        let mut chunk = Vec::new();
+        let mut rows = rows.iter().filter(|(_, value)| value.is_some() || keep_deletes).peekable();
+        while rows.peek().is_some() {
+            chunk.clear();
+            let mut bytes = 0;
+            for row in rows.by_ref() {
+                bytes += row.0.len() + row.1.map_or(0, <[u8]>::len);
+                chunk.push(row);
+                if bytes >= CHUNK_BYTES {
+                    break;
+                }
+            }
+            let keys = arena(chunk.iter().map(|(key, _)| *key))?;
+            let values = arena(chunk.iter().filter_map(|(_, value)| *value))?;
+            let (mut k, mut v) = (0, 0);
+            for (key, value) in &chunk {
+                let key_view = keys.slice(k..k + key.len());
+                k += key.len();
+                match value {
+                    Some(value) => {
+                        ingestion.write(key_view, values.slice(v..v + value.len())).map_err(ferr)?;
+                        v += value.len();
+                    }
+                    None => ingestion.write_tombstone(key_view).map_err(ferr)?,
+                }
             }
         }
+        drop(chunk);
         ingestion.finish().map_err(ferr)?;
     }
     *fresh = false;
@@ -64,4 +92,38 @@ pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, du
         inner.flush_memtables()?;
     }
     Ok(())
+}
+
+/// Bytes of keys and values per shared buffer (a `ByteView` holds at most 4 GiB; the buffer
+/// lives until fjall has written the last block with one of its rows).
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// The pieces, concatenated into one buffer (one allocation, no zeroing).
+fn arena<'a>(pieces: impl Iterator<Item = &'a [u8]> + Clone) -> Result<ByteView, StoreError> {
+    let len = pieces.clone().map(<[u8]>::len).sum();
+    ByteView::from_reader(&mut Pieces { pieces, current: &[] }, len).map_err(|e| StoreError::Backend(format!("bulk load buffer: {e}")))
+}
+
+/// Reads a sequence of byte slices as one stream.
+struct Pieces<'a, I> {
+    pieces: I,
+    current: &'a [u8],
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]>> std::io::Read for Pieces<'a, I> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.pieces.next() {
+                Some(next) => self.current = next,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        let (head, rest) = self.current.split_at(n);
+        if let Some(to) = buf.get_mut(..n) {
+            to.copy_from_slice(head);
+        }
+        self.current = rest;
+        Ok(n)
+    }
 }
