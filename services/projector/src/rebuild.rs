@@ -137,16 +137,15 @@ pub async fn rebuild_with(
 /// Rows received but not yet loaded, and the offsets they bring each partition to.
 #[derive(Default)]
 struct Pending {
-    writes: Vec<Write>,
+    /// The batches as the partition tasks sent them: kept apart rather than appended to one
+    /// vector (hundreds of MB of `Write`s copied and their pages faulted in at every load).
+    batches: Vec<Vec<Write>>,
     offsets: BTreeMap<u32, u64>,
     bytes: usize,
-    /// Writes the previous load held: the next buffer starts that large instead of growing
-    /// by doubling (each step a copy of up to hundreds of MB).
-    last_len: usize,
 }
 
 impl Pending {
-    fn add(&mut self, partition: u32, next: u64, mut writes: Vec<Write>) {
+    fn add(&mut self, partition: u32, next: u64, writes: Vec<Write>) {
         for w in &writes {
             self.bytes += WRITE_OVERHEAD
                 + match w {
@@ -154,10 +153,7 @@ impl Pending {
                     Write::Delete { pk, ck, .. } => pk.len() + ck.len(),
                 };
         }
-        if self.writes.capacity() == 0 {
-            self.writes.reserve(self.last_len + self.last_len / 8);
-        }
-        self.writes.append(&mut writes);
+        self.batches.push(writes);
         self.offsets.insert(partition, next);
     }
 
@@ -171,11 +167,10 @@ impl Pending {
         if self.offsets.is_empty() {
             return Ok(());
         }
-        let writes = std::mem::take(&mut self.writes);
-        self.last_len = writes.len();
+        let batches = std::mem::take(&mut self.batches);
         let offsets = std::mem::take(&mut self.offsets).into_iter().collect();
         self.bytes = 0;
-        store.load(offsets, writes, true).await?;
+        store.load(offsets, batches, true).await?;
         Ok(())
     }
 }

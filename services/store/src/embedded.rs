@@ -187,14 +187,17 @@ fn head(key: &[u8], depth: usize) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
-/// A bulk load's writes, validated, grouped per table (in [`Table::ALL`] order), keys encoded
+/// A bulk load's writes (batch after batch), validated, grouped per table (in [`Table::ALL`] order), keys encoded
 /// by `encode` (which appends a row's key to the buffer it is given), sorted by encoded key
 /// with only the last write per key kept. Fails whole on the first invalid write.
-pub(crate) fn sorted_by_table(writes: Vec<Write>, encode: impl Fn(&[u8], &[u8], &mut Vec<u8>) -> Result<(), StoreError>) -> Result<Vec<TableRows>, StoreError> {
+pub(crate) fn sorted_by_table(
+    batches: Vec<Vec<Write>>,
+    encode: impl Fn(&[u8], &[u8], &mut Vec<u8>) -> Result<(), StoreError>,
+) -> Result<Vec<TableRows>, StoreError> {
     // Sized up front: the buffers of a load run to hundreds of MB, and growing them by
     // doubling copies them and touches twice the memory.
     let mut sizes = vec![(0usize, 0usize); Table::ALL.len()];
-    for write in &writes {
+    for write in batches.iter().flatten() {
         write.validate()?;
         let (pk, ck) = match write {
             Write::Put { pk, ck, .. } | Write::Delete { pk, ck, .. } => (pk, ck),
@@ -209,7 +212,7 @@ pub(crate) fn sorted_by_table(writes: Vec<Write>, encode: impl Fn(&[u8], &[u8], 
         .iter()
         .map(|&(rows, bytes)| TableRows { keys: Vec::with_capacity(bytes), slots: Vec::with_capacity(rows), values: Vec::with_capacity(rows) })
         .collect();
-    for write in writes {
+    for write in batches.into_iter().flatten() {
         let table = write.table();
         let rows = tables.get_mut(table.index()).ok_or_else(|| StoreError::Backend(format!("{table:?} is missing from Table::ALL")))?;
         let (pk, ck, value) = match write {
@@ -266,7 +269,7 @@ mod tests {
                 expected.insert(pk, Some(value));
             }
         }
-        let tables = sorted_by_table(writes, |pk, _, out| {
+        let tables = sorted_by_table(vec![writes], |pk, _, out| {
             out.extend_from_slice(pk);
             Ok(())
         })
@@ -289,12 +292,13 @@ mod tests {
             out.extend_from_slice(pk);
             Ok(())
         };
-        let tables = sorted_by_table(writes, pk_only).unwrap();
+        let (first, second) = writes.split_at(2);
+        let tables = sorted_by_table(vec![first.to_vec(), second.to_vec()], pk_only).unwrap();
         let rows = |t: Table| tables[t.index()].iter().map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec))).collect::<Vec<_>>();
         assert_eq!(rows(Table::Users), vec![(b"a".to_vec(), Some(b"3".to_vec())), (b"b".to_vec(), None)]);
         assert_eq!(rows(Table::Pools), vec![(b"p".to_vec(), Some(b"x".to_vec()))]);
         assert!(tables[Table::Clients.index()].is_empty());
         let too_long = vec![put(Table::Users, &vec![0; crate::MAX_KEY_LEN + 1], b"")];
-        assert!(matches!(sorted_by_table(too_long, pk_only), Err(StoreError::InvalidWrite(_))));
+        assert!(matches!(sorted_by_table(vec![too_long], pk_only), Err(StoreError::InvalidWrite(_))));
     }
 }

@@ -94,8 +94,8 @@ impl ProjectionStore for MemoryStore {
         self.apply_writes(&[(log_partition, offset)], writes)
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, _durable: bool) -> Result<(), StoreError> {
-        self.apply_writes(&offsets, writes)
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, _durable: bool) -> Result<(), StoreError> {
+        self.apply_writes(&offsets, batches.into_iter().flatten().collect())
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {

@@ -23,8 +23,8 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// Concurrent commits (one projector task per log partition) are serialized.
     async fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError>;
 
-    /// Bulk write for `idp rebuild`: applies `writes` in order (a later write to the same key
-    /// wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
+    /// Bulk write for `idp rebuild`: applies the writes of `batches` in order, batch after
+    /// batch (a later write to the same key wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
     /// one `commit` per partition had been applied together.
     ///
     /// With `durable: false` it need not be durable when it returns (a later durable load or
@@ -32,7 +32,7 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// whose offsets still match its rows. Implementations may reorder writes to
     /// distinct keys (redb inserts them sorted). A write that breaks a limit fails the whole
     /// load with [`StoreError::InvalidWrite`].
-    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, durable: bool) -> Result<(), StoreError>;
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError>;
 
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;

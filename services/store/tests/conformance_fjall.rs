@@ -150,15 +150,15 @@ async fn an_unfinished_bulk_load_is_emptied_on_open_and_a_finished_one_is_kept()
     {
         let store = FjallStore::open(&path).expect("open");
         store.clear().await.expect("clear");
-        store.load(vec![(0, 10), (1, 4)], sample_batch(), true).await.expect("durable load");
-        store.load(vec![(0, 20)], vec![put(Table::Users, b"pool-1", b"carol", b"c")], false).await.expect("lazy load");
+        store.load(vec![(0, 10), (1, 4)], vec![sample_batch()], true).await.expect("durable load");
+        store.load(vec![(0, 20)], vec![vec![put(Table::Users, b"pool-1", b"carol", b"c")]], false).await.expect("lazy load");
         assert_eq!(store.offset(0).await.expect("offset"), Some(20));
     }
     let store = FjallStore::open(&path).expect("reopen");
     assert_eq!(store.offset(0).await.expect("offset"), None, "a store left mid-rebuild must open empty");
     assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
 
-    store.load(vec![(0, 10), (1, 4)], sample_batch(), true).await.expect("durable load");
+    store.load(vec![(0, 10), (1, 4)], vec![sample_batch()], true).await.expect("durable load");
     let fingerprint = store.fingerprint().await.expect("fingerprint");
     drop(store);
     let store = FjallStore::open(&path).expect("reopen");

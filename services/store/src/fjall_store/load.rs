@@ -28,8 +28,8 @@ use super::{ferr, keys::push_row_key, lock, Inner, REBUILDING};
 use crate::embedded::sorted_by_table;
 use crate::{StoreError, Table, Write};
 
-pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-    let tables = sorted_by_table(writes, |pk, ck, out| {
+pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
+    let tables = sorted_by_table(batches, |pk, ck, out| {
         push_row_key(pk, ck, out);
         Ok(())
     })?;

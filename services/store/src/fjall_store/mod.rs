@@ -408,8 +408,8 @@ impl ProjectionStore for FjallStore {
         self.blocking(move |inner| inner.commit(log_partition, offset, writes)).await
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-        self.blocking(move |inner| load::load(inner, &offsets, writes, durable)).await
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
+        self.blocking(move |inner| load::load(inner, &offsets, batches, durable)).await
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {

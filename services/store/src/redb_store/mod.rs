@@ -234,8 +234,8 @@ impl ProjectionStore for RedbStore {
         self.queue.submit(&self.db, (log_partition, offset), writes).await
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, writes: Vec<Write>, durable: bool) -> Result<(), StoreError> {
-        self.blocking(move |db| load::load(db, &offsets, writes, durable)).await
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
+        self.blocking(move |db| load::load(db, &offsets, batches, durable)).await
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
