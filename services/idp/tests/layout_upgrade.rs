@@ -36,7 +36,7 @@ async fn a_store_in_another_row_layout_is_rebuilt_at_start() {
         let store = FjallStore::open(&path).expect("open the store");
         assert_eq!(store.layout().await.expect("layout"), Some(LAYOUT), "serve records its layout");
         let offset = store.offset(0).await.expect("offset").unwrap_or(0);
-        let stale = Write::Put { table: Table::UserIndex, pk: pool.as_bytes().to_vec(), ck: b"ann".to_vec(), value: b"sub".to_vec() };
+        let stale = Write::Put { table: Table::UserIndex, pk: pool.as_bytes().to_vec(), ck: b"ann".to_vec(), value: b"sub".to_vec().into() };
         store.commit(0, offset, vec![stale]).await.expect("commit");
         store.set_layout(LAYOUT - 1).await.expect("set layout");
     }

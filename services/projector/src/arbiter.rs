@@ -21,7 +21,7 @@ use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{event::Kind, Attribute, Envelope, TriggerItem, UserState};
 use idp_domain::{evolve, AggregateState};
 use idp_eventlog::StoredRecord;
-use idp_store::{ProjectionStore, StoreError, Table, Write};
+use idp_store::{Bytes, ProjectionStore, StoreError, Table, Write};
 use prost::Message;
 
 use crate::rows;
@@ -63,8 +63,9 @@ enum Held {
     Absent,
     /// Decoded: changed by the batch being arbitrated.
     Live(Box<AggregateState>),
-    /// The bytes of its state row: unchanged since an earlier batch.
-    Packed(Box<[u8]>),
+    /// The bytes of its state row: unchanged since an earlier batch. The same bytes as the
+    /// row's write (shared, not copied).
+    Packed(Bytes),
 }
 
 impl Held {
@@ -222,13 +223,12 @@ impl Arbiter {
             let (table, pk) = rows::state_row(&key);
             let write = match std::mem::replace(&mut cached.held, Held::Absent) {
                 Held::Live(state) => {
-                    let value = rows::encode_state(&state);
-                    cached.held = Held::Packed(value.as_slice().into());
+                    let value = Bytes::from(rows::encode_state(&state));
+                    cached.held = Held::Packed(value.clone());
                     Write::Put { table, pk, ck: vec![], value }
                 }
-                Held::Packed(bytes) => {
-                    let value = bytes.to_vec();
-                    cached.held = Held::Packed(bytes);
+                Held::Packed(value) => {
+                    cached.held = Held::Packed(value.clone());
                     Write::Put { table, pk, ck: vec![], value }
                 }
                 Held::Absent => Write::Delete { table, pk, ck: vec![] },
@@ -271,7 +271,7 @@ impl Arbiter {
         let next = evolve(current, &env);
         writes.extend(rows::transition(&key, before.as_ref(), next.as_ref()));
         if let Some(row) = request_row {
-            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes() });
+            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes().into() });
             self.requests.insert(row, true);
         }
         self.side_rows(rec, &env, next.as_ref().or(before.as_ref()), writes);
@@ -290,7 +290,7 @@ impl Arbiter {
                     table: Table::Revocations,
                     pk: r.origin_jti.as_bytes().to_vec(),
                     ck: vec![],
-                    value: r.expires_at_ms.to_be_bytes().to_vec(),
+                    value: r.expires_at_ms.to_be_bytes().to_vec().into(),
                 }),
                 Some(Kind::CodeIssued(code)) => {
                     let (pool_id, username) = match state {
@@ -303,7 +303,7 @@ impl Arbiter {
                         table: Table::Outbox,
                         pk: rows::outbox_pk(rec.partition),
                         ck: rows::outbox_ck(rec.offset, index as u32),
-                        value: rows::outbox_item(&env.event_id, index, pool_id, username, code, env.recorded_at_ms),
+                        value: rows::outbox_item(&env.event_id, index, pool_id, username, code, env.recorded_at_ms).into(),
                     });
                 }
                 Some(kind) => {
@@ -325,7 +325,7 @@ impl Arbiter {
                         table: Table::TriggerQueue,
                         pk: rows::outbox_pk(rec.partition),
                         ck: rows::outbox_ck(rec.offset, index as u32),
-                        value: item.encode_to_vec(),
+                        value: item.encode_to_vec().into(),
                     });
                 }
                 None => {}

@@ -29,7 +29,12 @@ pub fn members_pk(pool_id: &str, group_id: &str) -> Vec<u8> {
 }
 
 fn index_put(g: &GroupState) -> Write {
-    Write::Put { table: Table::GroupIndex, pk: g.pool_id.as_bytes().to_vec(), ck: g.group_name.as_bytes().to_vec(), value: g.group_id.as_bytes().to_vec() }
+    Write::Put {
+        table: Table::GroupIndex,
+        pk: g.pool_id.as_bytes().to_vec(),
+        ck: g.group_name.as_bytes().to_vec(),
+        value: g.group_id.as_bytes().to_vec().into(),
+    }
 }
 
 /// The index writes of a group going from `old` to `new` (the state row is written by the
@@ -57,7 +62,7 @@ pub fn membership_index(key: &AggregateKey, old: Option<&UserState>, new: Option
     }
     for (pk, sub) in &after {
         if before.get(pk) != Some(sub) {
-            writes.push(Write::Put { table: Table::GroupMembers, pk: pk.clone(), ck: ck.clone(), value: sub.clone() });
+            writes.push(Write::Put { table: Table::GroupMembers, pk: pk.clone(), ck: ck.clone(), value: sub.clone().into() });
         }
     }
     writes
@@ -102,7 +107,10 @@ mod tests {
     fn membership_rows_follow_the_memberships() {
         let key = AggregateKey::user("p_1", "alice");
         let added = membership_index(&key, Some(&user(&["a"])), Some(&user(&["a", "b"])));
-        assert_eq!(added, vec![Write::Put { table: Table::GroupMembers, pk: members_pk("p_1", "b"), ck: b"alice".to_vec(), value: b"s".to_vec() }]);
+        assert_eq!(
+            added,
+            vec![Write::Put { table: Table::GroupMembers, pk: members_pk("p_1", "b"), ck: b"alice".to_vec(), value: idp_store::Bytes::from_static(b"s") }]
+        );
         let removed = membership_index(&key, Some(&user(&["a", "b"])), Some(&user(&["b"])));
         assert_eq!(removed, vec![Write::Delete { table: Table::GroupMembers, pk: members_pk("p_1", "a"), ck: b"alice".to_vec() }]);
         assert_eq!(membership_index(&key, Some(&user(&["a", "b"])), None).len(), 2, "a deleted user leaves every group");

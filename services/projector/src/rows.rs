@@ -164,7 +164,7 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
             table: Table::PoolIndex,
             pk: POOL_INDEX_PK.to_vec(),
             ck: p.pool_id.as_bytes().to_vec(),
-            value: p.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes(),
+            value: p.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
         }),
         (Some(AggregateState::Pool(p)), None) => {
             writes.push(Write::Delete { table: Table::PoolIndex, pk: POOL_INDEX_PK.to_vec(), ck: p.pool_id.as_bytes().to_vec() })
@@ -173,7 +173,7 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
             table: Table::ClientIndex,
             pk: c.pool_id.as_bytes().to_vec(),
             ck: c.client_id.as_bytes().to_vec(),
-            value: c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes(),
+            value: c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
         }),
         (Some(AggregateState::Client(c)), None) => {
             writes.push(Write::Delete { table: Table::ClientIndex, pk: c.pool_id.as_bytes().to_vec(), ck: c.client_id.as_bytes().to_vec() })

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use idp_domain::pb::UserState;
 use idp_domain::search::{Filter, MatchKind, SearchAttribute};
-use idp_store::{Table, Write};
+use idp_store::{Bytes, Table, Write};
 
 const END_OF_VALUE: [u8; 2] = [0x00, 0x01];
 
@@ -91,7 +91,7 @@ pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Opt
             writes.push(Write::Delete { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key) });
         }
         if let Some(v) = after {
-            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: Vec::new() });
+            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: Bytes::new() });
         }
     }
     writes

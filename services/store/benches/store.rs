@@ -16,9 +16,9 @@ fn batch(i: u64) -> Vec<Write> {
     let user = format!("user-{i:012}").into_bytes();
     let sub = format!("{i:032x}").into_bytes();
     vec![
-        Write::Put { table: Table::Users, pk: b"pool-1".to_vec(), ck: user.clone(), value: vec![0x42; 300] },
-        Write::Put { table: Table::UsersBySub, pk: sub, ck: Vec::new(), value: user },
-        Write::Put { table: Table::Meta, pk: b"pool-1".to_vec(), ck: b"user-count".to_vec(), value: i.to_be_bytes().to_vec() },
+        Write::Put { table: Table::Users, pk: b"pool-1".to_vec(), ck: user.clone(), value: vec![0x42; 300].into() },
+        Write::Put { table: Table::UsersBySub, pk: sub, ck: Vec::new(), value: user.into() },
+        Write::Put { table: Table::Meta, pk: b"pool-1".to_vec(), ck: b"user-count".to_vec(), value: i.to_be_bytes().to_vec().into() },
     ]
 }
 

@@ -97,7 +97,7 @@ pub(crate) struct TableRows {
     /// In key order after [`sorted_by_table`].
     slots: Vec<Slot>,
     /// The writes' values in arrival order (None = delete), indexed by [`Slot::write`].
-    values: Vec<Option<Vec<u8>>>,
+    values: Vec<Option<bytes::Bytes>>,
 }
 
 /// Where a row's encoded key sits in [`TableRows::keys`], and which write it came from.
@@ -265,7 +265,7 @@ mod tests {
                 writes.push(Write::Delete { table: Table::Users, pk: pk.clone(), ck: vec![] });
                 expected.insert(pk, None);
             } else {
-                writes.push(Write::Put { table: Table::Users, pk: pk.clone(), ck: vec![], value: value.clone() });
+                writes.push(Write::Put { table: Table::Users, pk: pk.clone(), ck: vec![], value: value.clone().into() });
                 expected.insert(pk, Some(value));
             }
         }
@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn bulk_writes_are_grouped_sorted_and_the_last_per_key_wins() {
-        let put = |table, pk: &[u8], v: &[u8]| Write::Put { table, pk: pk.to_vec(), ck: vec![], value: v.to_vec() };
+        let put = |table, pk: &[u8], v: &[u8]| Write::Put { table, pk: pk.to_vec(), ck: vec![], value: v.to_vec().into() };
         let writes = vec![
             put(Table::Users, b"b", b"1"),
             put(Table::Pools, b"p", b"x"),

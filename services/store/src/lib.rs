@@ -46,6 +46,7 @@ mod types;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use bytes::Bytes;
 pub use embedded::CommitStats;
 pub use error::StoreError;
 pub use fingerprint::Fingerprinter;

@@ -51,7 +51,7 @@ impl MemoryStore {
         for write in writes {
             match write {
                 Write::Put { table, pk, ck, value } => {
-                    state.tables.entry(table).or_default().entry(pk).or_default().insert(ck, value);
+                    state.tables.entry(table).or_default().entry(pk).or_default().insert(ck, value.to_vec());
                 }
                 Write::Delete { table, pk, ck } => {
                     let Some(t) = state.tables.get_mut(&table) else {

@@ -1,6 +1,7 @@
 //! The data model shared by every implementation: tables, writes, rows, export entries and limits.
 
 use crate::StoreError;
+use bytes::Bytes;
 
 /// Longest partition key or clustering key accepted, in bytes.
 ///
@@ -108,8 +109,19 @@ impl Table {
 /// One mutation of a projector batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
-    Put { table: Table, pk: Vec<u8>, ck: Vec<u8>, value: Vec<u8> },
-    Delete { table: Table, pk: Vec<u8>, ck: Vec<u8> },
+    /// `value` is shared bytes: the projector keeps the state rows it writes in its cache,
+    /// and a clone of a `Bytes` is not a copy.
+    Put {
+        table: Table,
+        pk: Vec<u8>,
+        ck: Vec<u8>,
+        value: Bytes,
+    },
+    Delete {
+        table: Table,
+        pk: Vec<u8>,
+        ck: Vec<u8>,
+    },
 }
 
 impl Write {
@@ -202,13 +214,13 @@ mod tests {
 
     #[test]
     fn validate_enforces_limits() {
-        let ok = Write::Put { table: Table::Users, pk: vec![0; MAX_KEY_LEN], ck: vec![0; MAX_KEY_LEN], value: vec![0; MAX_VALUE_LEN] };
+        let ok = Write::Put { table: Table::Users, pk: vec![0; MAX_KEY_LEN], ck: vec![0; MAX_KEY_LEN], value: vec![0; MAX_VALUE_LEN].into() };
         assert!(ok.validate().is_ok());
         let long_pk = Write::Delete { table: Table::Users, pk: vec![0; MAX_KEY_LEN + 1], ck: vec![] };
         assert!(matches!(long_pk.validate(), Err(StoreError::InvalidWrite(_))));
         let long_ck = Write::Delete { table: Table::Users, pk: vec![], ck: vec![0; MAX_KEY_LEN + 1] };
         assert!(matches!(long_ck.validate(), Err(StoreError::InvalidWrite(_))));
-        let big = Write::Put { table: Table::Users, pk: vec![], ck: vec![], value: vec![0; MAX_VALUE_LEN + 1] };
+        let big = Write::Put { table: Table::Users, pk: vec![], ck: vec![], value: vec![0; MAX_VALUE_LEN + 1].into() };
         assert!(matches!(big.validate(), Err(StoreError::InvalidWrite(_))));
     }
 }

@@ -100,7 +100,7 @@ macro_rules! conformance_tests {
 }
 
 pub(crate) fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
+    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec().into() }
 }
 
 pub(crate) fn del(table: Table, pk: &[u8], ck: &[u8]) -> Write {

@@ -245,7 +245,7 @@ impl Inner {
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         for write in writes {
             match write {
-                Write::Put { table, pk, ck, value } => batch.insert(keyspaces.table(table)?, row_key(&pk, &ck), value),
+                Write::Put { table, pk, ck, value } => batch.insert(keyspaces.table(table)?, row_key(&pk, &ck), &value[..]),
                 Write::Delete { table, pk, ck } => batch.remove(keyspaces.table(table)?, row_key(&pk, &ck)),
             }
         }

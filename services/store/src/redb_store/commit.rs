@@ -198,7 +198,7 @@ fn apply_group(txn: &WriteTransaction, group: &[Pending]) -> Result<(), StoreErr
             };
             match write {
                 Write::Put { pk, ck, value, .. } => {
-                    rows.insert(row_key(pk, ck)?.as_slice(), value.as_slice()).map_err(rerr)?;
+                    rows.insert(row_key(pk, ck)?.as_slice(), &value[..]).map_err(rerr)?;
                 }
                 Write::Delete { pk, ck, .. } => {
                     rows.remove(row_key(pk, ck)?.as_slice()).map_err(rerr)?;
@@ -222,7 +222,7 @@ mod tests {
     use crate::{ProjectionStore, RedbStore, MAX_KEY_LEN};
 
     fn put(pk: &[u8], ck: &[u8]) -> Write {
-        Write::Put { table: Table::Users, pk: pk.to_vec(), ck: ck.to_vec(), value: b"v".to_vec() }
+        Write::Put { table: Table::Users, pk: pk.to_vec(), ck: ck.to_vec(), value: bytes::Bytes::from_static(b"v") }
     }
 
     #[tokio::test]

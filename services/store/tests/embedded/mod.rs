@@ -9,7 +9,7 @@ use std::sync::Arc;
 use idp_store::{CommitStats, ProjectionStore, Table, Write};
 
 pub fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
-    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec() }
+    Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec().into() }
 }
 
 pub fn sample_batch() -> Vec<Write> {
