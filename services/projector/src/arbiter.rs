@@ -78,8 +78,14 @@ impl Held {
 }
 
 /// Per-partition arbiter state: the state cache.
+///
+/// The cache is a slab of states and an index from aggregate key to slab slot: a record
+/// looks its aggregate up once (and allocates its key once, when it is new), and everything
+/// after that (putting the state back, remembering the new one, writing the batch's state
+/// rows) goes by slot.
 pub struct Arbiter {
-    states: HashMap<String, Cached>,
+    index: hashbrown::HashMap<String, usize>,
+    slots: Vec<Cached>,
     /// Number of the batch being arbitrated (starts at 1; 0 marks a state no batch changed).
     batch: u64,
     requests: HashMap<Vec<u8>, bool>,
@@ -93,7 +99,7 @@ const DEFAULT_CAPACITY: usize = 1_000_000;
 impl Arbiter {
     /// An arbiter over a store that may already hold rows.
     pub fn new() -> Self {
-        Arbiter { states: HashMap::default(), batch: 0, requests: HashMap::default(), complete: false, capacity: DEFAULT_CAPACITY }
+        Arbiter { index: hashbrown::HashMap::default(), slots: Vec::new(), batch: 0, requests: HashMap::default(), complete: false, capacity: DEFAULT_CAPACITY }
     }
 
     /// An arbiter over a store known to be empty (rebuild): misses are absences.
@@ -108,42 +114,49 @@ impl Arbiter {
 
     /// Forgets the cache (after a failed commit, the store is the truth again).
     pub fn reset(&mut self) {
-        self.states.clear();
+        self.index.clear();
+        self.slots.clear();
         self.requests.clear();
         self.complete = false;
     }
 
-    /// The aggregate's current state, moved out of the cache (no copy): every caller puts a
-    /// state back with [`Arbiter::put_back`] or [`Arbiter::remember`] before the next record,
-    /// and an error in between resets the whole cache.
+    /// The aggregate's slot and current state, moved out of the cache (no copy): every caller
+    /// puts a state back with [`Arbiter::put_back`] or [`Arbiter::remember`] before the next
+    /// record, and an error in between resets the whole cache.
     /// A packed state is decoded and its bytes stay in the cache (putting it back unchanged
     /// then costs nothing).
-    async fn take_state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<Option<AggregateState>, StoreError> {
-        if let Some(cached) = self.states.get_mut(text) {
-            return match &mut cached.held {
-                Held::Absent => Ok(None),
-                Held::Packed(bytes) => rows::decode_state(key, bytes).map(Some).map_err(|e| StoreError::Corrupt(format!("cached state of {text}: {e}"))),
-                live @ Held::Live(_) => match std::mem::replace(live, Held::Absent) {
-                    Held::Live(state) => Ok(Some(*state)),
-                    _ => Ok(None),
-                },
-            };
-        }
-        if self.complete {
-            return Ok(None);
-        }
-        rows::load_state(store, key).await
+    async fn take_state(&mut self, store: &dyn ProjectionStore, key: &AggregateKey, text: &str) -> Result<(usize, Option<AggregateState>), StoreError> {
+        let slot = match self.index.entry_ref(text) {
+            hashbrown::hash_map::EntryRef::Occupied(entry) => *entry.get(),
+            hashbrown::hash_map::EntryRef::Vacant(entry) => {
+                let slot = self.slots.len();
+                entry.insert(slot);
+                self.slots.push(Cached { held: Held::Absent, batch: 0 });
+                // Not cached: absent in a complete cache, else as the store has it.
+                let state = if self.complete { None } else { rows::load_state(store, key).await? };
+                return Ok((slot, state));
+            }
+        };
+        let Some(cached) = self.slots.get_mut(slot) else {
+            return Err(StoreError::Backend(format!("the arbiter's index names slot {slot} of {text}, which it does not have")));
+        };
+        let state = match &mut cached.held {
+            Held::Absent => None,
+            Held::Packed(bytes) => Some(rows::decode_state(key, bytes).map_err(|e| StoreError::Corrupt(format!("cached state of {text}: {e}")))?),
+            live @ Held::Live(_) => match std::mem::replace(live, Held::Absent) {
+                Held::Live(state) => Some(*state),
+                _ => None,
+            },
+        };
+        Ok((slot, state))
     }
 
     /// Returns an unchanged state taken with [`Arbiter::take_state`].
-    fn put_back(&mut self, text: &str, state: Option<AggregateState>) {
-        match self.states.get_mut(text) {
+    fn put_back(&mut self, slot: usize, state: Option<AggregateState>) {
+        match self.slots.get_mut(slot) {
             // Its bytes never left: they are this state.
-            Some(Cached { held: Held::Packed(_), .. }) => {}
+            Some(Cached { held: Held::Packed(_), .. }) | None => {}
             Some(cached) => cached.held = Held::live(state),
-            None => {
-                self.states.insert(text.to_string(), Cached { held: Held::live(state), batch: 0 });
-            }
         }
     }
 
@@ -159,23 +172,20 @@ impl Arbiter {
 
     /// Caches the state an accepted envelope left its aggregate in; true if this is the
     /// batch's first change to it.
-    fn remember(&mut self, text: &str, state: Option<AggregateState>) -> bool {
+    fn remember(&mut self, slot: usize, state: Option<AggregateState>) -> bool {
         let batch = self.batch;
-        match self.states.get_mut(text) {
+        match self.slots.get_mut(slot) {
             Some(cached) => {
                 cached.held = Held::live(state);
                 std::mem::replace(&mut cached.batch, batch) != batch
             }
-            None => {
-                self.states.insert(text.to_string(), Cached { held: Held::live(state), batch });
-                true
-            }
+            None => false,
         }
     }
 
     /// True when the next [`Arbiter::arbitrate`] will forget the cache (and read the store).
     pub fn is_full(&self) -> bool {
-        self.states.len() + self.requests.len() >= self.capacity
+        self.index.len() + self.requests.len() >= self.capacity
     }
 
     /// Bounds the cache. Only called between batches: everything cached then is committed, so
@@ -183,7 +193,8 @@ impl Arbiter {
     /// batch must see).
     fn evict_if_full(&mut self) {
         if self.is_full() {
-            self.states.clear();
+            self.index.clear();
+            self.slots.clear();
             self.requests.clear();
             self.complete = false;
         }
@@ -216,9 +227,9 @@ impl Arbiter {
         // Each state row the batch changed, once, as the batch leaves it: the same rows as one
         // write per accepted envelope (the last write to a key wins), without encoding the
         // intermediate states. The cache keeps each one as those bytes.
-        for (text, key) in touched {
-            let Some(cached) = self.states.get_mut(&text) else {
-                return Err(StoreError::Backend(format!("the arbiter lost the state of {text}, changed in this batch")));
+        for (slot, key) in touched {
+            let Some(cached) = self.slots.get_mut(slot) else {
+                return Err(StoreError::Backend(format!("the arbiter lost the state of {}, changed in this batch", key.encode())));
             };
             let (table, pk) = rows::state_row(&key);
             let write = match std::mem::replace(&mut cached.held, Held::Absent) {
@@ -243,7 +254,7 @@ impl Arbiter {
         store: &dyn ProjectionStore,
         rec: &StoredRecord,
         out: &mut BatchOutcome,
-        touched: &mut Vec<(String, AggregateKey)>,
+        touched: &mut Vec<(usize, AggregateKey)>,
     ) -> Result<(String, Verdict), StoreError> {
         let env = match Envelope::decode(rec.record.value.as_slice()) {
             Ok(env) => env,
@@ -254,17 +265,17 @@ impl Arbiter {
         let Some(key) = AggregateKey::parse(&env.aggregate) else {
             return Ok((env.event_id, Verdict::Invalid(format!("unknown aggregate key {:?}", env.aggregate))));
         };
-        let current = self.take_state(store, &key, &env.aggregate).await?;
+        let (slot, current) = self.take_state(store, &key, &env.aggregate).await?;
         let version = current.as_ref().map(AggregateState::version).unwrap_or(0);
         let request_row = (!env.request_id.is_empty()).then(|| rows::request_row(&env.aggregate, &env.request_id));
         if let Some(row) = &request_row {
             if self.request_seen(store, row).await? {
-                self.put_back(&env.aggregate, current);
+                self.put_back(slot, current);
                 return Ok((env.event_id, Verdict::Duplicate));
             }
         }
         if version != env.expected_version {
-            self.put_back(&env.aggregate, current);
+            self.put_back(slot, current);
             return Ok((env.event_id, Verdict::Conflict { current_version: version }));
         }
         let before = before_view(current.as_ref());
@@ -275,8 +286,8 @@ impl Arbiter {
             self.requests.insert(row, true);
         }
         self.side_rows(rec, &env, next.as_ref().or(before.as_ref()), writes);
-        if self.remember(&env.aggregate, next) {
-            touched.push((env.aggregate, key));
+        if self.remember(slot, next) {
+            touched.push((slot, key));
         }
         Ok((env.event_id, Verdict::Accepted))
     }
