@@ -280,7 +280,7 @@ impl Arbiter {
         }
         let before = before_view(current.as_ref());
         let next = evolve(current, &env);
-        writes.extend(rows::transition(&key, before.as_ref(), next.as_ref()));
+        rows::transition_into(&key, before.as_ref(), next.as_ref(), writes);
         if let Some(row) = request_row {
             writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes().into() });
             self.requests.insert(row, true);

@@ -51,6 +51,9 @@ pub fn group_index(old: Option<&GroupState>, new: Option<&GroupState>) -> Vec<Wr
 /// incarnation, user) for every membership, removed when the membership or the user goes.
 pub fn membership_index(key: &AggregateKey, old: Option<&UserState>, new: Option<&UserState>) -> Vec<Write> {
     let AggregateKey::User { username_key, .. } = key else { return vec![] };
+    if old.is_none_or(|u| u.groups.is_empty()) && new.is_none_or(|u| u.groups.is_empty()) {
+        return vec![];
+    }
     let rows = |u: Option<&UserState>| -> BTreeMap<Vec<u8>, Vec<u8>> {
         u.map(|u| u.groups.iter().map(|m| (members_pk(&u.pool_id, &m.group_id), u.sub.as_bytes().to_vec())).collect()).unwrap_or_default()
     };

@@ -157,7 +157,13 @@ pub fn encode_state(state: &AggregateState) -> Vec<u8> {
 /// row is not among them: the arbiter writes each state row a batch changed once, after the
 /// batch's other writes.
 pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>) -> Vec<Write> {
-    let mut writes = Vec::with_capacity(3);
+    let mut writes = Vec::new();
+    transition_into(key, old, new, &mut writes);
+    writes
+}
+
+/// [`transition`], appended to `writes` (the arbiter's batch: no vector per record).
+pub fn transition_into(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>, writes: &mut Vec<Write>) {
     writes.extend(crate::group_rows::transition(key, old, new));
     match (old, new) {
         (_, Some(AggregateState::Pool(p))) => writes.push(Write::Put {
@@ -181,9 +187,8 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
         _ => {}
     }
     if let AggregateKey::User { pool_id, username_key } = key {
-        writes.extend(search::diff(pool_id, username_key, user_state(old), user_state(new)));
+        search::diff(pool_id, username_key, user_state(old), user_state(new), writes);
     }
-    writes
 }
 
 fn user_state(state: Option<&AggregateState>) -> Option<&UserState> {

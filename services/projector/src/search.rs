@@ -76,12 +76,12 @@ pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<
     SearchAttribute::ALL.iter().filter_map(|&a| a.value_of(user).map(|v| (pk(pool_id, a), ck(&v, username_key)))).collect()
 }
 
-/// The writes taking the index rows of one user from `old` to `new` (either may be absent):
-/// deletes of rows that no longer hold, then puts of new rows, each in key order.
-pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>) -> Vec<Write> {
+/// Appends to `writes` the writes taking the index rows of one user from `old` to `new`
+/// (either may be absent): for each attribute whose value changed, the delete of its old row,
+/// then the put of its new one.
+pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>, writes: &mut Vec<Write>) {
     // Each attribute has at most one row per user (one value), under a pk of its own: the
     // rows to change are those of the attributes whose value changed, nothing to build.
-    let mut writes = Vec::new();
     for &a in SearchAttribute::ALL {
         let (before, after) = (old.and_then(|u| a.value_ref(u)), new.and_then(|u| a.value_ref(u)));
         if before == after {
@@ -94,7 +94,6 @@ pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Opt
             writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: Bytes::new() });
         }
     }
-    writes
 }
 
 #[cfg(test)]
@@ -170,18 +169,24 @@ mod tests {
 
     #[test]
     fn diff_touches_only_what_changed() {
+        let diff = |old: Option<&UserState>, new: Option<&UserState>| {
+            let mut writes = vec![Write::Delete { table: Table::Users, pk: b"kept".to_vec(), ck: vec![] }];
+            super::diff("p", "alice", old, new, &mut writes);
+            assert_eq!(writes.remove(0), Write::Delete { table: Table::Users, pk: b"kept".to_vec(), ck: vec![] }, "diff appends");
+            writes
+        };
         let a = user(Some("a@x.io"), "UNCONFIRMED", true);
         let b = user(Some("b@x.io"), "CONFIRMED", false);
-        let created = diff("p", "alice", None, Some(&a));
+        let created = diff(None, Some(&a));
         assert_eq!(created.len(), 5);
         assert!(created.iter().all(|w| matches!(w, Write::Put { ck, value, .. } if value.is_empty() && username_key(ck) == Some(&b"alice"[..]))));
-        let changed = diff("p", "alice", Some(&a), Some(&b));
+        let changed = diff(Some(&a), Some(&b));
         assert_eq!(changed.iter().filter(|w| matches!(w, Write::Delete { .. })).count(), 3, "{changed:?}");
         assert_eq!(changed.iter().filter(|w| matches!(w, Write::Put { .. })).count(), 3, "{changed:?}");
-        assert!(diff("p", "alice", Some(&a), Some(&a)).is_empty());
-        let removed = diff("p", "alice", Some(&b), Some(&user(None, "CONFIRMED", false)));
+        assert!(diff(Some(&a), Some(&a)).is_empty());
+        let removed = diff(Some(&b), Some(&user(None, "CONFIRMED", false)));
         assert_eq!(removed, vec![Write::Delete { table: Table::UserSearch, pk: pk("p", SearchAttribute::Email), ck: ck("b@x.io", "alice") }]);
-        let deleted = diff("p", "alice", Some(&b), None);
+        let deleted = diff(Some(&b), None);
         assert_eq!(deleted.len(), 5);
         assert!(deleted.iter().all(|w| matches!(w, Write::Delete { .. })));
     }
