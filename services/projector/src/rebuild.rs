@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idp_eventlog::{EventLog, LogError};
-use idp_store::{ProjectionStore, Write};
+use idp_store::{LoadRows, ProjectionStore};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::BATCH;
@@ -53,13 +53,11 @@ impl Default for RebuildOptions {
     }
 }
 
-/// Bookkeeping cost of one buffered write beyond its bytes (the `Write` and its three `Vec`s).
-const WRITE_OVERHEAD: usize = 96;
-
 /// What a partition task tells the loader.
 enum Msg {
-    /// Rows of one arbitrated batch; `next` is the partition's next offset after them.
-    Batch { partition: u32, next: u64, records: u64, accepted: u64, events: u64, writes: Vec<Write> },
+    /// Rows of one arbitrated batch, keys already encoded for the store; `next` is the
+    /// partition's next offset after them.
+    Batch { partition: u32, next: u64, records: u64, accepted: u64, events: u64, rows: LoadRows },
     /// Write out everything buffered, then answer (the sender's arbiter is about to evict).
     Flush(oneshot::Sender<()>),
 }
@@ -104,11 +102,11 @@ pub async fn rebuild_with(
         tokio::select! {
             msg = rx.recv() => match msg {
                 None => break,
-                Some(Msg::Batch { partition, next, records, accepted, events, writes }) => {
+                Some(Msg::Batch { partition, next, records, accepted, events, rows }) => {
                     progress.records_done += records;
                     progress.accepted += accepted;
                     progress.events_done += events;
-                    pending.add(partition, next, writes);
+                    pending.add(partition, next, rows);
                     if pending.bytes >= options.memory_budget {
                         pending.load(store.as_ref()).await?;
                     }
@@ -137,23 +135,17 @@ pub async fn rebuild_with(
 /// Rows received but not yet loaded, and the offsets they bring each partition to.
 #[derive(Default)]
 struct Pending {
-    /// The batches as the partition tasks sent them: kept apart rather than appended to one
-    /// vector (hundreds of MB of `Write`s copied and their pages faulted in at every load).
-    batches: Vec<Vec<Write>>,
+    /// The batches as the partition tasks sent them (each task encodes its batch's keys for
+    /// the store as soon as it has arbitrated it, while the rows are hot in its core's cache).
+    batches: Vec<LoadRows>,
     offsets: BTreeMap<u32, u64>,
     bytes: usize,
 }
 
 impl Pending {
-    fn add(&mut self, partition: u32, next: u64, writes: Vec<Write>) {
-        for w in &writes {
-            self.bytes += WRITE_OVERHEAD
-                + match w {
-                    Write::Put { pk, ck, value, .. } => pk.len() + ck.len() + value.len(),
-                    Write::Delete { pk, ck, .. } => pk.len() + ck.len(),
-                };
-        }
-        self.batches.push(writes);
+    fn add(&mut self, partition: u32, next: u64, rows: LoadRows) {
+        self.bytes += rows.bytes();
+        self.batches.push(rows);
         self.offsets.insert(partition, next);
     }
 
@@ -201,14 +193,9 @@ async fn replay_partition(
             flushed.await.map_err(|_| closed())?;
         }
         let outcome = arbiter.arbitrate(store, &records).await?;
-        let msg = Msg::Batch {
-            partition: p,
-            next: last,
-            records: last - next,
-            accepted: outcome.accepted as u64,
-            events: outcome.events as u64,
-            writes: outcome.writes,
-        };
+        let mut rows = store.load_rows();
+        rows.extend(outcome.writes);
+        let msg = Msg::Batch { partition: p, next: last, records: last - next, accepted: outcome.accepted as u64, events: outcome.events as u64, rows };
         tx.send(msg).await.map_err(|_| closed())?;
         next = last;
     }

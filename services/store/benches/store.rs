@@ -119,7 +119,22 @@ fn gets(c: &mut Criterion) {
     for (name, store) in stores {
         // As after `idp rebuild` (bulk load), then 1000 live commits on top.
         rt.block_on(async {
-            must(store.load(vec![(0, 1)], (0..USERS - 1000).map(batch).collect(), true).await, "prefill");
+            must(
+                store
+                    .load(
+                        vec![(0, 1)],
+                        (0..USERS - 1000)
+                            .map(|i| {
+                                let mut rows = store.load_rows();
+                                rows.extend(batch(i));
+                                rows
+                            })
+                            .collect(),
+                        true,
+                    )
+                    .await,
+                "prefill",
+            );
             for i in USERS - 1000..USERS {
                 must(store.commit(0, i + 2, batch(i)).await, "prefill");
             }

@@ -15,8 +15,10 @@
 //!   (LSM-tree) directory: `mod.rs` (open, reads, commit with group sync, clear, export),
 //!   `load.rs` (rebuild's bulk load: sorted runs ingested as table files, guarded by a rebuild
 //!   marker), `keys.rs` (order-preserving key encoding: pk escaped, then ck).
+//! - `src/load_rows.rs`: [`LoadRows`], a bulk load's rows with keys already encoded the way
+//!   the loading store lays them out ([`KeyEncoding`]), and the loads' per-table merge and sort.
 //! - `src/embedded.rs`: what both embedded stores share: the async export of a blocking
-//!   snapshot, its fingerprint, partition-scan bounds, and a bulk load's per-table sort.
+//!   snapshot, its fingerprint, partition-scan bounds.
 //! - `src/redb_store/`: [`RedbStore`], the alternative embedded implementation on one redb file:
 //!   `mod.rs` (open, reads, clear, export), `commit.rs` (group commit: concurrent batches share
 //!   one durable transaction), `load.rs` (rebuild's bulk load: sorted, last write per key,
@@ -38,6 +40,7 @@ mod embedded;
 mod error;
 mod fingerprint;
 mod fjall_store;
+mod load_rows;
 mod memory;
 mod redb_store;
 mod store;
@@ -51,6 +54,7 @@ pub use embedded::CommitStats;
 pub use error::StoreError;
 pub use fingerprint::Fingerprinter;
 pub use fjall_store::{FjallStore, FJALL_OFFSETS_KEYSPACE};
+pub use load_rows::{KeyEncoding, LoadRows};
 pub use memory::MemoryStore;
 pub use redb_store::{RedbStore, OFFSETS_TABLE};
 pub use store::ProjectionStore;

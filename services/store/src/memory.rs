@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::{Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::{Entry, KeyEncoding, LoadRows, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 
 type Partition = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -94,8 +94,30 @@ impl ProjectionStore for MemoryStore {
         self.apply_writes(&[(log_partition, offset)], writes)
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, _durable: bool) -> Result<(), StoreError> {
-        self.apply_writes(&offsets, batches.into_iter().flatten().collect())
+    fn load_rows(&self) -> LoadRows {
+        LoadRows::new(KeyEncoding::LengthPrefixed)
+    }
+
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<LoadRows>, _durable: bool) -> Result<(), StoreError> {
+        // Back to writes, in order: within a table, rows are in arrival order; tables are apart.
+        let mut writes = Vec::new();
+        for mut batch in batches {
+            if let Some(e) = batch.take_invalid() {
+                return Err(e);
+            }
+            if batch.encoding() != KeyEncoding::LengthPrefixed {
+                return Err(StoreError::InvalidWrite(format!("rows encoded {:?} handed to the memory store", batch.encoding())));
+            }
+            for (table, key, value) in batch.rows() {
+                let (pk, ck) = crate::redb_store::keys::split_key(key)?;
+                let (pk, ck) = (pk.to_vec(), ck.to_vec());
+                writes.push(match value {
+                    Some(value) => Write::Put { table, pk, ck, value: value.clone() },
+                    None => Write::Delete { table, pk, ck },
+                });
+            }
+        }
+        self.apply_writes(&offsets, writes)
     }
 
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {

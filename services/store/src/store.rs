@@ -1,6 +1,6 @@
 //! The [`ProjectionStore`] trait: what projectors write through and what the API reads from.
 
-use crate::{Entry, Fingerprinter, Row, StoreError, Table, Visitor, Write};
+use crate::{Entry, Fingerprinter, LoadRows, Row, StoreError, Table, Visitor, Write};
 
 /// A store of read models, addressed like a wide-column database: every row lives in a
 /// `table` under a partition key `pk` and a clustering key `ck`.
@@ -23,16 +23,21 @@ pub trait ProjectionStore: Send + Sync + 'static {
     /// Concurrent commits (one projector task per log partition) are serialized.
     async fn commit(&self, log_partition: u32, offset: u64, writes: Vec<Write>) -> Result<(), StoreError>;
 
-    /// Bulk write for `idp rebuild`: applies the writes of `batches` in order, batch after
-    /// batch (a later write to the same key wins) and sets every `(log partition, next offset)` in `offsets`, all or nothing, as if
-    /// one `commit` per partition had been applied together.
+    /// An empty [`LoadRows`] encoding keys the way this store lays them out, for
+    /// [`ProjectionStore::load`].
+    fn load_rows(&self) -> LoadRows;
+
+    /// Bulk write for `idp rebuild`: applies the rows of `batches` (each from
+    /// [`ProjectionStore::load_rows`]) in order, batch after batch (a later write to the same
+    /// key wins), and sets every `(log partition, next offset)` in `offsets`, all or nothing,
+    /// as if one `commit` per partition had been applied together.
     ///
     /// With `durable: false` it need not be durable when it returns (a later durable load or
     /// commit makes it so): a crash in between leaves the store at an earlier durable state,
     /// whose offsets still match its rows. Implementations may reorder writes to
     /// distinct keys (redb inserts them sorted). A write that breaks a limit fails the whole
     /// load with [`StoreError::InvalidWrite`].
-    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError>;
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError>;
 
     /// The stored next offset for a log partition (None if never committed).
     async fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError>;

@@ -9,7 +9,7 @@ use std::time::Duration;
 mod embedded;
 
 use embedded::{put, sample_batch};
-use idp_store::{FjallStore, MemoryStore, ProjectionStore, StoreError, Table};
+use idp_store::{FjallStore, LoadRows, MemoryStore, ProjectionStore, StoreError, Table, Write};
 
 /// A factory of fresh stores, each at its own path under `dir`.
 fn dir_stores(dir: &Path) -> embedded::Stores {
@@ -150,19 +150,25 @@ async fn an_unfinished_bulk_load_is_emptied_on_open_and_a_finished_one_is_kept()
     {
         let store = FjallStore::open(&path).expect("open");
         store.clear().await.expect("clear");
-        store.load(vec![(0, 10), (1, 4)], vec![sample_batch()], true).await.expect("durable load");
-        store.load(vec![(0, 20)], vec![vec![put(Table::Users, b"pool-1", b"carol", b"c")]], false).await.expect("lazy load");
+        store.load(vec![(0, 10), (1, 4)], vec![rows_of(&store, sample_batch())], true).await.expect("durable load");
+        store.load(vec![(0, 20)], vec![rows_of(&store, vec![put(Table::Users, b"pool-1", b"carol", b"c")])], false).await.expect("lazy load");
         assert_eq!(store.offset(0).await.expect("offset"), Some(20));
     }
     let store = FjallStore::open(&path).expect("reopen");
     assert_eq!(store.offset(0).await.expect("offset"), None, "a store left mid-rebuild must open empty");
     assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), None);
 
-    store.load(vec![(0, 10), (1, 4)], vec![sample_batch()], true).await.expect("durable load");
+    store.load(vec![(0, 10), (1, 4)], vec![rows_of(&store, sample_batch())], true).await.expect("durable load");
     let fingerprint = store.fingerprint().await.expect("fingerprint");
     drop(store);
     let store = FjallStore::open(&path).expect("reopen");
     assert_eq!(store.offset(1).await.expect("offset"), Some(4));
     assert_eq!(store.get(Table::Users, b"pool-1", b"alice").await.expect("get"), Some(b"{\"sub\":\"1\"}".to_vec()));
     assert_eq!(store.fingerprint().await.expect("fingerprint"), fingerprint);
+}
+
+fn rows_of(store: &FjallStore, writes: Vec<Write>) -> LoadRows {
+    let mut rows = store.load_rows();
+    rows.extend(writes);
+    rows
 }

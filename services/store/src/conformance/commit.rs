@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{del, dump, ok, put};
+use super::{del, dump, ok, put, rows};
 use crate::{ProjectionStore, StoreError, Table, Write, MAX_KEY_LEN, MAX_VALUE_LEN};
 
 /// A batch with one write over a limit fails with `InvalidWrite` and applies nothing: not the
@@ -175,7 +175,7 @@ where
         del(Table::Users, b"never", b""),
     ];
     // Split in two batches: the order holds across them too.
-    ok(store.load(vec![(1, 10), (2, 20)], vec![batch[..4].to_vec(), batch[4..].to_vec()], false).await, "load");
+    ok(store.load(vec![(1, 10), (2, 20)], vec![rows(&store, batch[..4].to_vec()), rows(&store, batch[4..].to_vec())], false).await, "load");
     assert_eq!(ok(store.get(Table::Outbox, b"o", b"2").await, "get"), Some(b"c".to_vec()), "later write wins");
     assert_eq!(ok(store.get(Table::Outbox, b"o", b"1").await, "get"), None, "delete of an earlier row");
     assert_eq!(ok(store.get(Table::Users, b"gone", b"").await, "get"), None, "delete after put in one load");
@@ -194,7 +194,7 @@ where
 
     let before = ok(store.fingerprint().await, "fingerprint");
     let bad = vec![put(Table::Outbox, b"o", b"3", b"x"), put(Table::Outbox, b"o", &vec![0; MAX_KEY_LEN + 1], b"")];
-    match store.load(vec![(3, 30)], vec![vec![], bad], true).await {
+    match store.load(vec![(3, 30)], vec![rows(&store, vec![]), rows(&store, bad)], true).await {
         Err(StoreError::InvalidWrite(_)) => {}
         other => panic!("conformance: load of an invalid batch gave {other:?}"),
     }
@@ -206,14 +206,14 @@ where
     // nothing was written since the clear).
     ok(store.clear().await, "clear");
     let first = vec![put(Table::Users, b"x", b"", b"1"), del(Table::Users, b"x", b""), del(Table::Users, b"never", b""), put(Table::Users, b"y", b"", b"2")];
-    ok(store.load(vec![(0, 4)], vec![first], false).await, "first load after clear");
+    ok(store.load(vec![(0, 4)], vec![rows(&store, first)], false).await, "first load after clear");
     assert_eq!(ok(store.get(Table::Users, b"x", b"").await, "get"), None, "put then delete in the first load");
     assert_eq!(ok(store.get(Table::Users, b"y", b"").await, "get"), Some(b"2".to_vec()));
-    ok(store.load(vec![(0, 5)], vec![vec![del(Table::Users, b"y", b"")]], false).await, "second load");
+    ok(store.load(vec![(0, 5)], vec![rows(&store, vec![del(Table::Users, b"y", b"")])], false).await, "second load");
     assert_eq!(ok(store.get(Table::Users, b"y", b"").await, "get"), None, "a later load deletes a row of an earlier one");
     ok(store.clear().await, "clear");
     ok(store.commit(0, 1, vec![put(Table::Users, b"z", b"", b"3")]).await, "commit after clear");
-    ok(store.load(vec![(0, 2)], vec![vec![del(Table::Users, b"z", b"")]], true).await, "load after a commit");
+    ok(store.load(vec![(0, 2)], vec![rows(&store, vec![del(Table::Users, b"z", b"")])], true).await, "load after a commit");
     assert_eq!(ok(store.get(Table::Users, b"z", b"").await, "get"), None, "a load deletes a committed row");
 }
 
@@ -252,7 +252,7 @@ where
     }
     let store = new_store().await;
     ok(store.commit(0, 1, earlier.clone()).await, "commit");
-    ok(store.load(vec![(0, 2)], writes.chunks(700).map(<[Write]>::to_vec).collect(), true).await, "large load");
+    ok(store.load(vec![(0, 2)], writes.chunks(700).map(|c| rows(&store, c.to_vec())).collect(), true).await, "large load");
     let twin = new_store().await;
     ok(twin.commit(0, 1, earlier).await, "commit");
     for chunk in writes.chunks(500) {
@@ -278,7 +278,7 @@ where
     assert_eq!(ok(store.fingerprint().await, "fingerprint"), fresh, "the layout changed the fingerprint");
     assert!(dump(&*store).await.is_empty(), "the layout was exported");
     ok(store.commit(0, 1, vec![put(Table::Users, b"u", b"", b"x")]).await, "commit");
-    ok(store.load(vec![(1, 5)], vec![vec![put(Table::Pools, b"p", b"", b"y")]], true).await, "load");
+    ok(store.load(vec![(1, 5)], vec![rows(&store, vec![put(Table::Pools, b"p", b"", b"y")])], true).await, "load");
     assert_eq!(ok(store.layout().await, "layout"), Some(7), "a commit or a load changed the layout");
     ok(store.clear().await, "clear");
     assert_eq!(ok(store.layout().await, "layout"), None, "clear kept the layout");

@@ -103,6 +103,13 @@ pub(crate) fn put(table: Table, pk: &[u8], ck: &[u8], value: &[u8]) -> Write {
     Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value: value.to_vec().into() }
 }
 
+/// `writes` as rows for `store`'s [`ProjectionStore::load`].
+pub(crate) fn rows(store: &Arc<dyn ProjectionStore>, writes: Vec<Write>) -> crate::LoadRows {
+    let mut rows = store.load_rows();
+    rows.extend(writes);
+    rows
+}
+
 pub(crate) fn del(table: Table, pk: &[u8], ck: &[u8]) -> Write {
     Write::Delete { table, pk: pk.to_vec(), ck: ck.to_vec() }
 }

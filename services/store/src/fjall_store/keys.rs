@@ -42,13 +42,13 @@ pub(super) fn row_key(pk: &[u8], ck: &[u8]) -> Vec<u8> {
 }
 
 /// Appends the full row key to `out` (bulk loads encode every key into one buffer).
-pub(super) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) {
     push_partition_prefix(pk, out);
     out.extend_from_slice(ck);
 }
 
 /// Splits a stored key into (pk, ck); the pk is unescaped into `pk`.
-pub(super) fn split_key<'k>(key: &'k [u8], pk: &mut Vec<u8>) -> Result<&'k [u8], StoreError> {
+pub(crate) fn split_key<'k>(key: &'k [u8], pk: &mut Vec<u8>) -> Result<&'k [u8], StoreError> {
     pk.clear();
     let mut i = 0;
     while let Some(&b) = key.get(i) {

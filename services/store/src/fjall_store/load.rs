@@ -24,15 +24,12 @@ use std::sync::atomic::Ordering;
 use byteview::ByteView;
 use fjall::PersistMode;
 
-use super::{ferr, keys::push_row_key, lock, Inner, REBUILDING};
-use crate::embedded::sorted_by_table;
-use crate::{StoreError, Table, Write};
+use super::{ferr, lock, Inner, REBUILDING};
+use crate::load_rows::sorted;
+use crate::{KeyEncoding, LoadRows, StoreError, Table};
 
-pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
-    let tables = sorted_by_table(batches, |pk, ck, out| {
-        push_row_key(pk, ck, out);
-        Ok(())
-    })?;
+pub(super) fn load(inner: &Inner, offsets: &[(u32, u64)], batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError> {
+    let tables = sorted(batches, KeyEncoding::Escaped)?;
     if !inner.rebuilding.load(Ordering::SeqCst) {
         inner.set_rebuilding(true)?;
     }

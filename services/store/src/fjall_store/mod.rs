@@ -14,7 +14,7 @@
 //!
 //! Why fjall (and not redb, which is kept as [`RedbStore`](crate::RedbStore)): ADR 0008.
 
-mod keys;
+pub(crate) mod keys;
 mod load;
 
 use std::fmt;
@@ -28,7 +28,7 @@ use fjall::config::FilterPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::embedded::{fingerprint_blocking, scan_start};
-use crate::{CommitStats, Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::{CommitStats, Entry, KeyEncoding, LoadRows, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use keys::{partition_prefix, row_key, split_key};
 
 /// Name of the keyspace holding the log offsets; starts with `_` so no `Table::name()` can
@@ -408,7 +408,11 @@ impl ProjectionStore for FjallStore {
         self.blocking(move |inner| inner.commit(log_partition, offset, writes)).await
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
+    fn load_rows(&self) -> LoadRows {
+        LoadRows::new(KeyEncoding::Escaped)
+    }
+
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError> {
         self.blocking(move |inner| load::load(inner, &offsets, batches, durable)).await
     }
 

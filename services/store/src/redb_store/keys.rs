@@ -31,7 +31,7 @@ pub(super) fn row_key(pk: &[u8], ck: &[u8]) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Appends the full row key to `out` (bulk loads encode every key into one buffer).
-pub(super) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
+pub(crate) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
     let len = u32::try_from(pk.len()).map_err(|_| StoreError::InvalidWrite(format!("partition key of {} bytes", pk.len())))?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(pk);
@@ -40,7 +40,7 @@ pub(super) fn push_row_key(pk: &[u8], ck: &[u8], out: &mut Vec<u8>) -> Result<()
 }
 
 /// Splits a stored key into (pk, ck).
-pub(super) fn split_key(key: &[u8]) -> Result<(&[u8], &[u8]), StoreError> {
+pub(crate) fn split_key(key: &[u8]) -> Result<(&[u8], &[u8]), StoreError> {
     let (len, rest) = key.split_first_chunk::<4>().ok_or_else(|| StoreError::Corrupt(format!("row key of {} bytes has no length prefix", key.len())))?;
     let len = u32::from_be_bytes(*len) as usize;
     if rest.len() < len {

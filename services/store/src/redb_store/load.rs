@@ -10,12 +10,11 @@
 use redb::{Database, Durability, WriteTransaction};
 
 use super::{rerr, row_table, OFFSETS};
-use crate::embedded::{sorted_by_table, TableRows};
-use crate::redb_store::keys::push_row_key;
-use crate::{StoreError, Table, Write};
+use crate::load_rows::{sorted, TableRows};
+use crate::{KeyEncoding, LoadRows, StoreError, Table};
 
-pub(super) fn load(db: &Database, offsets: &[(u32, u64)], batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
-    let tables = sorted_by_table(batches, push_row_key)?;
+pub(super) fn load(db: &Database, offsets: &[(u32, u64)], batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError> {
+    let tables = sorted(batches, KeyEncoding::LengthPrefixed)?;
     let mut txn = db.begin_write().map_err(rerr)?;
     let durability = if durable { Durability::Immediate } else { Durability::None };
     txn.set_durability(durability).map_err(rerr)?;

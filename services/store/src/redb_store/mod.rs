@@ -7,7 +7,7 @@
 //! Rebuild's bulk `load` writes sorted, mostly non-durable transactions ([`load`]).
 
 mod commit;
-mod keys;
+pub(crate) mod keys;
 mod load;
 
 use std::fmt;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
 use crate::embedded::{fingerprint_blocking, scan_start};
-use crate::{CommitStats, Entry, ProjectionStore, Row, StoreError, Table, Visitor, Write};
+use crate::{CommitStats, Entry, KeyEncoding, LoadRows, ProjectionStore, Row, StoreError, Table, Visitor, Write};
 use commit::CommitQueue;
 use keys::{export_rows, partition_prefix, row_key, RowTable};
 
@@ -234,7 +234,11 @@ impl ProjectionStore for RedbStore {
         self.queue.submit(&self.db, (log_partition, offset), writes).await
     }
 
-    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<Vec<Write>>, durable: bool) -> Result<(), StoreError> {
+    fn load_rows(&self) -> LoadRows {
+        LoadRows::new(KeyEncoding::LengthPrefixed)
+    }
+
+    async fn load(&self, offsets: Vec<(u32, u64)>, batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError> {
         self.blocking(move |db| load::load(db, &offsets, batches, durable)).await
     }
 

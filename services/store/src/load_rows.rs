@@ -1,0 +1,361 @@
+//! [`LoadRows`]: the rows of a bulk load ([`ProjectionStore::load`](crate::ProjectionStore::load)),
+//! with their keys already encoded the way the store that loads them lays keys out.
+//!
+//! A rebuild's partition tasks turn each batch's [`Write`]s into a `LoadRows` as soon as the
+//! batch is arbitrated: the keys are encoded while the rows are still in the cache of the
+//! core that made them, and the writes' key buffers are freed by the thread that allocated
+//! them. The loader then only concatenates the batches of a load per table, sorts them by
+//! key and keeps the last write per key ([`sorted`]). Encoding every key in the loader from
+//! buffers written long before on another core was a third of the loader's time.
+
+use bytes::Bytes;
+
+use crate::{StoreError, Table, Write};
+
+/// How a store lays a row's (pk, ck) out as one key. Both keep the canonical (pk, ck) order
+/// bytewise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyEncoding {
+    /// fjall: `escape(pk) ‖ 0x00 0x00 ‖ ck` (see `fjall_store/keys.rs`).
+    Escaped,
+    /// redb and the memory store: `len(pk) as u32 BE ‖ pk ‖ ck` (see `redb_store/keys.rs`).
+    LengthPrefixed,
+}
+
+impl KeyEncoding {
+    fn push(self, pk: &[u8], ck: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            KeyEncoding::Escaped => {
+                crate::fjall_store::keys::push_row_key(pk, ck, out);
+                Ok(())
+            }
+            KeyEncoding::LengthPrefixed => crate::redb_store::keys::push_row_key(pk, ck, out),
+        }
+    }
+}
+
+/// Bookkeeping bytes per row beyond its key and value (its slot and its value handle).
+const ROW_OVERHEAD: usize = std::mem::size_of::<Slot>() + std::mem::size_of::<Option<Bytes>>();
+
+/// Rows of a bulk load, in arrival order, keys encoded with one store's [`KeyEncoding`]
+/// (from [`ProjectionStore::load_rows`](crate::ProjectionStore::load_rows)).
+pub struct LoadRows {
+    encoding: KeyEncoding,
+    /// Indexed by [`Table::index`].
+    tables: Vec<TableRows>,
+    bytes: usize,
+    rows: usize,
+    /// The first write that broke a limit: the load of these rows fails with it, whole.
+    invalid: Option<StoreError>,
+}
+
+impl LoadRows {
+    pub fn new(encoding: KeyEncoding) -> Self {
+        LoadRows { encoding, tables: Table::ALL.iter().map(|_| TableRows::default()).collect(), bytes: 0, rows: 0, invalid: None }
+    }
+
+    /// Appends a write (after every write pushed before it: a later write to a key wins).
+    pub fn push(&mut self, write: Write) {
+        if self.invalid.is_some() {
+            return;
+        }
+        if let Err(e) = write.validate() {
+            self.invalid = Some(e);
+            return;
+        }
+        let table = write.table();
+        let (pk, ck, value) = match write {
+            Write::Put { pk, ck, value, .. } => (pk, ck, Some(value)),
+            Write::Delete { pk, ck, .. } => (pk, ck, None),
+        };
+        let Some(rows) = self.tables.get_mut(table.index()) else {
+            self.invalid = Some(StoreError::Backend(format!("{table:?} is missing from Table::ALL")));
+            return;
+        };
+        let start = rows.keys.len();
+        if let Err(e) = self.encoding.push(&pk, &ck, &mut rows.keys) {
+            self.invalid = Some(e);
+            return;
+        }
+        let (Ok(len), Ok(index)) = (u32::try_from(rows.keys.len() - start), u32::try_from(rows.values.len())) else {
+            self.invalid = Some(StoreError::InvalidWrite("more than 4 GiB of keys or 2^32 rows in one batch".into()));
+            return;
+        };
+        self.bytes += (rows.keys.len() - start) + value.as_ref().map_or(0, Bytes::len) + ROW_OVERHEAD;
+        self.rows += 1;
+        rows.slots.push(Slot { start, len, write: index, head: 0 });
+        rows.values.push(value);
+    }
+
+    /// Bytes held: keys, values and bookkeeping.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Rows pushed.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn encoding(&self) -> KeyEncoding {
+        self.encoding
+    }
+
+    /// Every row as (table, encoded key, value or None for a delete), table by table, in
+    /// arrival order within a table (the order of writes to one key).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (Table, &[u8], Option<&Bytes>)> + '_ {
+        Table::ALL.iter().zip(&self.tables).flat_map(|(&table, rows)| rows.in_arrival_order().map(move |(key, value)| (table, key, value)))
+    }
+
+    /// The limit a pushed write broke, if one did (the load of these rows fails with it).
+    pub(crate) fn take_invalid(&mut self) -> Option<StoreError> {
+        self.invalid.take()
+    }
+}
+
+impl Extend<Write> for LoadRows {
+    fn extend<I: IntoIterator<Item = Write>>(&mut self, writes: I) {
+        for write in writes {
+            self.push(write);
+        }
+    }
+}
+
+/// One table's rows of a bulk load: every key encoded into one buffer (no allocation per
+/// row); after [`sorted`], in key order with one row per key (the last write to it).
+#[derive(Default)]
+pub(crate) struct TableRows {
+    keys: Vec<u8>,
+    /// In arrival order until [`TableRows::sort`], then in key order.
+    slots: Vec<Slot>,
+    /// The writes' values in arrival order (None = delete), indexed by [`Slot::write`].
+    values: Vec<Option<Bytes>>,
+}
+
+/// Where a row's encoded key sits in [`TableRows::keys`], and which write it came from.
+#[derive(Clone, Copy)]
+struct Slot {
+    start: usize,
+    len: u32,
+    write: u32,
+    /// The sort's current 8 key bytes (see [`sort_slots`]).
+    head: u64,
+}
+
+impl TableRows {
+    fn key(&self, slot: &Slot) -> &[u8] {
+        self.keys.get(slot.start..slot.start + slot.len as usize).unwrap_or_default()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// (encoded key, value or None for a delete), in slot order (key order once sorted).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(|v| v.as_deref())))
+    }
+
+    fn in_arrival_order(&self) -> impl Iterator<Item = (&[u8], Option<&Bytes>)> + '_ {
+        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(Option::as_ref)))
+    }
+
+    /// Appends `other`'s rows after this table's own (keys copied, slots rebased).
+    fn append(&mut self, other: TableRows) {
+        let (key_base, write_base) = (self.keys.len(), self.values.len() as u32);
+        self.keys.extend_from_slice(&other.keys);
+        self.slots.extend(other.slots.into_iter().map(|s| Slot { start: s.start + key_base, write: s.write + write_base, ..s }));
+        self.values.extend(other.values);
+    }
+
+    fn sort(&mut self) {
+        let (keys, slots) = (&self.keys, &mut self.slots);
+        let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
+        sort_slots(keys, slots);
+        slots.dedup_by(|later, kept| {
+            let same = key(later) == key(kept);
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+    }
+}
+
+/// Sorts `slots` by their key in `keys`, ties broken by arrival (so the last of a run of equal
+/// keys is the last write). Keys of one table share long prefixes (pool ids, attribute names),
+/// which a plain comparison sort re-reads at every comparison; this one sorts by 8 key bytes
+/// at a time held in the slot, past the prefix a run shares: sort by (those bytes, how many
+/// exist, arrival), then refine each run that agrees on 8 whole bytes by the next 8.
+fn sort_slots(keys: &[u8], slots: &mut [Slot]) {
+    let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
+    // (range of slots, key bytes every slot in it is known to share)
+    let mut runs = vec![(0..slots.len(), 0usize)];
+    while let Some((range, known)) = runs.pop() {
+        let Some(run) = slots.get_mut(range.clone()) else { continue };
+        let Some(first) = run.first().map(key) else { continue };
+        // Skip what the whole run shares.
+        let mut depth = first.len();
+        for s in run.iter().skip(1) {
+            let (shared, k) = (first.get(known..depth).unwrap_or_default(), key(s).get(known..).unwrap_or_default());
+            if k.starts_with(shared) {
+                continue;
+            }
+            depth = known + shared.iter().zip(k).take_while(|(a, b)| a == b).count();
+            if depth == known {
+                break;
+            }
+        }
+        for s in run.iter_mut() {
+            s.head = head(key(s), depth);
+        }
+        let avail = |s: &Slot| (s.len as usize).saturating_sub(depth).min(8);
+        // Equal (bytes, count): equal keys when fewer than 8 bytes were left; else unknown.
+        run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then(a.write.cmp(&b.write)));
+        let mut at = range.start;
+        for group in run.chunk_by(|a, b| a.head == b.head && avail(a) == avail(b)) {
+            if group.len() > 1 && group.first().is_some_and(|s| avail(s) == 8) {
+                runs.push((at..at + group.len(), depth + 8));
+            }
+            at += group.len();
+        }
+    }
+}
+
+/// Up to 8 bytes of `key` from `depth`, big-endian, zero-padded.
+fn head(key: &[u8], depth: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (to, from) in bytes.iter_mut().zip(key.get(depth..).unwrap_or_default()) {
+        *to = *from;
+    }
+    u64::from_be_bytes(bytes)
+}
+
+/// The rows of a load's batches (in order), per table (in [`Table::ALL`] order), sorted by
+/// encoded key with only the last write per key kept. Fails whole if any batch holds an
+/// invalid write or was encoded for another kind of store.
+pub(crate) fn sorted(mut batches: Vec<LoadRows>, encoding: KeyEncoding) -> Result<Vec<TableRows>, StoreError> {
+    for batch in &mut batches {
+        if let Some(e) = batch.invalid.take() {
+            return Err(e);
+        }
+        if batch.encoding != encoding {
+            return Err(StoreError::InvalidWrite(format!("rows encoded {:?} handed to a store that encodes {encoding:?}", batch.encoding)));
+        }
+    }
+    let mut sizes = vec![(0usize, 0usize); Table::ALL.len()];
+    for batch in &batches {
+        for (size, rows) in sizes.iter_mut().zip(&batch.tables) {
+            size.0 += rows.slots.len();
+            size.1 += rows.keys.len();
+        }
+    }
+    // Sized up front: a load's buffers run to hundreds of MB, and growing them by doubling
+    // copies them and touches twice the memory. A single batch is taken as it is.
+    let mut tables: Vec<TableRows> = if batches.len() == 1 {
+        Vec::new()
+    } else {
+        sizes
+            .iter()
+            .map(|&(rows, bytes)| TableRows { keys: Vec::with_capacity(bytes), slots: Vec::with_capacity(rows), values: Vec::with_capacity(rows) })
+            .collect()
+    };
+    for batch in batches {
+        if tables.is_empty() {
+            tables = batch.tables;
+            continue;
+        }
+        for (table, rows) in tables.iter_mut().zip(batch.tables) {
+            table.append(rows);
+        }
+    }
+    for rows in &mut tables {
+        rows.sort();
+    }
+    Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_sort_matches_a_map_of_last_writes() {
+        // Keys over a tiny alphabet with a long shared prefix, zero bytes, keys that are
+        // prefixes of others, and equal keys longer than the sort's 8-byte steps.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut writes = Vec::new();
+        let mut expected = std::collections::BTreeMap::new();
+        for i in 0..5000u32 {
+            let mut pk = b"pool-0001\0".to_vec();
+            for _ in 0..(next() % 7) {
+                pk.push([0u8, 1, b'a', 0xff][(next() % 4) as usize]);
+            }
+            if next() % 2 == 0 {
+                pk.extend_from_slice(b"0123456789abcdef\0\0\0\0\0\0\0\0");
+                for _ in 0..(next() % 4) {
+                    pk.push([0u8, 1, b'a', 0xff][(next() % 4) as usize]);
+                }
+            }
+            let value = i.to_be_bytes().to_vec();
+            if next() % 5 == 0 {
+                writes.push(Write::Delete { table: Table::Users, pk: pk.clone(), ck: vec![] });
+                expected.insert(pk, None);
+            } else {
+                writes.push(Write::Put { table: Table::Users, pk: pk.clone(), ck: vec![], value: value.clone().into() });
+                expected.insert(pk, Some(value));
+            }
+        }
+        // In three batches: the order of writes holds across them.
+        let batches: Vec<LoadRows> = writes.chunks(1700).map(|c| rows_of(c.to_vec())).collect();
+        let tables = sorted(batches, KeyEncoding::Escaped).unwrap();
+        let got: Vec<_> = tables[Table::Users.index()].iter().map(|(k, v)| (pk_of(k), v.map(<[u8]>::to_vec))).collect();
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bulk_writes_are_grouped_sorted_and_the_last_per_key_wins() {
+        let put = |table, pk: &[u8], v: &[u8]| Write::Put { table, pk: pk.to_vec(), ck: vec![], value: v.to_vec().into() };
+        let writes = vec![
+            put(Table::Users, b"b", b"1"),
+            put(Table::Pools, b"p", b"x"),
+            put(Table::Users, b"a", b"2"),
+            Write::Delete { table: Table::Users, pk: b"b".to_vec(), ck: vec![] },
+            put(Table::Users, b"a", b"3"),
+        ];
+        let (first, second) = writes.split_at(2);
+        let tables = sorted(vec![rows_of(first.to_vec()), rows_of(second.to_vec())], KeyEncoding::Escaped).unwrap();
+        let rows = |t: Table| tables[t.index()].iter().map(|(k, v)| (pk_of(k), v.map(<[u8]>::to_vec))).collect::<Vec<_>>();
+        assert_eq!(rows(Table::Users), vec![(b"a".to_vec(), Some(b"3".to_vec())), (b"b".to_vec(), None)]);
+        assert_eq!(rows(Table::Pools), vec![(b"p".to_vec(), Some(b"x".to_vec()))]);
+        assert!(tables[Table::Clients.index()].is_empty());
+        let too_long = vec![put(Table::Users, &vec![0; crate::MAX_KEY_LEN + 1], b"")];
+        let mut invalid = rows_of(writes.clone());
+        invalid.extend(too_long);
+        assert!(matches!(sorted(vec![rows_of(writes.clone()), invalid], KeyEncoding::Escaped), Err(StoreError::InvalidWrite(_))));
+        let other = LoadRows::new(KeyEncoding::LengthPrefixed);
+        assert!(matches!(sorted(vec![other], KeyEncoding::Escaped), Err(StoreError::InvalidWrite(_))), "rows encoded for another store");
+    }
+
+    fn rows_of(writes: Vec<Write>) -> LoadRows {
+        let mut rows = LoadRows::new(KeyEncoding::Escaped);
+        rows.extend(writes);
+        rows
+    }
+
+    fn pk_of(key: &[u8]) -> Vec<u8> {
+        let mut pk = Vec::new();
+        crate::fjall_store::keys::split_key(key, &mut pk).unwrap();
+        pk
+    }
+}
