@@ -182,6 +182,8 @@ async fn replay_partition(
         arbiter = arbiter.with_capacity(entries);
     }
     let mut next = 0u64;
+    // The buffer the next batch's rows go to, sized like the last batch's.
+    let mut next_rows = store.load_rows();
     while next < end {
         let mut records = sub.poll(options.batch.max(1), Duration::from_secs(5)).await?;
         records.retain(|r| r.offset < end);
@@ -193,8 +195,9 @@ async fn replay_partition(
             flushed.await.map_err(|_| closed())?;
         }
         let outcome = arbiter.arbitrate(store, &records).await?;
-        let mut rows = store.load_rows();
+        let mut rows = std::mem::replace(&mut next_rows, store.load_rows());
         rows.extend(outcome.writes);
+        next_rows = rows.empty_like();
         let msg = Msg::Batch { partition: p, next: last, records: last - next, accepted: outcome.accepted as u64, events: outcome.events as u64, rows };
         tx.send(msg).await.map_err(|_| closed())?;
         next = last;

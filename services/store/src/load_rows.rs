@@ -54,6 +54,17 @@ impl LoadRows {
         LoadRows { encoding, tables: Table::ALL.iter().map(|_| TableRows::default()).collect(), bytes: 0, rows: 0, invalid: None }
     }
 
+    /// An empty `LoadRows` of the same encoding with room for as many rows and key bytes per
+    /// table as this one holds (a rebuild's batches are alike: no growing by doubling).
+    pub fn empty_like(&self) -> LoadRows {
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| TableRows { keys: Vec::with_capacity(t.keys.len()), slots: Vec::with_capacity(t.slots.len()), values: Vec::with_capacity(t.values.len()) })
+            .collect();
+        LoadRows { encoding: self.encoding, tables, bytes: 0, rows: 0, invalid: None }
+    }
+
     /// Appends a write (after every write pushed before it: a later write to a key wins).
     pub fn push(&mut self, write: Write) {
         if self.invalid.is_some() {
