@@ -43,4 +43,4 @@ mod testkit;
 pub use ctx::{Ctx, NewCode};
 pub use decide::Rejected;
 pub use error::DomainError;
-pub use evolve::{evolve, AggregateState};
+pub use evolve::{evolve, evolve_events, AggregateState};

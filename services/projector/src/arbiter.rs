@@ -18,8 +18,8 @@
 use foldhash::HashMap;
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{event::Kind, Attribute, Envelope, TriggerItem, UserState};
-use idp_domain::{evolve, AggregateState};
+use idp_domain::pb::{event::Kind, Attribute, Envelope, Event, TriggerItem, UserState};
+use idp_domain::{evolve_events, AggregateState};
 use idp_eventlog::StoredRecord;
 use idp_store::{Bytes, ProjectionStore, StoreError, Table, Write};
 use prost::Message;
@@ -279,67 +279,107 @@ impl Arbiter {
             return Ok((env.event_id, Verdict::Conflict { current_version: version }));
         }
         let before = before_view(current.as_ref());
-        let next = evolve(current, &env);
+        // The events go into the state (moved, not copied); what the side rows need of them
+        // is taken first.
+        let side = side_inputs(&env.events);
+        let Envelope { event_id, events, recorded_at_ms, .. } = env;
+        let next = evolve_events(current, events, recorded_at_ms, &event_id);
         rows::transition_into(&key, before.as_ref(), next.as_ref(), writes);
         if let Some(row) = request_row {
-            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: env.event_id.clone().into_bytes().into() });
+            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: event_id.clone().into_bytes().into() });
             self.requests.insert(row, true);
         }
-        self.side_rows(rec, &env, next.as_ref().or(before.as_ref()), writes);
+        side_rows(rec, &event_id, recorded_at_ms, side, next.as_ref().or(before.as_ref()), writes);
         if self.remember(slot, next) {
             touched.push((slot, key));
         }
-        Ok((env.event_id, Verdict::Accepted))
+        Ok((event_id, Verdict::Accepted))
     }
+}
 
-    /// Rows driven by the events themselves: revocations, the message outbox and the post-*
-    /// trigger queue.
-    fn side_rows(&self, rec: &StoredRecord, env: &Envelope, state: Option<&AggregateState>, writes: &mut Vec<Write>) {
-        for (index, event) in env.events.iter().enumerate() {
-            match &event.kind {
-                Some(Kind::RefreshTokenRevoked(r)) => writes.push(Write::Put {
-                    table: Table::Revocations,
-                    pk: r.origin_jti.as_bytes().to_vec(),
-                    ck: vec![],
-                    value: r.expires_at_ms.to_be_bytes().to_vec().into(),
-                }),
-                Some(Kind::CodeIssued(code)) => {
-                    let (pool_id, username) = match state {
-                        Some(AggregateState::User(u)) => (u.pool_id.as_str(), u.username.as_str()),
-                        _ => ("", ""),
-                    };
-                    // One id per message (an envelope may issue an email and an SMS code): the
-                    // senders de-duplicate by it.
-                    writes.push(Write::Put {
-                        table: Table::Outbox,
-                        pk: rows::outbox_pk(rec.partition),
-                        ck: rows::outbox_ck(rec.offset, index as u32),
-                        value: rows::outbox_item(&env.event_id, index, pool_id, username, code, env.recorded_at_ms).into(),
-                    });
-                }
-                Some(kind) => {
-                    let Some(call) = post_trigger(kind) else { continue };
-                    let Some(AggregateState::User(u)) = state else { continue };
-                    let item = TriggerItem {
-                        event_id: format!("{}/{index}", env.event_id),
-                        pool_id: u.pool_id.clone(),
-                        username: u.username.clone(),
-                        kind: call.kind.into(),
-                        trigger_source: call.source.into(),
-                        client_id: call.client_id.to_string(),
-                        user_attributes: trigger_attributes(u),
-                        recorded_at_ms: env.recorded_at_ms,
-                        trigger_version: call.version,
-                        client_metadata: call.client_metadata.to_vec(),
-                    };
-                    writes.push(Write::Put {
-                        table: Table::TriggerQueue,
-                        pk: rows::outbox_pk(rec.partition),
-                        ck: rows::outbox_ck(rec.offset, index as u32),
-                        value: item.encode_to_vec().into(),
-                    });
-                }
-                None => {}
+/// What a side row needs of its event (see [`side_rows`]), taken before the events are moved
+/// into the state.
+enum SideInput {
+    Revocation {
+        origin_jti: String,
+        expires_at_ms: i64,
+    },
+    /// The `CodeIssued` event, encoded: the outbox item's `code` field as it will be written.
+    Code(Vec<u8>),
+    Trigger(PostCall),
+}
+
+/// The side-row inputs of an envelope's events, with each event's index in the envelope.
+fn side_inputs(events: &[Event]) -> Vec<(usize, SideInput)> {
+    let mut inputs = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let input = match &event.kind {
+            Some(Kind::RefreshTokenRevoked(r)) => SideInput::Revocation { origin_jti: r.origin_jti.clone(), expires_at_ms: r.expires_at_ms },
+            Some(Kind::CodeIssued(code)) => SideInput::Code(code.encode_to_vec()),
+            Some(kind) => match post_trigger(kind) {
+                Some(call) => SideInput::Trigger(call),
+                None => continue,
+            },
+            None => continue,
+        };
+        inputs.push((index, input));
+    }
+    inputs
+}
+
+/// Rows driven by the events themselves: revocations, the message outbox and the post-*
+/// trigger queue. `state` is the aggregate's after the envelope (before it, if the envelope
+/// deleted it).
+fn side_rows(
+    rec: &StoredRecord,
+    event_id: &str,
+    recorded_at_ms: i64,
+    inputs: Vec<(usize, SideInput)>,
+    state: Option<&AggregateState>,
+    writes: &mut Vec<Write>,
+) {
+    for (index, input) in inputs {
+        match input {
+            SideInput::Revocation { origin_jti, expires_at_ms } => writes.push(Write::Put {
+                table: Table::Revocations,
+                pk: origin_jti.into_bytes(),
+                ck: vec![],
+                value: expires_at_ms.to_be_bytes().to_vec().into(),
+            }),
+            SideInput::Code(code) => {
+                let (pool_id, username) = match state {
+                    Some(AggregateState::User(u)) => (u.pool_id.as_str(), u.username.as_str()),
+                    _ => ("", ""),
+                };
+                // One id per message (an envelope may issue an email and an SMS code): the
+                // senders de-duplicate by it.
+                writes.push(Write::Put {
+                    table: Table::Outbox,
+                    pk: rows::outbox_pk(rec.partition),
+                    ck: rows::outbox_ck(rec.offset, index as u32),
+                    value: rows::outbox_item(event_id, index, pool_id, username, &code, recorded_at_ms).into(),
+                });
+            }
+            SideInput::Trigger(call) => {
+                let Some(AggregateState::User(u)) = state else { continue };
+                let item = TriggerItem {
+                    event_id: format!("{event_id}/{index}"),
+                    pool_id: u.pool_id.clone(),
+                    username: u.username.clone(),
+                    kind: call.kind.into(),
+                    trigger_source: call.source.into(),
+                    client_id: call.client_id,
+                    user_attributes: trigger_attributes(u),
+                    recorded_at_ms,
+                    trigger_version: call.version,
+                    client_metadata: call.client_metadata,
+                };
+                writes.push(Write::Put {
+                    table: Table::TriggerQueue,
+                    pk: rows::outbox_pk(rec.partition),
+                    ck: rows::outbox_ck(rec.offset, index as u32),
+                    value: item.encode_to_vec().into(),
+                });
             }
         }
     }
@@ -410,38 +450,38 @@ fn before_view(state: Option<&AggregateState>) -> Option<AggregateState> {
 }
 
 /// A post-* trigger call an event asks for.
-struct PostCall<'a> {
+struct PostCall {
     kind: &'static str,
     source: &'static str,
-    client_id: &'a str,
+    client_id: String,
     version: u64,
-    client_metadata: &'a [Attribute],
+    client_metadata: Vec<Attribute>,
 }
 
 /// The post-* trigger call of an event, if it asks for one: the front recorded the deployed
 /// trigger's version in the event (0: the pool had none, nothing to call).
-fn post_trigger(kind: &Kind) -> Option<PostCall<'_>> {
+fn post_trigger(kind: &Kind) -> Option<PostCall> {
     let call = match kind {
         Kind::UserConfirmed(e) => PostCall {
             kind: "PostConfirmation",
             source: "PostConfirmation_ConfirmSignUp",
-            client_id: &e.client_id,
+            client_id: e.client_id.clone(),
             version: e.post_confirmation_trigger_version,
-            client_metadata: &e.client_metadata,
+            client_metadata: e.client_metadata.clone(),
         },
         Kind::PasswordChanged(e) if e.reason == "RESET" => PostCall {
             kind: "PostConfirmation",
             source: "PostConfirmation_ConfirmForgotPassword",
-            client_id: &e.client_id,
+            client_id: e.client_id.clone(),
             version: e.post_confirmation_trigger_version,
-            client_metadata: &e.client_metadata,
+            client_metadata: e.client_metadata.clone(),
         },
         Kind::UserAuthenticated(e) => PostCall {
             kind: "PostAuthentication",
             source: "PostAuthentication_Authentication",
-            client_id: &e.client_id,
+            client_id: e.client_id.clone(),
             version: e.post_authentication_trigger_version,
-            client_metadata: &e.client_metadata,
+            client_metadata: e.client_metadata.clone(),
         },
         _ => return None,
     };
@@ -519,10 +559,9 @@ mod tests {
             ],
             ..Default::default()
         };
-        let arbiter = Arbiter::new();
         let (mut from_full, mut from_view) = (Vec::new(), Vec::new());
-        arbiter.side_rows(&rec(), &env, Some(&full), &mut from_full);
-        arbiter.side_rows(&rec(), &env, view.as_ref(), &mut from_view);
+        side_rows(&rec(), &env.event_id, env.recorded_at_ms, side_inputs(&env.events), Some(&full), &mut from_full);
+        side_rows(&rec(), &env.event_id, env.recorded_at_ms, side_inputs(&env.events), view.as_ref(), &mut from_view);
         assert_eq!(from_full, from_view);
         assert!(!from_full.is_empty());
     }

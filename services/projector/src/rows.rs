@@ -22,7 +22,7 @@
 //! what the `username` rows list.
 
 use idp_domain::keys::AggregateKey;
-use idp_domain::pb::{ClientState, CodeIssued, GroupState, PoolState, UserState};
+use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
 use idp_store::{ProjectionStore, StoreError, Table, Write};
 use prost::Message;
@@ -74,11 +74,12 @@ pub fn outbox_ck(offset: u64, index: u32) -> Vec<u8> {
 }
 
 /// The bytes of an outbox row: exactly `OutboxItem { event_id: "<event id>/<index>", pool_id,
-/// username, code, recorded_at_ms }.encode_to_vec()`, written from borrowed fields (building
-/// the item would copy the code and both names for every code a replay meets).
-/// `outbox_item_is_the_message_encoding` pins the equality.
-pub fn outbox_item(event_id: &str, index: usize, pool_id: &str, username: &str, code: &CodeIssued, recorded_at_ms: i64) -> Vec<u8> {
-    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, int64, key_len, message, WireType};
+/// username, code, recorded_at_ms }.encode_to_vec()`, written from borrowed fields and the
+/// code's own encoding (`code`: `CodeIssued::encode_to_vec`), so that replay copies neither
+/// the code nor the names into an item. `outbox_item_is_the_message_encoding` pins the
+/// equality.
+pub fn outbox_item(event_id: &str, index: usize, pool_id: &str, username: &str, code: &[u8], recorded_at_ms: i64) -> Vec<u8> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, int64, key_len, WireType};
     let mut digits = [0u8; 20];
     let index = decimal(index, &mut digits);
     let id_len = event_id.len() + 1 + index.len();
@@ -87,7 +88,9 @@ pub fn outbox_item(event_id: &str, index: usize, pool_id: &str, username: &str, 
     let len = str_len(1, id_len)
         + str_len(2, pool_id.len())
         + str_len(3, username.len())
-        + message::encoded_len(4, code)
+        + key_len(4)
+        + encoded_len_varint(code.len() as u64)
+        + code.len()
         + if recorded_at_ms == 0 { 0 } else { int64::encoded_len(5, &recorded_at_ms) };
     let mut out = Vec::with_capacity(len);
     encode_key(1, WireType::LengthDelimited, &mut out);
@@ -102,7 +105,10 @@ pub fn outbox_item(event_id: &str, index: usize, pool_id: &str, username: &str, 
             out.extend_from_slice(text.as_bytes());
         }
     }
-    message::encode(4, code, &mut out);
+    // A message field is written even when empty (prost does the same).
+    encode_key(4, WireType::LengthDelimited, &mut out);
+    encode_varint(code.len() as u64, &mut out);
+    out.extend_from_slice(code);
     if recorded_at_ms != 0 {
         int64::encode(5, &recorded_at_ms, &mut out);
     }
@@ -217,7 +223,7 @@ mod tests {
 
     #[test]
     fn outbox_item_is_the_message_encoding() {
-        use idp_domain::pb::{Attribute, OutboxItem};
+        use idp_domain::pb::{Attribute, CodeIssued, OutboxItem};
         let full = CodeIssued {
             purpose: "SIGN_UP".into(),
             attribute: "email".into(),
@@ -246,7 +252,7 @@ mod tests {
                 recorded_at_ms: at,
             }
             .encode_to_vec();
-            assert_eq!(outbox_item(event_id, index, pool_id, username, &code, at), expected, "{event_id}/{index}");
+            assert_eq!(outbox_item(event_id, index, pool_id, username, &code.encode_to_vec(), at), expected, "{event_id}/{index}");
         }
     }
 }
