@@ -88,13 +88,13 @@ impl LoadRows {
             self.invalid = Some(e);
             return;
         }
-        let (Ok(len), Ok(index)) = (u32::try_from(rows.keys.len() - start), u32::try_from(rows.values.len())) else {
+        let (Ok(start), Ok(len), Ok(index)) = (u32::try_from(start), u32::try_from(rows.keys.len() - start), u32::try_from(rows.values.len())) else {
             self.invalid = Some(StoreError::InvalidWrite("more than 4 GiB of keys or 2^32 rows in one batch".into()));
             return;
         };
-        self.bytes += (rows.keys.len() - start) + value.as_ref().map_or(0, Bytes::len) + ROW_OVERHEAD;
+        self.bytes += len as usize + value.as_ref().map_or(0, Bytes::len) + ROW_OVERHEAD;
         self.rows += 1;
-        rows.slots.push(Slot { start, len, write: index, head: 0 });
+        rows.slots.push(Slot { part: 0, start, len, write: index, head: 0 });
         rows.values.push(value);
     }
 
@@ -136,21 +136,22 @@ impl Extend<Write> for LoadRows {
     }
 }
 
-/// One table's rows of a bulk load: every key encoded into one buffer (no allocation per
-/// row); after [`sorted`], in key order with one row per key (the last write to it).
+/// One table's rows of one [`LoadRows`]: every key encoded into one buffer (no allocation
+/// per row), in arrival order.
 #[derive(Default)]
-pub(crate) struct TableRows {
+struct TableRows {
     keys: Vec<u8>,
-    /// In arrival order until [`TableRows::sort`], then in key order.
     slots: Vec<Slot>,
     /// The writes' values in arrival order (None = delete), indexed by [`Slot::write`].
     values: Vec<Option<Bytes>>,
 }
 
-/// Where a row's encoded key sits in [`TableRows::keys`], and which write it came from.
+/// Where a row's encoded key sits (in the `keys` of part `part` of a [`SortedRows`]; part 0
+/// while a [`LoadRows`] is filled), and which write of that part it came from.
 #[derive(Clone, Copy)]
 struct Slot {
-    start: usize,
+    part: u32,
+    start: u32,
     len: u32,
     write: u32,
     /// The sort's current 8 key bytes (see [`sort_slots`]).
@@ -159,41 +160,61 @@ struct Slot {
 
 impl TableRows {
     fn key(&self, slot: &Slot) -> &[u8] {
-        self.keys.get(slot.start..slot.start + slot.len as usize).unwrap_or_default()
+        let start = slot.start as usize;
+        self.keys.get(start..start + slot.len as usize).unwrap_or_default()
+    }
+
+    fn in_arrival_order(&self) -> impl Iterator<Item = (&[u8], Option<&Bytes>)> + '_ {
+        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(Option::as_ref)))
+    }
+}
+
+/// One table's rows of a whole load: the batches' buffers side by side (the keys are not
+/// copied together), and one slot per row in key order, one row per key (the last write).
+pub(crate) struct SortedRows {
+    parts: Vec<TableRows>,
+    slots: Vec<Slot>,
+}
+
+impl SortedRows {
+    fn new(parts: Vec<TableRows>) -> Result<SortedRows, StoreError> {
+        let mut slots = Vec::with_capacity(parts.iter().map(|p| p.slots.len()).sum());
+        for (index, part) in parts.iter().enumerate() {
+            let part_no = u32::try_from(index).map_err(|_| StoreError::InvalidWrite("more than 2^32 batches in one load".into()))?;
+            slots.extend(part.slots.iter().map(|s| Slot { part: part_no, ..*s }));
+        }
+        let mut rows = SortedRows { parts, slots };
+        rows.sort();
+        Ok(rows)
+    }
+
+    fn key(&self, slot: &Slot) -> &[u8] {
+        self.parts.get(slot.part as usize).map(|p| p.key(slot)).unwrap_or_default()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
 
-    /// (encoded key, value or None for a delete), in slot order (key order once sorted).
+    /// (encoded key, value or None for a delete), in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
-        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(|v| v.as_deref())))
-    }
-
-    fn in_arrival_order(&self) -> impl Iterator<Item = (&[u8], Option<&Bytes>)> + '_ {
-        self.slots.iter().map(|slot| (self.key(slot), self.values.get(slot.write as usize).and_then(Option::as_ref)))
-    }
-
-    /// Appends `other`'s rows after this table's own (keys copied, slots rebased).
-    fn append(&mut self, other: TableRows) {
-        let (key_base, write_base) = (self.keys.len(), self.values.len() as u32);
-        self.keys.extend_from_slice(&other.keys);
-        self.slots.extend(other.slots.into_iter().map(|s| Slot { start: s.start + key_base, write: s.write + write_base, ..s }));
-        self.values.extend(other.values);
+        self.slots.iter().map(|slot| {
+            let value = self.parts.get(slot.part as usize).and_then(|p| p.values.get(slot.write as usize)).and_then(|v| v.as_deref());
+            (self.key(slot), value)
+        })
     }
 
     fn sort(&mut self) {
-        let (keys, slots) = (&self.keys, &mut self.slots);
-        let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
-        sort_slots(keys, slots);
+        let mut slots = std::mem::take(&mut self.slots);
+        sort_slots(|s| self.key(s), &mut slots);
         slots.dedup_by(|later, kept| {
-            let same = key(later) == key(kept);
+            let same = self.key(later) == self.key(kept);
             if same {
                 *kept = *later;
             }
             same
         });
+        self.slots = slots;
     }
 }
 
@@ -202,13 +223,12 @@ impl TableRows {
 /// which a plain comparison sort re-reads at every comparison; this one sorts by 8 key bytes
 /// at a time held in the slot, past the prefix a run shares: sort by (those bytes, how many
 /// exist, arrival), then refine each run that agrees on 8 whole bytes by the next 8.
-fn sort_slots(keys: &[u8], slots: &mut [Slot]) {
-    let key = |s: &Slot| keys.get(s.start..s.start + s.len as usize).unwrap_or_default();
+fn sort_slots<'k>(key: impl Fn(&Slot) -> &'k [u8], slots: &mut [Slot]) {
     // (range of slots, key bytes every slot in it is known to share)
     let mut runs = vec![(0..slots.len(), 0usize)];
     while let Some((range, known)) = runs.pop() {
         let Some(run) = slots.get_mut(range.clone()) else { continue };
-        let Some(first) = run.first().map(key) else { continue };
+        let Some(first) = run.first().map(&key) else { continue };
         // Skip what the whole run shares.
         let mut depth = first.len();
         for s in run.iter().skip(1) {
@@ -226,7 +246,7 @@ fn sort_slots(keys: &[u8], slots: &mut [Slot]) {
         }
         let avail = |s: &Slot| (s.len as usize).saturating_sub(depth).min(8);
         // Equal (bytes, count): equal keys when fewer than 8 bytes were left; else unknown.
-        run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then(a.write.cmp(&b.write)));
+        run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then((a.part, a.write).cmp(&(b.part, b.write))));
         let mut at = range.start;
         for group in run.chunk_by(|a, b| a.head == b.head && avail(a) == avail(b)) {
             if group.len() > 1 && group.first().is_some_and(|s| avail(s) == 8) {
@@ -249,7 +269,7 @@ fn head(key: &[u8], depth: usize) -> u64 {
 /// The rows of a load's batches (in order), per table (in [`Table::ALL`] order), sorted by
 /// encoded key with only the last write per key kept. Fails whole if any batch holds an
 /// invalid write or was encoded for another kind of store.
-pub(crate) fn sorted(mut batches: Vec<LoadRows>, encoding: KeyEncoding) -> Result<Vec<TableRows>, StoreError> {
+pub(crate) fn sorted(mut batches: Vec<LoadRows>, encoding: KeyEncoding) -> Result<Vec<SortedRows>, StoreError> {
     for batch in &mut batches {
         if let Some(e) = batch.invalid.take() {
             return Err(e);
@@ -258,36 +278,15 @@ pub(crate) fn sorted(mut batches: Vec<LoadRows>, encoding: KeyEncoding) -> Resul
             return Err(StoreError::InvalidWrite(format!("rows encoded {:?} handed to a store that encodes {encoding:?}", batch.encoding)));
         }
     }
-    let mut sizes = vec![(0usize, 0usize); Table::ALL.len()];
-    for batch in &batches {
-        for (size, rows) in sizes.iter_mut().zip(&batch.tables) {
-            size.0 += rows.slots.len();
-            size.1 += rows.keys.len();
-        }
-    }
-    // Sized up front: a load's buffers run to hundreds of MB, and growing them by doubling
-    // copies them and touches twice the memory. A single batch is taken as it is.
-    let mut tables: Vec<TableRows> = if batches.len() == 1 {
-        Vec::new()
-    } else {
-        sizes
-            .iter()
-            .map(|&(rows, bytes)| TableRows { keys: Vec::with_capacity(bytes), slots: Vec::with_capacity(rows), values: Vec::with_capacity(rows) })
-            .collect()
-    };
+    let mut parts: Vec<Vec<TableRows>> = Table::ALL.iter().map(|_| Vec::with_capacity(batches.len())).collect();
     for batch in batches {
-        if tables.is_empty() {
-            tables = batch.tables;
-            continue;
-        }
-        for (table, rows) in tables.iter_mut().zip(batch.tables) {
-            table.append(rows);
+        for (table, rows) in parts.iter_mut().zip(batch.tables) {
+            if !rows.slots.is_empty() {
+                table.push(rows);
+            }
         }
     }
-    for rows in &mut tables {
-        rows.sort();
-    }
-    Ok(tables)
+    parts.into_iter().map(SortedRows::new).collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use redb::{Database, Durability, WriteTransaction};
 
 use super::{rerr, row_table, OFFSETS};
-use crate::load_rows::{sorted, TableRows};
+use crate::load_rows::{sorted, SortedRows};
 use crate::{KeyEncoding, LoadRows, StoreError, Table};
 
 pub(super) fn load(db: &Database, offsets: &[(u32, u64)], batches: Vec<LoadRows>, durable: bool) -> Result<(), StoreError> {
@@ -27,7 +27,7 @@ pub(super) fn load(db: &Database, offsets: &[(u32, u64)], batches: Vec<LoadRows>
     }
 }
 
-fn fill(txn: &WriteTransaction, tables: Vec<TableRows>, offsets: &[(u32, u64)]) -> Result<(), StoreError> {
+fn fill(txn: &WriteTransaction, tables: Vec<SortedRows>, offsets: &[(u32, u64)]) -> Result<(), StoreError> {
     for (&table, rows) in Table::ALL.iter().zip(tables) {
         if rows.is_empty() {
             continue;
