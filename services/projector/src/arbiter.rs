@@ -21,7 +21,7 @@ use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{event::Kind, Attribute, Envelope, Event, TriggerItem, UserState};
 use idp_domain::{evolve_events, AggregateState};
 use idp_eventlog::StoredRecord;
-use idp_store::{Bytes, ProjectionStore, StoreError, Table, Write};
+use idp_store::{Bytes, ProjectionStore, RowSink, StoreError, Table, Write};
 use prost::Message;
 
 use crate::rows;
@@ -203,9 +203,22 @@ impl Arbiter {
     /// Arbitrates `records` (one partition, in offset order). The caller commits
     /// `outcome.writes` with the next offset, and calls [`Arbiter::reset`] if that fails.
     pub async fn arbitrate(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
+        let mut writes = Vec::new();
+        let outcome = self.arbitrate_into(store, records, &mut writes).await?;
+        Ok(BatchOutcome { writes, ..outcome })
+    }
+
+    /// [`Arbiter::arbitrate`], with the batch's rows going to `sink` (a rebuild's
+    /// [`LoadRows`](idp_store::LoadRows)) instead of `outcome.writes` (left empty).
+    pub async fn arbitrate_into<S: RowSink + Send>(
+        &mut self,
+        store: &dyn ProjectionStore,
+        records: &[StoredRecord],
+        sink: &mut S,
+    ) -> Result<BatchOutcome, StoreError> {
         self.evict_if_full();
         self.batch += 1;
-        let result = self.arbitrate_batch(store, records).await;
+        let result = self.arbitrate_batch(store, records, sink).await;
         if result.is_err() {
             // A state may be out of the cache mid-record: the cache is no longer the truth.
             self.reset();
@@ -213,12 +226,17 @@ impl Arbiter {
         result
     }
 
-    async fn arbitrate_batch(&mut self, store: &dyn ProjectionStore, records: &[StoredRecord]) -> Result<BatchOutcome, StoreError> {
+    async fn arbitrate_batch<S: RowSink + Send>(
+        &mut self,
+        store: &dyn ProjectionStore,
+        records: &[StoredRecord],
+        sink: &mut S,
+    ) -> Result<BatchOutcome, StoreError> {
         let mut out = BatchOutcome::default();
         // The aggregates whose state the batch changed, in first-change order.
         let mut touched = Vec::new();
         for rec in records {
-            let (event_id, verdict) = self.one(store, rec, &mut out, &mut touched).await?;
+            let (event_id, verdict) = self.one(store, rec, &mut out, sink, &mut touched).await?;
             if verdict == Verdict::Accepted {
                 out.accepted += 1;
             }
@@ -232,19 +250,18 @@ impl Arbiter {
                 return Err(StoreError::Backend(format!("the arbiter lost the state of {}, changed in this batch", key.encode())));
             };
             let (table, pk) = rows::state_row(&key);
-            let write = match std::mem::replace(&mut cached.held, Held::Absent) {
+            match std::mem::replace(&mut cached.held, Held::Absent) {
                 Held::Live(state) => {
                     let value = Bytes::from(rows::encode_state(&state));
                     cached.held = Held::Packed(value.clone());
-                    Write::Put { table, pk, ck: vec![], value }
+                    sink.put(table, &pk, &[], value);
                 }
                 Held::Packed(value) => {
                     cached.held = Held::Packed(value.clone());
-                    Write::Put { table, pk, ck: vec![], value }
+                    sink.put(table, &pk, &[], value);
                 }
-                Held::Absent => Write::Delete { table, pk, ck: vec![] },
-            };
-            out.writes.push(write);
+                Held::Absent => sink.delete(table, &pk, &[]),
+            }
         }
         Ok(out)
     }
@@ -254,6 +271,7 @@ impl Arbiter {
         store: &dyn ProjectionStore,
         rec: &StoredRecord,
         out: &mut BatchOutcome,
+        writes: &mut (impl RowSink + Send),
         touched: &mut Vec<(usize, AggregateKey)>,
     ) -> Result<(String, Verdict), StoreError> {
         let env = match Envelope::decode(rec.record.value.as_slice()) {
@@ -261,7 +279,6 @@ impl Arbiter {
             Err(e) => return Ok((String::new(), Verdict::Invalid(format!("undecodable envelope: {e}")))),
         };
         out.events += env.events.len();
-        let writes = &mut out.writes;
         let Some(key) = AggregateKey::parse(&env.aggregate) else {
             return Ok((env.event_id, Verdict::Invalid(format!("unknown aggregate key {:?}", env.aggregate))));
         };
@@ -286,7 +303,7 @@ impl Arbiter {
         let next = evolve_events(current, events, recorded_at_ms, &event_id);
         rows::transition_into(&key, before.as_ref(), next.as_ref(), writes);
         if let Some(row) = request_row {
-            writes.push(Write::Put { table: Table::Requests, pk: row.clone(), ck: vec![], value: event_id.clone().into_bytes().into() });
+            writes.put(Table::Requests, &row, &[], event_id.clone().into_bytes().into());
             self.requests.insert(row, true);
         }
         side_rows(rec, &event_id, recorded_at_ms, side, next.as_ref().or(before.as_ref()), writes);
@@ -336,16 +353,13 @@ fn side_rows(
     recorded_at_ms: i64,
     inputs: Vec<(usize, SideInput)>,
     state: Option<&AggregateState>,
-    writes: &mut Vec<Write>,
+    writes: &mut impl RowSink,
 ) {
     for (index, input) in inputs {
         match input {
-            SideInput::Revocation { origin_jti, expires_at_ms } => writes.push(Write::Put {
-                table: Table::Revocations,
-                pk: origin_jti.into_bytes(),
-                ck: vec![],
-                value: expires_at_ms.to_be_bytes().to_vec().into(),
-            }),
+            SideInput::Revocation { origin_jti, expires_at_ms } => {
+                writes.put(Table::Revocations, origin_jti.as_bytes(), &[], expires_at_ms.to_be_bytes().to_vec().into())
+            }
             SideInput::Code(code) => {
                 let (pool_id, username) = match state {
                     Some(AggregateState::User(u)) => (u.pool_id.as_str(), u.username.as_str()),
@@ -353,12 +367,8 @@ fn side_rows(
                 };
                 // One id per message (an envelope may issue an email and an SMS code): the
                 // senders de-duplicate by it.
-                writes.push(Write::Put {
-                    table: Table::Outbox,
-                    pk: rows::outbox_pk(rec.partition),
-                    ck: rows::outbox_ck(rec.offset, index as u32),
-                    value: rows::outbox_item(event_id, index, pool_id, username, &code, recorded_at_ms).into(),
-                });
+                let value = rows::outbox_item(event_id, index, pool_id, username, &code, recorded_at_ms);
+                writes.put(Table::Outbox, &rows::outbox_pk(rec.partition), &rows::outbox_ck(rec.offset, index as u32), value.into());
             }
             SideInput::Trigger(call) => {
                 let Some(AggregateState::User(u)) = state else { continue };
@@ -374,12 +384,7 @@ fn side_rows(
                     trigger_version: call.version,
                     client_metadata: call.client_metadata,
                 };
-                writes.push(Write::Put {
-                    table: Table::TriggerQueue,
-                    pk: rows::outbox_pk(rec.partition),
-                    ck: rows::outbox_ck(rec.offset, index as u32),
-                    value: item.encode_to_vec().into(),
-                });
+                writes.put(Table::TriggerQueue, &rows::outbox_pk(rec.partition), &rows::outbox_ck(rec.offset, index as u32), item.encode_to_vec().into());
             }
         }
     }

@@ -135,8 +135,8 @@ pub async fn rebuild_with(
 /// Rows received but not yet loaded, and the offsets they bring each partition to.
 #[derive(Default)]
 struct Pending {
-    /// The batches as the partition tasks sent them (each task encodes its batch's keys for
-    /// the store as soon as it has arbitrated it, while the rows are hot in its core's cache).
+    /// The batches as the partition tasks sent them (each task arbitrates its batch straight
+    /// into rows encoded for the store).
     batches: Vec<LoadRows>,
     offsets: BTreeMap<u32, u64>,
     bytes: usize,
@@ -194,9 +194,8 @@ async fn replay_partition(
             tx.send(Msg::Flush(done)).await.map_err(|_| closed())?;
             flushed.await.map_err(|_| closed())?;
         }
-        let outcome = arbiter.arbitrate(store, &records).await?;
         let mut rows = std::mem::replace(&mut next_rows, store.load_rows());
-        rows.extend(outcome.writes);
+        let outcome = arbiter.arbitrate_into(store, &records, &mut rows).await?;
         next_rows = rows.empty_like();
         let msg = Msg::Batch { partition: p, next: last, records: last - next, accepted: outcome.accepted as u64, events: outcome.events as u64, rows };
         tx.send(msg).await.map_err(|_| closed())?;

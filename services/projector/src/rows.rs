@@ -24,7 +24,7 @@
 use idp_domain::keys::AggregateKey;
 use idp_domain::pb::{ClientState, GroupState, PoolState, UserState};
 use idp_domain::AggregateState;
-use idp_store::{ProjectionStore, StoreError, Table, Write};
+use idp_store::{ProjectionStore, RowSink, StoreError, Table, Write};
 use prost::Message;
 
 use crate::search;
@@ -63,13 +63,15 @@ pub fn request_row(aggregate: &str, request_id: &str) -> Vec<u8> {
     join(aggregate, request_id)
 }
 
-pub fn outbox_pk(partition: u32) -> Vec<u8> {
-    partition.to_be_bytes().to_vec()
+pub fn outbox_pk(partition: u32) -> [u8; 4] {
+    partition.to_be_bytes()
 }
 
-pub fn outbox_ck(offset: u64, index: u32) -> Vec<u8> {
-    let mut v = offset.to_be_bytes().to_vec();
-    v.extend_from_slice(&index.to_be_bytes());
+pub fn outbox_ck(offset: u64, index: u32) -> [u8; 12] {
+    let mut v = [0u8; 12];
+    let (o, i) = v.split_at_mut(8);
+    o.copy_from_slice(&offset.to_be_bytes());
+    i.copy_from_slice(&index.to_be_bytes());
     v
 }
 
@@ -168,28 +170,26 @@ pub fn transition(key: &AggregateKey, old: Option<&AggregateState>, new: Option<
     writes
 }
 
-/// [`transition`], appended to `writes` (the arbiter's batch: no vector per record).
-pub fn transition_into(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>, writes: &mut Vec<Write>) {
-    writes.extend(crate::group_rows::transition(key, old, new));
+/// [`transition`], into `writes` (the arbiter's batch or a rebuild's load).
+pub fn transition_into(key: &AggregateKey, old: Option<&AggregateState>, new: Option<&AggregateState>, writes: &mut impl RowSink) {
+    for write in crate::group_rows::transition(key, old, new) {
+        writes.write(write);
+    }
     match (old, new) {
-        (_, Some(AggregateState::Pool(p))) => writes.push(Write::Put {
-            table: Table::PoolIndex,
-            pk: POOL_INDEX_PK.to_vec(),
-            ck: p.pool_id.as_bytes().to_vec(),
-            value: p.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
-        }),
-        (Some(AggregateState::Pool(p)), None) => {
-            writes.push(Write::Delete { table: Table::PoolIndex, pk: POOL_INDEX_PK.to_vec(), ck: p.pool_id.as_bytes().to_vec() })
-        }
-        (_, Some(AggregateState::Client(c))) => writes.push(Write::Put {
-            table: Table::ClientIndex,
-            pk: c.pool_id.as_bytes().to_vec(),
-            ck: c.client_id.as_bytes().to_vec(),
-            value: c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
-        }),
-        (Some(AggregateState::Client(c)), None) => {
-            writes.push(Write::Delete { table: Table::ClientIndex, pk: c.pool_id.as_bytes().to_vec(), ck: c.client_id.as_bytes().to_vec() })
-        }
+        (_, Some(AggregateState::Pool(p))) => writes.put(
+            Table::PoolIndex,
+            POOL_INDEX_PK,
+            p.pool_id.as_bytes(),
+            p.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
+        ),
+        (Some(AggregateState::Pool(p)), None) => writes.delete(Table::PoolIndex, POOL_INDEX_PK, p.pool_id.as_bytes()),
+        (_, Some(AggregateState::Client(c))) => writes.put(
+            Table::ClientIndex,
+            c.pool_id.as_bytes(),
+            c.client_id.as_bytes(),
+            c.settings.as_ref().map(|s| s.name.clone()).unwrap_or_default().into_bytes().into(),
+        ),
+        (Some(AggregateState::Client(c)), None) => writes.delete(Table::ClientIndex, c.pool_id.as_bytes(), c.client_id.as_bytes()),
         _ => {}
     }
     if let AggregateKey::User { pool_id, username_key } = key {

@@ -24,13 +24,23 @@ use std::collections::BTreeSet;
 
 use idp_domain::pb::UserState;
 use idp_domain::search::{Filter, MatchKind, SearchAttribute};
-use idp_store::{Bytes, Table, Write};
+use idp_store::{Bytes, RowSink, Table};
 
 const END_OF_VALUE: [u8; 2] = [0x00, 0x01];
 
 /// The partition holding every value of `attribute` in a pool.
 pub fn pk(pool_id: &str, attribute: SearchAttribute) -> Vec<u8> {
-    crate::rows::join(pool_id, attribute.name())
+    let mut out = Vec::new();
+    push_pk(pool_id, attribute, &mut out);
+    out
+}
+
+/// [`pk`], into `out` (cleared first).
+fn push_pk(pool_id: &str, attribute: SearchAttribute, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(pool_id.as_bytes());
+    out.push(0);
+    out.extend_from_slice(attribute.name().as_bytes());
 }
 
 fn escape(value: &str, out: &mut Vec<u8>) {
@@ -47,10 +57,16 @@ fn escape(value: &str, out: &mut Vec<u8>) {
 /// The clustering key of a user (`username_key`) found under `value`.
 pub fn ck(value: &str, username_key: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + username_key.len() + 2);
-    escape(value, &mut out);
+    push_ck(value, username_key, &mut out);
+    out
+}
+
+/// [`ck`], into `out` (cleared first).
+fn push_ck(value: &str, username_key: &str, out: &mut Vec<u8>) {
+    out.clear();
+    escape(value, out);
     out.extend_from_slice(&END_OF_VALUE);
     out.extend_from_slice(username_key.as_bytes());
-    out
 }
 
 /// The username key of the user an index row (its clustering key) names; `None` for a ck
@@ -79,19 +95,24 @@ pub fn entries(pool_id: &str, username_key: &str, user: &UserState) -> BTreeSet<
 /// Appends to `writes` the writes taking the index rows of one user from `old` to `new`
 /// (either may be absent): for each attribute whose value changed, the delete of its old row,
 /// then the put of its new one.
-pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>, writes: &mut Vec<Write>) {
+pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Option<&UserState>, writes: &mut impl RowSink) {
     // Each attribute has at most one row per user (one value), under a pk of its own: the
     // rows to change are those of the attributes whose value changed, nothing to build.
+    // Keys are built in two buffers reused for every row.
+    let (mut pk_buf, mut ck_buf) = (Vec::new(), Vec::new());
     for &a in SearchAttribute::ALL {
         let (before, after) = (old.and_then(|u| a.value_ref(u)), new.and_then(|u| a.value_ref(u)));
         if before == after {
             continue;
         }
+        push_pk(pool_id, a, &mut pk_buf);
         if let Some(v) = before {
-            writes.push(Write::Delete { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key) });
+            push_ck(&v, username_key, &mut ck_buf);
+            writes.delete(Table::UserSearch, &pk_buf, &ck_buf);
         }
         if let Some(v) = after {
-            writes.push(Write::Put { table: Table::UserSearch, pk: pk(pool_id, a), ck: ck(&v, username_key), value: Bytes::new() });
+            push_ck(&v, username_key, &mut ck_buf);
+            writes.put(Table::UserSearch, &pk_buf, &ck_buf, Bytes::new());
         }
     }
 }
@@ -100,6 +121,7 @@ pub fn diff(pool_id: &str, username_key: &str, old: Option<&UserState>, new: Opt
 mod tests {
     use super::*;
     use idp_domain::search::parse_filter;
+    use idp_store::Write;
 
     fn filter(text: &str) -> Filter {
         match parse_filter(text) {

@@ -58,4 +58,4 @@ pub use load_rows::{KeyEncoding, LoadRows};
 pub use memory::MemoryStore;
 pub use redb_store::{RedbStore, OFFSETS_TABLE};
 pub use store::ProjectionStore;
-pub use types::{Entry, OwnedEntry, Row, Table, Visitor, Write, MAX_KEY_LEN, MAX_VALUE_LEN};
+pub use types::{Entry, OwnedEntry, Row, RowSink, Table, Visitor, Write, MAX_KEY_LEN, MAX_VALUE_LEN};

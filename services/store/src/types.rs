@@ -124,23 +124,58 @@ pub enum Write {
     },
 }
 
+/// Checks a row's keys and value length against [`MAX_KEY_LEN`] and [`MAX_VALUE_LEN`].
+pub(crate) fn check_row(pk: &[u8], ck: &[u8], value_len: usize) -> Result<(), StoreError> {
+    if pk.len() > MAX_KEY_LEN {
+        return Err(StoreError::InvalidWrite(format!("partition key is {} bytes, the limit is {MAX_KEY_LEN}", pk.len())));
+    }
+    if ck.len() > MAX_KEY_LEN {
+        return Err(StoreError::InvalidWrite(format!("clustering key is {} bytes, the limit is {MAX_KEY_LEN}", ck.len())));
+    }
+    if value_len > MAX_VALUE_LEN {
+        return Err(StoreError::InvalidWrite(format!("value is {value_len} bytes, the limit is {MAX_VALUE_LEN}")));
+    }
+    Ok(())
+}
+
+/// Where a projector's rows go: a batch of [`Write`]s for [`commit`], or a bulk load's
+/// [`LoadRows`](crate::LoadRows), which encodes each row's key as it comes (so the rows
+/// code can hand over keys it built in a reused buffer: nothing is allocated per row).
+///
+/// [`commit`]: crate::ProjectionStore::commit
+pub trait RowSink {
+    fn put(&mut self, table: Table, pk: &[u8], ck: &[u8], value: Bytes);
+    fn delete(&mut self, table: Table, pk: &[u8], ck: &[u8]);
+    /// A row already built as a [`Write`].
+    fn write(&mut self, write: Write) {
+        match write {
+            Write::Put { table, pk, ck, value } => self.put(table, &pk, &ck, value),
+            Write::Delete { table, pk, ck } => self.delete(table, &pk, &ck),
+        }
+    }
+}
+
+impl RowSink for Vec<Write> {
+    fn put(&mut self, table: Table, pk: &[u8], ck: &[u8], value: Bytes) {
+        self.push(Write::Put { table, pk: pk.to_vec(), ck: ck.to_vec(), value });
+    }
+
+    fn delete(&mut self, table: Table, pk: &[u8], ck: &[u8]) {
+        self.push(Write::Delete { table, pk: pk.to_vec(), ck: ck.to_vec() });
+    }
+
+    fn write(&mut self, write: Write) {
+        self.push(write);
+    }
+}
+
 impl Write {
     /// Checks the write against [`MAX_KEY_LEN`] and [`MAX_VALUE_LEN`].
     pub fn validate(&self) -> Result<(), StoreError> {
-        let (pk, ck, value_len) = match self {
-            Write::Put { pk, ck, value, .. } => (pk, ck, value.len()),
-            Write::Delete { pk, ck, .. } => (pk, ck, 0),
-        };
-        if pk.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidWrite(format!("partition key is {} bytes, the limit is {MAX_KEY_LEN}", pk.len())));
+        match self {
+            Write::Put { pk, ck, value, .. } => check_row(pk, ck, value.len()),
+            Write::Delete { pk, ck, .. } => check_row(pk, ck, 0),
         }
-        if ck.len() > MAX_KEY_LEN {
-            return Err(StoreError::InvalidWrite(format!("clustering key is {} bytes, the limit is {MAX_KEY_LEN}", ck.len())));
-        }
-        if value_len > MAX_VALUE_LEN {
-            return Err(StoreError::InvalidWrite(format!("value is {value_len} bytes, the limit is {MAX_VALUE_LEN}")));
-        }
-        Ok(())
     }
 
     /// The table the write goes to.
