@@ -336,13 +336,17 @@ impl Inner {
         Ok(())
     }
 
+    // Reads go through a snapshot: `Keyspace::get` and `range` read everything in the
+    // memtables, including a batch that is still being applied, so a reader could see a
+    // commit's rows without its offset (or some of its rows). A snapshot reads only batches
+    // fjall has published whole.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.keyspaces().table(table)?.get(key).map_err(ferr)?.map(|v| v.to_vec()))
+        Ok(self.db.snapshot().get(self.keyspaces().table(table)?, key).map_err(ferr)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, table: Table, prefix: &[u8], start: Bound<Vec<u8>>, limit: usize) -> Result<Vec<Row>, StoreError> {
         let mut out = Vec::new();
-        for guard in self.keyspaces().table(table)?.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        for guard in self.db.snapshot().range::<Vec<u8>, _>(self.keyspaces().table(table)?, (start, Bound::Unbounded)) {
             let (key, value) = guard.into_inner().map_err(ferr)?;
             let Some(ck) = key.strip_prefix(prefix) else { break };
             out.push(Row { ck: ck.to_vec(), value: value.to_vec() });
@@ -354,7 +358,7 @@ impl Inner {
     }
 
     fn offset(&self, log_partition: u32) -> Result<Option<u64>, StoreError> {
-        match self.keyspaces().offsets.get(log_partition.to_be_bytes()).map_err(ferr)? {
+        match self.db.snapshot().get(&self.keyspaces().offsets, log_partition.to_be_bytes()).map_err(ferr)? {
             None => Ok(None),
             Some(v) => {
                 let bytes: [u8; 8] =
