@@ -2,7 +2,8 @@
 //!
 //! What lives where:
 //! - `src/types.rs`: [`Table`] (one `tables!` list generates the enum, `Table::ALL` and
-//!   `Table::name`), [`Write`], [`Row`], the export [`Entry`] / [`OwnedEntry`] and the limits
+//!   `Table::name`), [`Write`], [`RowSink`] (where a projector's rows go: `Vec<Write>` or
+//!   [`LoadRows`]), [`Row`], the export [`Entry`] / [`OwnedEntry`] and the limits
 //!   [`MAX_KEY_LEN`] / [`MAX_VALUE_LEN`].
 //! - `src/error.rs`: [`StoreError`].
 //! - `src/store.rs`: the [`ProjectionStore`] trait. It is shaped for Scylla: rows addressed by
