@@ -5,7 +5,8 @@
 //!   ([`pool`]), app clients ([`client`]), users ([`user`]; admin operations in
 //!   [`user_admin`]) and groups ([`group`], with AddCustomAttributes). All rules live there.
 //! - [`evolve`]: `evolve(state, envelope) -> state`: mechanical application of accepted events,
-//!   no rules, no clock, no randomness.
+//!   no rules, no clock, no randomness ([`evolve_events`] is the same for an envelope taken
+//!   apart, moving what the state keeps out of the events: the projector's replay).
 //! - [`ctx`]: the [`Ctx`] trait through which clock, randomness and hashing come in, so that
 //!   `decide` is deterministic given its context and testable with a fake one.
 //! - [`signin`]: lockout, first-factor verdicts, NEW_PASSWORD_REQUIRED and the MFA rules.

@@ -3,8 +3,9 @@
 //! identical: the rows come from the same [`rows`](crate::rows) code).
 //!
 //! What differs from the live path is only how rows reach the store. Partitions replay
-//! concurrently (one task each, one arbiter each, states cached in memory) and hand their
-//! writes to one loader, which buffers them and writes them with
+//! concurrently (one task each, one arbiter each, states cached in memory), each arbitrating
+//! its batches straight into [`LoadRows`] (rows with keys already encoded for the store, no
+//! `Write` per row), and hand them to one loader, which buffers them and writes them with
 //! [`ProjectionStore::load`]: one sorted transaction per [`RebuildOptions::memory_budget`]
 //! bytes of rows instead of one commit per 4096 records, with the offsets of exactly the
 //! records it holds. A crash mid-rebuild therefore leaves the store empty or at an earlier load

@@ -45,14 +45,13 @@ pub struct LoadRows {
     /// Indexed by [`Table::index`].
     tables: Vec<TableRows>,
     bytes: usize,
-    rows: usize,
     /// The first write that broke a limit: the load of these rows fails with it, whole.
     invalid: Option<StoreError>,
 }
 
 impl LoadRows {
     pub fn new(encoding: KeyEncoding) -> Self {
-        LoadRows { encoding, tables: Table::ALL.iter().map(|_| TableRows::default()).collect(), bytes: 0, rows: 0, invalid: None }
+        LoadRows { encoding, tables: Table::ALL.iter().map(|_| TableRows::default()).collect(), bytes: 0, invalid: None }
     }
 
     /// An empty `LoadRows` of the same encoding with room for as many rows and key bytes per
@@ -63,7 +62,7 @@ impl LoadRows {
             .iter()
             .map(|t| TableRows { keys: Vec::with_capacity(t.keys.len()), slots: Vec::with_capacity(t.slots.len()), values: Vec::with_capacity(t.values.len()) })
             .collect();
-        LoadRows { encoding: self.encoding, tables, bytes: 0, rows: 0, invalid: None }
+        LoadRows { encoding: self.encoding, tables, bytes: 0, invalid: None }
     }
 
     /// Appends a write (after every write pushed before it: a later write to a key wins).
@@ -97,7 +96,6 @@ impl LoadRows {
             return;
         };
         self.bytes += len as usize + value.as_ref().map_or(0, Bytes::len) + ROW_OVERHEAD;
-        self.rows += 1;
         rows.slots.push(Slot { part: 0, start, len, write: index, head: 0 });
         rows.values.push(value);
     }
@@ -105,15 +103,6 @@ impl LoadRows {
     /// Bytes held: keys, values and bookkeeping.
     pub fn bytes(&self) -> usize {
         self.bytes
-    }
-
-    /// Rows pushed.
-    pub fn len(&self) -> usize {
-        self.rows
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
     }
 
     pub fn encoding(&self) -> KeyEncoding {
