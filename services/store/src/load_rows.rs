@@ -249,7 +249,15 @@ fn sort_slots<'k>(key: impl Fn(&Slot) -> &'k [u8], slots: &mut [Slot]) {
         }
         let avail = |s: &Slot| (s.len as usize).saturating_sub(depth).min(8);
         // Equal (bytes, count): equal keys when fewer than 8 bytes were left; else unknown.
-        run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then((a.part, a.write).cmp(&(b.part, b.write))));
+        // Ties keep arrival order: a run is always in arrival order when it is sorted (the
+        // whole table is, and a stable sort leaves each group of ties so), so a stable radix
+        // sort by (bytes, count) does it for a long run, a comparison sort with arrival as the
+        // last key for a short one (where a radix sort's passes cost more than they save).
+        if run.len() >= RADIX_MIN_RUN {
+            radsort::sort_by_key(run, |s| (s.head, avail(s) as u8));
+        } else {
+            run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then((a.part, a.write).cmp(&(b.part, b.write))));
+        }
         let mut at = range.start;
         for group in run.chunk_by(|a, b| a.head == b.head && avail(a) == avail(b)) {
             if group.len() > 1 && group.first().is_some_and(|s| avail(s) == 8) {
@@ -259,6 +267,9 @@ fn sort_slots<'k>(key: impl Fn(&Slot) -> &'k [u8], slots: &mut [Slot]) {
         }
     }
 }
+
+/// Runs at least this long are radix-sorted (see [`sort_slots`]).
+const RADIX_MIN_RUN: usize = 256;
 
 /// Up to 8 bytes of `key` from `depth`, big-endian, zero-padded.
 fn head(key: &[u8], depth: usize) -> u64 {
