@@ -23,7 +23,6 @@ use idp_eventlog::{EventLog, LogError};
 use idp_store::{LoadRows, ProjectionStore};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::runner::BATCH;
 use crate::{Arbiter, ProjectorError};
 
 /// Progress reported while replaying (at least every 100 ms) and once at the end.
@@ -50,9 +49,18 @@ pub struct RebuildOptions {
 
 impl Default for RebuildOptions {
     fn default() -> Self {
-        RebuildOptions { memory_budget: 256 << 20, batch: BATCH, state_cache: None }
+        RebuildOptions { memory_budget: 256 << 20, batch: REPLAY_BATCH, state_cache: None }
     }
 }
+
+/// Records per arbitrated batch in a rebuild. Smaller than the live projector's
+/// [`BATCH`](crate::runner::BATCH): a batch's states are encoded when it ends, and the states of
+/// 256 records (decoded strings, attribute maps, about 0.5 MiB) are still in the CPU's cache
+/// then, where 4096 records' are not. Measured on 200k sign-ups: 4096 → 256 records per batch
+/// took replay from 197k to 211–219k events per CPU-second, and a lifecycle log from 305k to
+/// 327k; 64–128 were no better for sign-ups and worse for the lifecycle log
+/// (docs/benchmarks.md).
+pub const REPLAY_BATCH: usize = 256;
 
 /// What a partition task tells the loader.
 enum Msg {
