@@ -157,7 +157,8 @@ struct Slot {
     start: u32,
     len: u32,
     write: u32,
-    /// The sort's current 8 key bytes (see [`sort_slots`]).
+    /// The sort's current 8 key bytes; once sorted, [`NEW_KEY`] or [`SAME_KEY_AS_PREVIOUS`] (see
+    /// [`sort_slots`]).
     head: u64,
 }
 
@@ -210,8 +211,9 @@ impl SortedRows {
     fn sort(&mut self) {
         let mut slots = std::mem::take(&mut self.slots);
         sort_slots(|s| self.key(s), &mut slots);
+        // The sort marked each slot whose key equals the one before it: keep the last of each.
         slots.dedup_by(|later, kept| {
-            let same = self.key(later) == self.key(kept);
+            let same = later.head == SAME_KEY_AS_PREVIOUS;
             if same {
                 *kept = *later;
             }
@@ -225,7 +227,9 @@ impl SortedRows {
 /// keys is the last write). Keys of one table share long prefixes (pool ids, attribute names),
 /// which a plain comparison sort re-reads at every comparison; this one sorts by 8 key bytes
 /// at a time held in the slot, past the prefix a run shares: sort by (those bytes, how many
-/// exist, arrival), then refine each run that agrees on 8 whole bytes by the next 8.
+/// exist, arrival), then refine each run that agrees on 8 whole bytes by the next 8. Leaves
+/// every slot's `head` at [`NEW_KEY`] or [`SAME_KEY_AS_PREVIOUS`] (so duplicates are dropped
+/// without comparing keys again).
 fn sort_slots<'k>(key: impl Fn(&Slot) -> &'k [u8], slots: &mut [Slot]) {
     // (range of slots, key bytes every slot in it is known to share)
     let mut runs = vec![(0..slots.len(), 0usize)];
@@ -259,20 +263,35 @@ fn sort_slots<'k>(key: impl Fn(&Slot) -> &'k [u8], slots: &mut [Slot]) {
             run.sort_unstable_by(|a, b| a.head.cmp(&b.head).then(avail(a).cmp(&avail(b))).then((a.part, a.write).cmp(&(b.part, b.write))));
         }
         let mut at = range.start;
-        for group in run.chunk_by(|a, b| a.head == b.head && avail(a) == avail(b)) {
+        for group in run.chunk_by_mut(|a, b| a.head == b.head && avail(a) == avail(b)) {
             if group.len() > 1 && group.first().is_some_and(|s| avail(s) == 8) {
                 runs.push((at..at + group.len(), depth + 8));
+            } else {
+                // Sorted for good: one key, or equal keys (no bytes left to tell them apart).
+                // Their `head` is free now: it says which ones repeat the key before them.
+                for (i, s) in group.iter_mut().enumerate() {
+                    s.head = if i == 0 { NEW_KEY } else { SAME_KEY_AS_PREVIOUS };
+                }
             }
             at += group.len();
         }
     }
 }
 
+/// A sorted slot's `head` once its place is final (see [`sort_slots`]): its key differs from
+/// the previous slot's, or equals it.
+const NEW_KEY: u64 = 0;
+const SAME_KEY_AS_PREVIOUS: u64 = 1;
+
 /// Runs at least this long are radix-sorted (see [`sort_slots`]).
 const RADIX_MIN_RUN: usize = 256;
 
 /// Up to 8 bytes of `key` from `depth`, big-endian, zero-padded.
 fn head(key: &[u8], depth: usize) -> u64 {
+    // Most keys have 8 more bytes: one load, not a byte loop (or a memcpy call).
+    if let Some(eight) = key.get(depth..depth + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+        return u64::from_be_bytes(eight);
+    }
     let mut bytes = [0u8; 8];
     for (to, from) in bytes.iter_mut().zip(key.get(depth..).unwrap_or_default()) {
         *to = *from;
