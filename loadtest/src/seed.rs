@@ -58,8 +58,8 @@ fn history(i: u64, history: History) -> Vec<Envelope> {
                 attributes: vec![Attribute { name: "email".into(), value: format!("{username}@example.com") }],
                 password: Some(PasswordRecord {
                     argon2_phc: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", "s".repeat(22), "h".repeat(43)),
-                    srp_salt: vec![0xab; 16],
-                    srp_verifier: vec![0xcd; 384],
+                    srp_salt: vec![0xab; 16].into(),
+                    srp_verifier: vec![0xcd; 384].into(),
                     set_at_ms: T0,
                     ..Default::default()
                 }),
@@ -73,9 +73,9 @@ fn history(i: u64, history: History) -> Vec<Envelope> {
                 attribute: "email".into(),
                 channel: "EMAIL".into(),
                 destination: format!("{username}@example.com"),
-                salt: vec![1; 16],
-                hash: vec![2; 32],
-                sealed: vec![3; 46],
+                salt: vec![1; 16].into(),
+                hash: vec![2; 32].into(),
+                sealed: vec![3; 46].into(),
                 expires_at_ms: T0 + 86_400_000,
                 client_id: "seedclient".into(),
                 ..Default::default()

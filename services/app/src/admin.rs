@@ -198,7 +198,7 @@ impl App {
             name: spec.name,
             explicit_auth_flows: spec.explicit_auth_flows,
             token_validity: spec.token_validity,
-            secret_sealed,
+            secret_sealed: secret_sealed.into(),
             prevent_user_existence_errors: spec.prevent_user_existence_errors,
         };
         let id = client_id.clone();
@@ -234,7 +234,7 @@ impl App {
 
     /// Opens a client's sealed secret.
     pub(crate) fn client_secret(&self, client: &ClientState) -> Result<Option<String>, AppError> {
-        let sealed = client.settings.as_ref().map(|s| s.secret_sealed.as_slice()).unwrap_or(&[]);
+        let sealed = client.settings.as_ref().map(|s| &s.secret_sealed[..]).unwrap_or(&[]);
         if sealed.is_empty() {
             return Ok(None);
         }

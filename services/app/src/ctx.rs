@@ -69,7 +69,7 @@ impl Ctx for RealCtx {
         if let Some(meter) = &self.hashing_ns {
             meter.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
         }
-        PasswordRecord { argon2_phc: phc, srp_salt: v.salt, srp_verifier: v.verifier, set_at_ms: self.now_ms, ..Default::default() }
+        PasswordRecord { argon2_phc: phc, srp_salt: v.salt.into(), srp_verifier: v.verifier.into(), set_at_ms: self.now_ms, ..Default::default() }
     }
 
     fn temporary_password(&mut self, min_length: u32) -> String {

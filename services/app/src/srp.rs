@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn records_in_bytes_and_in_hex_give_the_same_exchange() {
         let v = srp::make_verifier("AbC", "alice", "Passw0rd!", &[0, 7, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-        let now = PasswordRecord { srp_salt: v.salt.clone(), srp_verifier: v.verifier.clone(), set_at_ms: 1, ..Default::default() };
+        let now = PasswordRecord { srp_salt: v.salt.clone().into(), srp_verifier: v.verifier.clone().into(), set_at_ms: 1, ..Default::default() };
         let before = PasswordRecord { srp_salt_hex: v.salt_hex.clone(), srp_verifier_hex: v.verifier_hex.clone(), set_at_ms: 1, ..Default::default() };
         assert_eq!(srp_hex(&now), (v.salt_hex.clone(), v.verifier_hex.clone()));
         assert_eq!(srp_hex(&before), srp_hex(&now));

@@ -224,9 +224,9 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
                 attribute: attribute.into(),
                 channel: if attribute == "phone_number" { "SMS".into() } else { "EMAIL".into() },
                 destination,
-                salt: code.salt,
-                hash: code.hash,
-                sealed: code.sealed,
+                salt: code.salt.into(),
+                hash: code.hash.into(),
+                sealed: code.sealed.into(),
                 expires_at_ms: ctx.now_ms() + MFA_CODE_TTL_MS,
                 client_id,
                 trigger_source: message.source,
@@ -270,7 +270,7 @@ pub fn decide(pool: &PoolState, user: Option<&UserState>, cmd: SignInCommand, ct
             if !s.software_token_mfa_enabled {
                 return Err(DomainError::invalid("Software token MFA is not enabled for this user pool.").into());
             }
-            Ok(vec![ev(Kind::SoftwareTokenAssociated(SoftwareTokenAssociated { secret_sealed: ctx.new_totp_secret() }))])
+            Ok(vec![ev(Kind::SoftwareTokenAssociated(SoftwareTokenAssociated { secret_sealed: ctx.new_totp_secret().into() }))])
         }
         SignInCommand::VerifySoftwareToken { code, friendly_device_name } => {
             let u = existing(user)?;

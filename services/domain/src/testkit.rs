@@ -29,8 +29,8 @@ impl Ctx for FakeCtx {
     fn hash_password(&mut self, pool: &str, user: &str, password: &str) -> PasswordRecord {
         PasswordRecord {
             argon2_phc: format!("hash({password})"),
-            srp_salt: vec![0],
-            srp_verifier: format!("v({pool},{user})").into_bytes(),
+            srp_salt: vec![0].into(),
+            srp_verifier: format!("v({pool},{user})").into_bytes().into(),
             set_at_ms: self.now,
             ..Default::default()
         }

@@ -107,7 +107,7 @@ fn create_user_with_a_generated_temporary_password_force_change_and_a_sealed_inv
     assert_eq!(inv.len(), 1);
     assert_eq!((inv[0].channel.as_str(), inv[0].destination.as_str()), ("EMAIL", "a@example.com"));
     // The temporary password is only sealed, and the hash matches it.
-    let sealed = String::from_utf8(inv[0].sealed.clone()).expect("utf8");
+    let sealed = String::from_utf8(inv[0].sealed.to_vec()).expect("utf8");
     let password = sealed.strip_prefix("sealed:").expect("sealed").to_string();
     assert!(password.starts_with("Tmp-") && password.len() >= 8);
     assert_eq!(u.password.as_ref().map(|p| p.argon2_phc.clone()), Some(format!("hash({password})")));

@@ -443,7 +443,7 @@ fn before_view(state: Option<&AggregateState>) -> Option<AggregateState> {
         failed_sign_ins: *failed_sign_ins,
         last_failed_sign_in_ms: *last_failed_sign_in_ms,
         locked_until_ms: *locked_until_ms,
-        totp_secret_sealed: Vec::new(),
+        totp_secret_sealed: Default::default(),
         totp_verified: *totp_verified,
         totp_last_step: *totp_last_step,
         mfa_sms_enabled: *mfa_sms_enabled,
@@ -532,7 +532,7 @@ mod tests {
             }),
             codes: vec![PendingCode::default()],
             groups: vec![GroupMembership { group_name: "admins".into(), group_id: "g1".into() }],
-            totp_secret_sealed: vec![9; 40],
+            totp_secret_sealed: vec![9; 40].into(),
             mfa_preferred: "SOFTWARE_TOKEN_MFA".into(),
             ..Default::default()
         }

@@ -86,9 +86,9 @@ fn sign_up(i: u32, round: u32) -> Vec<Kind> {
             attribute: "email".into(),
             channel: "EMAIL".into(),
             destination: format!("{name}@example.com"),
-            salt: vec![1; 16],
-            hash: vec![2; 32],
-            sealed: vec![3; 20],
+            salt: vec![1; 16].into(),
+            hash: vec![2; 32].into(),
+            sealed: vec![3; 20].into(),
             expires_at_ms: 1_790_086_400_000,
             client_id: "client1".into(),
             ..Default::default()
