@@ -89,8 +89,11 @@ pub struct RebuildArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Rows buffered before they are written in one sorted transaction (MiB). Bounds the
-    /// memory of the row buffer, not of the arbiters' state caches.
-    #[arg(long, default_value_t = 256)]
+    /// memory of the row buffer, not of the arbiters' state caches. Every load past the
+    /// fourth makes fjall merge the loads' files again, so a budget the log's rows fit in a
+    /// few times is cheapest (1M sign-ups, ≈ 2 GB of rows: 154k events per CPU-second at
+    /// 256 MiB, 228k at 1024; docs/benchmarks.md).
+    #[arg(long, default_value_t = 1024)]
     pub memory_mib: usize,
 }
 

@@ -49,7 +49,7 @@ pub struct RebuildOptions {
 
 impl Default for RebuildOptions {
     fn default() -> Self {
-        RebuildOptions { memory_budget: 256 << 20, batch: REPLAY_BATCH, state_cache: None }
+        RebuildOptions { memory_budget: 1 << 30, batch: REPLAY_BATCH, state_cache: None }
     }
 }
 
